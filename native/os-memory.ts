@@ -147,6 +147,13 @@ export interface OsMemory {
    * adjacent runs may be split or merged differently from one OS to another: compare states and byte totals.
    */
   queryRange(start: number, size: number): OsResult<OsRegionInfo[]>;
+  /** `queryRange` for many ranges at once: one OS snapshot where the OS offers one (/proc/self/smaps). */
+  queryRanges(ranges: ReadonlyArray<readonly [number, number]>): OsResult<OsRegionInfo[][]>;
+  /**
+   * The protection the OS will report for pages committed with `protect`: the same on Windows; on POSIX,
+   * what mprotect can express (no GUARD, NOCACHE or WRITECOMBINE; WRITECOPY reads as READWRITE).
+   */
+  effectiveProtect(protect: number): number;
 
   memoryStatus(): OsResult<OsMemoryStatus>;
   processCounters(): OsResult<OsProcessCounters>;

@@ -80,7 +80,7 @@ export function readTarGz(file) {
     const size = parseInt(str(offset + 124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156] || 48);
     const prefix = str(offset + 345, 155);
-    let name = longName ?? (prefix ? `${prefix}/${str(offset, 100)}` : str(offset, 100));
+    const name = longName ?? (prefix ? `${prefix}/${str(offset, 100)}` : str(offset, 100));
     const dataStart = offset + 512;
     const data = buf.subarray(dataStart, dataStart + size);
     offset = dataStart + Math.ceil(size / 512) * 512;
@@ -96,7 +96,6 @@ export function readTarGz(file) {
     if (type === 'g') continue;
     longName = null;
     if (type === '0' || type === '\0' || type === '7') entries.push({ path: name, data: Buffer.from(data) });
-    name = '';
   }
   return entries;
 }
@@ -159,11 +158,15 @@ async function main() {
   const arches = archArg ? archArg.slice('--arch='.length).split(',') : wine ? ['x64'] : ['x64', 'arm64'];
   for (const arch of arches) {
     const result = await ensureKoffiWin32(arch);
-    console.log(`fetch-win32-natives: ${result.name}@${result.version} ${result.fetched ? 'installed' : 'already in place'}`);
+    console.log(
+      `fetch-win32-natives: ${result.name}@${result.version} ${result.fetched ? 'installed' : 'already in place'}`,
+    );
   }
   if (wine) {
     const result = await ensureWindowsNode();
-    console.log(`fetch-win32-natives: Windows Node ${result.version} ${result.fetched ? 'installed' : 'already in place'}`);
+    console.log(
+      `fetch-win32-natives: Windows Node ${result.version} ${result.fetched ? 'installed' : 'already in place'}`,
+    );
   }
 }
 

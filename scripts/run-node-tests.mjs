@@ -3,7 +3,15 @@
 //   node --test --test-reporter=spec --enable-source-maps <explicit file list>
 // cwd is the repository root (tests find fixtures relative to it). HOSTMEM_EXPECT_BACKEND tells the tests which
 // native backend they must be running on: win32 on Windows, posix elsewhere.
-import { compiledTestFiles, formatDuration, isMain, parseNodeTestSummary, repoRelative, repoRoot, run } from './util.mjs';
+import {
+  compiledTestFiles,
+  formatDuration,
+  isMain,
+  parseNodeTestSummary,
+  repoRelative,
+  repoRoot,
+  run,
+} from './util.mjs';
 
 export function expectedBackend() {
   return process.platform === 'win32' ? 'win32' : 'posix';

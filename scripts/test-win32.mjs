@@ -53,7 +53,11 @@ export async function runWin32Leg({ files, log = (line) => console.log(line) } =
     await ensureKoffiWin32('x64');
     nodeExe = (await ensureWindowsNode()).path;
   } catch (error) {
-    return { status: 'failed', counts: null, message: `win32 (Wine): could not prepare Windows Node/koffi: ${error.message}` };
+    return {
+      status: 'failed',
+      counts: null,
+      message: `win32 (Wine): could not prepare Windows Node/koffi: ${error.message}`,
+    };
   }
 
   const boot = await bootWinePrefix();
@@ -83,7 +87,11 @@ export async function runWin32Leg({ files, log = (line) => console.log(line) } =
     `win32 (Wine): ${counts.tests} tests ran under Wine, ${counts.pass} passed, ${counts.fail} failed` +
     `${counts.cancelled ? `, ${counts.cancelled} cancelled` : ''}${skipped ? `, ${skipped} skipped` : ''} (${elapsed})`;
   const ok = result.code === 0 && counts.tests > 0 && counts.fail === 0 && counts.cancelled === 0;
-  return { status: ok ? 'passed' : 'failed', counts, message: counts.tests === 0 ? `${message}: no tests ran` : message };
+  return {
+    status: ok ? 'passed' : 'failed',
+    counts,
+    message: counts.tests === 0 ? `${message}: no tests ran` : message,
+  };
 }
 
 if (isMain(import.meta.url)) {

@@ -117,6 +117,14 @@ export function pageToProt(protect: number): number {
   }
 }
 
+/** PROT_* → PAGE_*. */
+function protToPage(prot: number): number {
+  const r = (prot & PROT_READ) !== 0 ? 'r' : '-';
+  const w = (prot & PROT_WRITE) !== 0 ? 'w' : '-';
+  const x = (prot & PROT_EXEC) !== 0 ? 'x' : '-';
+  return permsToPage(r + w + x);
+}
+
 /** `rwxp` permissions → PAGE_*. */
 export function permsToPage(perms: string): number {
   const r = perms[0] === 'r';
@@ -335,7 +343,17 @@ export function createPosixMemory(): OsMemory {
 
   function queryRange(start: number, size: number): OsResult<OsRegionInfo[]> {
     if (!c.procfs) return fail('unsupported', 0, 'queryRange', 'no /proc on this OS');
+    return ok(walk(readSmaps(), start, size));
+  }
+
+  function queryRanges(ranges: ReadonlyArray<readonly [number, number]>): OsResult<OsRegionInfo[][]> {
+    if (!c.procfs) return fail('unsupported', 0, 'queryRanges', 'no /proc on this OS');
     const maps = readSmaps();
+    return ok(ranges.map(([start, size]) => walk(maps, start, size)));
+  }
+
+  /** The runs of [start, start+size) in one smaps snapshot, clipped to the range; gaps are MEM_FREE. */
+  function walk(maps: readonly Mapping[], start: number, size: number): OsRegionInfo[] {
     const end = start + size;
     const out: OsRegionInfo[] = [];
     let cursor = start;
@@ -359,7 +377,7 @@ export function createPosixMemory(): OsMemory {
       cursor = to;
       index++;
     }
-    return ok(out);
+    return out;
   }
 
   function memoryStatus(): OsResult<OsMemoryStatus> {
@@ -477,6 +495,8 @@ export function createPosixMemory(): OsMemory {
     resetUndo: () => OK_VOID, // MADV_FREE'd pages that were not reclaimed keep their content: nothing to undo.
     query,
     queryRange,
+    queryRanges,
+    effectiveProtect: (protect) => protToPage(pageToProt(protect)),
     memoryStatus,
     processCounters,
     fill: (address, size, byte) => {

@@ -325,6 +325,16 @@ export function createWin32Memory(): OsMemory {
     },
     query,
     queryRange,
+    queryRanges(ranges) {
+      const out: OsRegionInfo[][] = [];
+      for (const [start, size] of ranges) {
+        const r = queryRange(start, size);
+        if (!r.ok) return r;
+        out.push(r.value);
+      }
+      return ok(out);
+    },
+    effectiveProtect: (protect) => protect,
     memoryStatus() {
       const s: Partial<MemoryStatusEx> = { dwLength: koffi.sizeof(MEMORYSTATUSEX) };
       if (GlobalMemoryStatusEx(s) === 0) return lastError('GlobalMemoryStatusEx');

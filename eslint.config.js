@@ -1,0 +1,158 @@
+// ESLint flat config. Besides the usual recommended sets, it enforces where code may reach:
+//   - only main/shell/**, main/index.ts and preload/** may import Electron;
+//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/{cli,server,shell}
+//     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in).
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import prettier from 'eslint-config-prettier';
+import pluginVue from 'eslint-plugin-vue';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+const upperMain = ['main/cli/', 'main/server/', 'main/shell/', 'main/index'];
+const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/'];
+const appSide = ['preload/', 'renderer/'];
+
+/**
+ * Who may not import what (repository-relative path prefixes; "main/index" also matches main/index.ts).
+ * Only relative imports can cross folders in this repository, so only those are checked.
+ */
+const layers = [
+  {
+    from: ['native/'],
+    forbidden: ['main/', ...appSide],
+    why: 'native/ is the bottom layer: it may import only native/ and packages',
+  },
+  {
+    from: ['main/host/'],
+    forbidden: [...middleMain, ...upperMain, ...appSide],
+    why: 'main/host sits on native/ only (native ← host ← telemetry/workloads/reports ← cli/server/shell)',
+  },
+  {
+    from: middleMain,
+    forbidden: [...upperMain, ...appSide],
+    why: 'telemetry, workloads and reports sit below cli/server/shell',
+  },
+  {
+    from: ['main/cli/', 'main/server/'],
+    forbidden: ['main/shell/', 'main/index', ...appSide],
+    why: 'the CLI and the server run in plain Node: they may not reach the Electron shell',
+  },
+  {
+    from: ['renderer/'],
+    forbidden: ['native/', 'main/host/', ...middleMain, ...upperMain, 'preload/'],
+    why: 'the renderer never sees Node: it talks to main only through the preload bridge and the contract',
+  },
+];
+
+const startsWithAny = (path, prefixes) => prefixes.find((prefix) => path.startsWith(prefix) || `${path}/` === prefix);
+
+const layersRule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Keep imports flowing down the layers described in DESIGN.md' },
+    schema: [],
+    messages: { forbidden: "'{{source}}' reaches {{target}}: {{why}}." },
+  },
+  create(context) {
+    const file = relative(root, context.filename).split(sep).join('/');
+    const rules = layers.filter((layer) => startsWithAny(file, layer.from));
+    if (rules.length === 0) return {};
+    const check = (node) => {
+      const source = node?.value;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = relative(root, resolve(dirname(context.filename), source))
+        .split(sep)
+        .join('/');
+      for (const layer of rules) {
+        const hit = startsWithAny(target, layer.forbidden);
+        if (hit) {
+          context.report({ node, messageId: 'forbidden', data: { source, target: hit, why: layer.why } });
+          return;
+        }
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+    };
+  },
+};
+
+const electronOnlyHere = ['main/shell/**', 'main/index.ts', 'preload/**'];
+const noElectronMessage =
+  'Only main/shell, main/index.ts and preload/ may import Electron (everything else runs in plain Node).';
+
+export default defineConfig([
+  globalIgnores(['out/', 'dist/', 'node_modules/', '.cache/', 'test-artifacts/']),
+
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  pluginVue.configs['flat/recommended'],
+
+  {
+    files: ['**/*.vue'],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' },
+    },
+  },
+
+  {
+    files: ['**/*.{ts,mts,cts,vue}'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+
+  // Where code runs decides its globals.
+  {
+    files: ['scripts/**', 'main/**', 'native/**', 'preload/**', 'tests/**', 'bench/**', '*.config.{js,ts}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+
+  // Electron stays in the shell.
+  {
+    ignores: electronOnlyHere,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: noElectronMessage }],
+          patterns: [{ group: ['electron/*'], message: noElectronMessage }],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/^electron(\\u002F|$)/]', message: noElectronMessage },
+        {
+          selector: "CallExpression[callee.name='require'][arguments.0.value=/^electron(\\u002F|$)/]",
+          message: noElectronMessage,
+        },
+      ],
+    },
+  },
+
+  // The layering.
+  {
+    files: ['**/*.{ts,mts,cts,js,mjs,vue}'],
+    plugins: { hostmem: { rules: { layers: layersRule } } },
+    rules: { 'hostmem/layers': 'error' },
+  },
+
+  // Last: turn off every stylistic rule Prettier owns.
+  prettier,
+]);

@@ -1,0 +1,81 @@
+/**
+ * The `hostmem` command line: global options and dispatch to a subcommand in `commands/`. No Electron here.
+ */
+import { parseArgs } from 'node:util';
+import pkg from '../../package.json';
+import { EXEC_SUMMARY, EXEC_USAGE, execCommand } from './commands/exec';
+import { processIo, type CliIo } from './commands/io';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(argv: readonly string[], io: CliIo): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  exec: { summary: EXEC_SUMMARY, usage: EXEC_USAGE, run: execCommand },
+};
+
+export const VERSION: string = pkg.version;
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const commands = Object.entries(COMMANDS)
+    .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
+    .join('\n');
+  return `hostmem ${VERSION}: a host memory manager (IHostMemoryManager) over the real OS
+
+Usage: hostmem <command> [options]
+       hostmem help <command>
+       hostmem --help | --version
+
+Commands:
+${commands}
+
+Run 'hostmem <command> --help' for a command's options.
+`;
+}
+
+/** Run the command line; resolves to the exit status (0 ok, 2 usage error). */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const at = argv.findIndex((arg) => !arg.startsWith('-'));
+  const globals = at < 0 ? argv : argv.slice(0, at);
+  let values: { help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...globals],
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    io.stderr.write(`hostmem: ${error instanceof Error ? error.message : String(error)}\n\n${usage()}`);
+    return 2;
+  }
+  if (values.version) {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (values.help || at < 0) {
+    io.stdout.write(usage());
+    return 0;
+  }
+  const name = argv[at] ?? '';
+  const rest = argv.slice(at + 1);
+  if (name === 'help') {
+    const topic = rest[0];
+    const command = topic === undefined ? undefined : COMMANDS[topic];
+    if (topic !== undefined && !command) {
+      io.stderr.write(`hostmem: unknown command ${JSON.stringify(topic)}\n\n${usage()}`);
+      return 2;
+    }
+    io.stdout.write(command ? command.usage : usage());
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.stderr.write(`hostmem: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest, io);
+}

@@ -1,0 +1,52 @@
+// The main window. The renderer is untrusted content as far as main is concerned: isolated, sandboxed, no Node,
+// no navigation away from the app, no new windows, no permissions. It reaches main only through the preload bridge.
+import { join } from 'node:path';
+import { app, BrowserWindow } from 'electron';
+
+const here = import.meta.dirname; // out/main after the build
+
+export function createMainWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 800,
+    minHeight: 560,
+    show: false,
+    title: 'hostmem',
+    autoHideMenuBar: true,
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+
+  const contents = window.webContents;
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+
+  window.once('ready-to-show', () => window.show());
+
+  // `electron-vite dev` serves the renderer and says where; a packaged or built app loads the files.
+  const devServer = process.env['ELECTRON_RENDERER_URL'];
+  const load =
+    !app.isPackaged && devServer ? window.loadURL(devServer) : window.loadFile(join(here, '../renderer/index.html'));
+  load.catch((error: unknown) => console.error('hostmem: could not load the renderer', error));
+
+  return window;
+}
+
+/** Bring an existing window to the front (second instance, tray, notification click). */
+export function revealWindow(window: BrowserWindow): void {
+  if (window.isMinimized()) window.restore();
+  window.show();
+  window.focus();
+}

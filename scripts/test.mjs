@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// `npm test`: everything that proves hostmem works, in one command, on a fresh clone.
+//
+// Legs, in order (all of them run; each is timed and reported; the exit status is non-zero if any failed):
+//   lint · typecheck node · typecheck web · build node · node tests · renderer (vitest) · win32 (Wine) ·
+//   chromium · electron-vite build
+// The last line is exactly `hostmem: N passed, M failed, K skipped`, the test counts summed over the node tests,
+// the Wine run and vitest.
+//
+// Options: --only=leg,leg  --skip=leg,leg  (leg ids: lint, typecheck-node, typecheck-web, build-node, node-tests,
+// vitest, wine, chromium, app-build)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { findFiles, formatDuration, repoRoot, runBin, runNpm } from './util.mjs';
+
+const isCI = process.env.CI === 'true' || process.env.CI === '1';
+
+/** npm ci when node_modules is missing or older than package-lock.json (a fresh clone, or a lock that moved). */
+async function ensureDependencies() {
+  const lock = join(repoRoot, 'package-lock.json');
+  const installed = join(repoRoot, 'node_modules', '.package-lock.json');
+  const marker = existsSync(installed) ? installed : join(repoRoot, 'node_modules');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return true;
+  console.log(
+    `hostmem: ${existsSync(marker) ? 'node_modules is older than package-lock.json' : 'no node_modules'}; running npm ci`,
+  );
+  const env = { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' };
+  const { code } = await runNpm(['ci'], { env });
+  return code === 0;
+}
+
+const counts = { passed: 0, failed: 0, skipped: 0 };
+function addNodeCounts(c) {
+  if (!c) return;
+  counts.passed += c.pass;
+  counts.failed += c.fail + c.cancelled;
+  counts.skipped += c.skipped + c.todo;
+}
+
+/** @typedef {{ status: 'passed' | 'failed' | 'skipped', detail?: string }} LegResult */
+
+const state = { buildNodeOk: false };
+
+/** @type {{ id: string, name: string, run: () => Promise<LegResult> }[]} */
+const legs = [
+  {
+    id: 'lint',
+    name: 'lint (eslint + prettier --check)',
+    async run() {
+      const eslint = await runBin('eslint', 'eslint', ['.']);
+      const prettier = await runBin('prettier', 'prettier', ['--check', '.', '--log-level', 'warn']);
+      const failed = [eslint.code !== 0 && 'eslint', prettier.code !== 0 && 'prettier'].filter(Boolean);
+      return failed.length ? { status: 'failed', detail: `${failed.join(' and ')} reported problems` } : ok();
+    },
+  },
+  {
+    id: 'typecheck-node',
+    name: 'typecheck node (tsc -p tsconfig.node.json)',
+    run: async () => exitStatus(await runBin('typescript', 'tsc', ['-p', 'tsconfig.node.json', '--noEmit'])),
+  },
+  {
+    id: 'typecheck-web',
+    name: 'typecheck web (vue-tsc -p tsconfig.web.json)',
+    run: async () => exitStatus(await runBin('vue-tsc', 'vue-tsc', ['-p', 'tsconfig.web.json', '--noEmit'])),
+  },
+  {
+    id: 'build-node',
+    name: 'build node (CLI, tests, benchmarks)',
+    async run() {
+      const { buildNode } = await import('./build-node.mjs');
+      try {
+        const built = await buildNode();
+        state.buildNodeOk = true;
+        return ok(`${built.cli ? 'CLI + ' : 'no CLI yet + '}${built.tests} test files, ${built.benches} benchmarks`);
+      } catch (error) {
+        return { status: 'failed', detail: error.message };
+      }
+    },
+  },
+  {
+    id: 'node-tests',
+    name: `node tests (${process.platform === 'win32' ? 'Windows, win32 backend' : 'Linux, posix backend'})`,
+    async run() {
+      if (!state.buildNodeOk) return { status: 'failed', detail: 'not run: build node failed' };
+      const { runNodeTests } = await import('./run-node-tests.mjs');
+      const result = await runNodeTests();
+      addNodeCounts(result.counts);
+      return { status: result.ok ? 'passed' : 'failed', detail: result.message };
+    },
+  },
+  {
+    id: 'vitest',
+    name: 'renderer (vitest, happy-dom)',
+    async run() {
+      const specs = findFiles(join(repoRoot, 'renderer'), (name) => name.endsWith('.spec.ts'));
+      if (specs.length === 0) return { status: 'skipped', detail: 'no renderer specs yet' };
+      const report = join(repoRoot, 'out', 'test-results', 'vitest.json');
+      mkdirSync(join(repoRoot, 'out', 'test-results'), { recursive: true });
+      rmSync(report, { force: true });
+      const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+      const { code } = await runBin('vitest', 'vitest', args);
+      if (!existsSync(report)) return { status: 'failed', detail: `vitest exited ${code} without a report` };
+      const json = JSON.parse(readFileSync(report, 'utf8'));
+      const skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+      counts.passed += json.numPassedTests ?? 0;
+      counts.failed += json.numFailedTests ?? 0;
+      counts.skipped += skipped;
+      const detail = `${json.numTotalTests} tests in ${specs.length} spec files, ${json.numPassedTests} passed, ${json.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`;
+      return { status: code === 0 && json.numFailedTests === 0 ? 'passed' : 'failed', detail };
+    },
+  },
+  {
+    id: 'wine',
+    name: 'win32 (Wine)',
+    async run() {
+      if (process.platform !== 'win32' && !state.buildNodeOk)
+        return { status: 'failed', detail: 'not run: build node failed' };
+      const { runWin32Leg } = await import('./test-win32.mjs');
+      const result = await runWin32Leg();
+      addNodeCounts(result.counts);
+      return { status: result.status, detail: result.message };
+    },
+  },
+  {
+    id: 'chromium',
+    name: 'chromium (for the browser tests)',
+    async run() {
+      // No browser tests exist yet (the dashboard comes later); this leg makes sure the browser they need is there.
+      if (process.platform === 'win32') return { status: 'skipped', detail: 'browser tests run on Linux' };
+      const browser = process.env.HOSTMEM_CHROMIUM || '/usr/bin/chromium';
+      if (!existsSync(browser)) {
+        const hint = 'install it with `sudo apt-get install chromium` (or run `bash .ci/run`), or set HOSTMEM_CHROMIUM';
+        return isCI
+          ? { status: 'failed', detail: `${browser} is missing (required under CI=true): ${hint}` }
+          : { status: 'skipped', detail: `${browser} is missing: ${hint}` };
+      }
+      const version = spawnSync(browser, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+      if (version.status !== 0) return { status: 'failed', detail: `${browser} --version failed` };
+      return ok(`${version.stdout.trim()} (no browser tests yet)`);
+    },
+  },
+  {
+    id: 'app-build',
+    name: 'electron-vite build (main, preload, renderer)',
+    run: async () => exitStatus(await runBin('electron-vite', 'electron-vite', ['build'])),
+  },
+];
+
+function ok(detail) {
+  return { status: 'passed', ...(detail ? { detail } : {}) };
+}
+function exitStatus({ code }) {
+  return code === 0 ? ok() : { status: 'failed', detail: `exit ${code}` };
+}
+
+function selectedLegs(argv) {
+  const list = (flag) =>
+    argv
+      .filter((a) => a.startsWith(`--${flag}=`))
+      .flatMap((a) => a.slice(flag.length + 3).split(','))
+      .filter(Boolean);
+  const only = list('only');
+  const skip = list('skip');
+  for (const id of [...only, ...skip]) {
+    if (!legs.some((leg) => leg.id === id)) {
+      console.error(`hostmem: unknown leg "${id}" (legs: ${legs.map((l) => l.id).join(', ')})`);
+      process.exit(2);
+    }
+  }
+  return legs.filter((leg) => (only.length === 0 || only.includes(leg.id)) && !skip.includes(leg.id));
+}
+
+async function main() {
+  const chosen = selectedLegs(process.argv.slice(2));
+  const started = Date.now();
+  if (!(await ensureDependencies())) {
+    console.error('hostmem: npm ci failed');
+    console.log('hostmem: 0 passed, 0 failed, 0 skipped');
+    process.exit(1);
+  }
+
+  const results = [];
+  for (const leg of chosen) {
+    console.log(`\n━━ ${leg.name} ━━`);
+    const legStarted = Date.now();
+    let result;
+    try {
+      result = await leg.run();
+    } catch (error) {
+      result = { status: 'failed', detail: error instanceof Error ? error.message : String(error) };
+    }
+    const ms = Date.now() - legStarted;
+    results.push({ leg, result, ms });
+    console.log(
+      `━━ ${leg.name}: ${result.status.toUpperCase()} in ${formatDuration(ms)}${result.detail ? ` — ${result.detail}` : ''}`,
+    );
+  }
+
+  const width = Math.max(...results.map((r) => r.leg.name.length));
+  console.log(`\nhostmem test summary (${formatDuration(Date.now() - started)}${isCI ? ', CI=true' : ''}):`);
+  for (const { leg, result, ms } of results) {
+    const status = result.status === 'passed' ? 'ok  ' : result.status === 'failed' ? 'FAIL' : 'skip';
+    console.log(
+      `  ${status}  ${leg.name.padEnd(width)}  ${formatDuration(ms).padStart(8)}${result.detail ? `  ${result.detail}` : ''}`,
+    );
+  }
+  const failedLegs = results.filter((r) => r.result.status === 'failed').length;
+  console.log(`hostmem: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  process.exit(failedLegs > 0 || counts.failed > 0 ? 1 : 0);
+}
+
+await main();
