@@ -8,9 +8,10 @@
 // (@koromix/koffi-win32-x64), both via scripts/fetch-win32-natives.mjs, and a Wine prefix in the temp folder.
 // Where Wine is missing it says how to install it and exits 0 ("skipped"), except under CI=true, where a missing
 // Wine is a failure. On Windows itself the normal node test leg already runs the win32 backend natively.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from './fetch-win32-natives.mjs';
-import { compiledTestFiles, formatDuration, isMain, parseNodeTestSummary } from './util.mjs';
+import { compiledTestFiles, formatDuration, isMain, parseNodeTestSummary, repoRoot } from './util.mjs';
 import { bootWinePrefix, findWine, runUnderWine, toWindowsPath, wineInstallHint, winePrefix } from './wine-env.mjs';
 
 const isCI = () => process.env.CI === 'true' || process.env.CI === '1';
@@ -82,10 +83,24 @@ export async function runWin32Leg({ files, log = (line) => console.log(line) } =
       message: `win32 (Wine): Windows Node exited ${result.code} without a test summary (${elapsed})`,
     };
   }
+  // The headless command must run under Windows Node too (the conformance tests drive it in depth).
+  const cli = join(repoRoot, 'out', 'cli', 'hostmem.js');
+  let cliNote = '';
+  if (existsSync(cli)) {
+    const help = await runUnderWine(nodeExe, [toWindowsPath(cli), '--help'], { timeoutMs: 60_000 });
+    const usage = help.code === 0 && /usage/i.test(help.stdout);
+    log(`win32 (Wine): hostmem --help ${usage ? 'printed its usage' : `FAILED (exit ${help.code})`}`);
+    if (!usage) {
+      process.stderr.write(help.stdout + help.stderr);
+      return { status: 'failed', counts, message: 'win32 (Wine): `hostmem --help` failed under Windows Node' };
+    }
+    cliNote = '; hostmem --help OK';
+  }
+
   const skipped = counts.skipped + counts.todo;
   const message =
     `win32 (Wine): ${counts.tests} tests ran under Wine, ${counts.pass} passed, ${counts.fail} failed` +
-    `${counts.cancelled ? `, ${counts.cancelled} cancelled` : ''}${skipped ? `, ${skipped} skipped` : ''} (${elapsed})`;
+    `${counts.cancelled ? `, ${counts.cancelled} cancelled` : ''}${skipped ? `, ${skipped} skipped` : ''} (${elapsed}${cliNote})`;
   const ok = result.code === 0 && counts.tests > 0 && counts.fail === 0 && counts.cancelled === 0;
   return {
     status: ok ? 'passed' : 'failed',
