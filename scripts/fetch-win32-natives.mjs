@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { isMain, repoRoot } from './util.mjs';
+import { isMain, quoteForCmd, repoRoot } from './util.mjs';
 
 /** Windows Node used under Wine. 22.x: Node 24's V8 dies under Wine 8 (SegmentedTable::InitializeTable). */
 export const WINDOWS_NODE_VERSION = '22.23.3';
@@ -37,7 +37,8 @@ async function npmPack(spec, dest, expectedFile) {
   const win = process.platform === 'win32';
   // Captured quietly: `npm pack --json` prints a JSON array naming the tarball.
   const { code, output } = await new Promise((resolve, reject) => {
-    const child = spawn(win ? 'npm.cmd' : 'npm', ['pack', spec, '--pack-destination', dest, '--json'], {
+    const args = ['pack', spec, '--pack-destination', dest, '--json'];
+    const child = spawn(win ? 'npm.cmd' : 'npm', win ? args.map(quoteForCmd) : args, {
       cwd: repoRoot,
       shell: win,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -72,7 +72,7 @@ const legs = [
       try {
         const built = await buildNode();
         state.buildNodeOk = true;
-        return ok(`${built.cli ? 'CLI + ' : 'no CLI yet + '}${built.tests} test files, ${built.benches} benchmarks`);
+        return ok(`${built.cli ? 'CLI + ' : 'no CLI yet + '}${built.tests} test files, ${built.benches} benchmark(s)`);
       } catch (error) {
         return { status: 'failed', detail: error.message };
       }

@@ -100,7 +100,12 @@ export function runBin(pkg, binName, args, options) {
 /** `npm` itself: on Windows it is a .cmd shim, which Node only spawns through a shell. */
 export function runNpm(args, options = {}) {
   const win = process.platform === 'win32';
-  return run(win ? 'npm.cmd' : 'npm', args, { ...options, shell: win });
+  return run(win ? 'npm.cmd' : 'npm', win ? args.map(quoteForCmd) : args, { ...options, shell: win });
+}
+
+/** Through cmd.exe (shell: true) arguments are joined with spaces: quote the ones that contain any. */
+export function quoteForCmd(arg) {
+  return /[\s"]/.test(arg) ? `"${arg.replace(/"/g, '""')}"` : arg;
 }
 
 /**

@@ -19,7 +19,14 @@ const PROTECTIONS = [
   PAGE.READWRITE | PAGE.GUARD,
 ];
 const BAD_PROTECTIONS = [0, PAGE.WRITECOPY, PAGE.EXECUTE_WRITECOPY, 0x03, PAGE.NOACCESS | PAGE.GUARD, 0x800];
-const BAD_FLAGS = [0, 0x4000, MEM.COMMIT | 0x2, MEM.LARGE_PAGES | MEM.RESERVE, MEM.RESET | MEM.COMMIT, MEM.PHYSICAL | MEM.RESERVE];
+const BAD_FLAGS = [
+  0,
+  0x4000,
+  MEM.COMMIT | 0x2,
+  MEM.LARGE_PAGES | MEM.RESERVE,
+  MEM.RESET | MEM.COMMIT,
+  MEM.PHYSICAL | MEM.RESERVE,
+];
 const LIMIT_PAGES = 200;
 
 type Op =
@@ -38,14 +45,65 @@ const idx = fc.nat({ max: 1000 });
 const page = fc.nat({ max: 40 });
 const count = fc.nat({ max: 24 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('reserve' as const), pages: fc.integer({ min: 1, max: 40 }), commit: fc.boolean(), protect: fc.constantFrom(...PROTECTIONS), level: fc.nat({ max: 2 }) }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('commit' as const), r: idx, off: page, count, protect: fc.constantFrom(...PROTECTIONS), level: fc.nat({ max: 2 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('reserve' as const),
+      pages: fc.integer({ min: 1, max: 40 }),
+      commit: fc.boolean(),
+      protect: fc.constantFrom(...PROTECTIONS),
+      level: fc.nat({ max: 2 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('commit' as const),
+      r: idx,
+      off: page,
+      count,
+      protect: fc.constantFrom(...PROTECTIONS),
+      level: fc.nat({ max: 2 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('decommit' as const), r: idx, off: page, count }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('release' as const), r: idx, wrong: fc.constantFrom(0 as const, 0 as const, 1 as const, 2 as const) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('protect' as const), r: idx, off: page, count, protect: fc.constantFrom(...PROTECTIONS) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('fill' as const), r: idx, off: page, count, byte: fc.nat({ max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('foreign' as const), which: fc.constantFrom(0 as const, 1 as const, 2 as const) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('badAlloc' as const), flags: fc.constantFrom(...BAD_FLAGS), protect: fc.constantFrom(...BAD_PROTECTIONS, PAGE.READWRITE) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('release' as const),
+      r: idx,
+      wrong: fc.constantFrom(0 as const, 0 as const, 1 as const, 2 as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('protect' as const),
+      r: idx,
+      off: page,
+      count,
+      protect: fc.constantFrom(...PROTECTIONS),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant('fill' as const), r: idx, off: page, count, byte: fc.nat({ max: 255 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('foreign' as const),
+      which: fc.constantFrom(0 as const, 1 as const, 2 as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('badAlloc' as const),
+      flags: fc.constantFrom(...BAD_FLAGS),
+      protect: fc.constantFrom(...BAD_PROTECTIONS, PAGE.READWRITE),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('stale' as const) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const) }) },
 );
@@ -67,7 +125,8 @@ class Model {
   /** The region holding an address and the page it falls in, as the host's region map finds it. */
   locate(address: number, P: number): { g: { base: number; pages: Uint16Array }; off: number } | undefined {
     for (const g of this.regions) {
-      if (address >= g.base && address < g.base + g.pages.length * P) return { g, off: Math.floor((address - g.base) / P) };
+      if (address >= g.base && address < g.base + g.pages.length * P)
+        return { g, off: Math.floor((address - g.base) / P) };
     }
     return undefined;
   }
@@ -104,11 +163,18 @@ async function step(h: Host, m: Model, op: Op, P: number): Promise<number> {
   }
   switch (op.k) {
     case 'reserve': {
-      const r = await h.VirtualAlloc(null, op.pages * P - 100, op.commit ? MEM.RESERVE | MEM.COMMIT : MEM.RESERVE, op.protect, op.level);
+      const r = await h.VirtualAlloc(
+        null,
+        op.pages * P - 100,
+        op.commit ? MEM.RESERVE | MEM.COMMIT : MEM.RESERVE,
+        op.protect,
+        op.level,
+      );
       let expected: number = HR.S_OK;
       if (op.commit && !m.fits(op.pages, op.level)) expected = m.refuse(op.level);
       assert.equal(r.hr, expected, `reserve ${JSON.stringify(op)}`);
-      if (r.hr === HR.S_OK) m.regions.push({ base: r.address!, pages: new Uint16Array(op.pages).fill(op.commit ? op.protect : 0) });
+      if (r.hr === HR.S_OK)
+        m.regions.push({ base: r.address!, pages: new Uint16Array(op.pages).fill(op.commit ? op.protect : 0) });
       return r.hr;
     }
     case 'commit': {
@@ -153,7 +219,11 @@ async function step(h: Host, m: Model, op: Op, P: number): Promise<number> {
       const r = await h.VirtualFree(g.base + (op.wrong === 2 ? P : 0), op.wrong === 1 ? P : 0, MEM.RELEASE);
       // base+P of a one-page reservation is outside it: no host memory there.
       const expected =
-        op.wrong === 0 ? HR.S_OK : op.wrong === 2 && !m.locate(g.base + P, P) ? HR.HOST_E_INVALIDOPERATION : HR.E_INVALIDARG;
+        op.wrong === 0
+          ? HR.S_OK
+          : op.wrong === 2 && !m.locate(g.base + P, P)
+            ? HR.HOST_E_INVALIDOPERATION
+            : HR.E_INVALIDARG;
       assert.equal(r.hr, expected, `release ${JSON.stringify(op)}`);
       if (r.hr === HR.S_OK) {
         m.regions.splice(i, 1);
@@ -221,7 +291,8 @@ async function step(h: Host, m: Model, op: Op, P: number): Promise<number> {
     case 'stale': {
       const base = m.released.at(-1);
       // The OS may have handed a released range out again to a later reservation: then it is owned again.
-      if (base === undefined || m.regions.some((g) => base >= g.base && base < g.base + g.pages.length * P)) return HR.S_OK;
+      if (base === undefined || m.regions.some((g) => base >= g.base && base < g.base + g.pages.length * P))
+        return HR.S_OK;
       const r = await h.VirtualFree(base, 0, MEM.RELEASE);
       const expected = m.unavailable ? HR.HOST_E_CLRNOTAVAILABLE : HR.HOST_E_INVALIDOPERATION;
       assert.equal(r.hr, expected);
@@ -234,7 +305,9 @@ test('random call sequences: HRESULTs and books match the reference model and th
   let steps = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 30, maxLength: 90 }), async (ops) => {
-      const h = createHost({ policy: { ...DEFAULT_POLICY, commitLimit: LIMIT_PAGES * 4096, processCriticalWaitMs: 0 } });
+      const h = createHost({
+        policy: { ...DEFAULT_POLICY, commitLimit: LIMIT_PAGES * 4096, processCriticalWaitMs: 0 },
+      });
       const P = h.pageSize;
       const m = new Model(LIMIT_PAGES);
       try {
@@ -254,7 +327,10 @@ test('random call sequences: HRESULTs and books match the reference model and th
         h.dispose();
       }
     }),
-    { numRuns: Number(process.env.HOSTMEM_PROPERTY_RUNS ?? 40), seed: Number(process.env.HOSTMEM_PROPERTY_SEED ?? Date.now() % 100000) },
+    {
+      numRuns: Number(process.env.HOSTMEM_PROPERTY_RUNS ?? 40),
+      seed: Number(process.env.HOSTMEM_PROPERTY_SEED ?? Date.now() % 100000),
+    },
   );
   assert.ok(steps >= 1500, `ran ${steps} steps`);
   console.log(`property: ${steps} random steps, no drift`);

@@ -5,10 +5,18 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { MEM, PAGE } from '../../native';
-import { DEFAULT_POLICY, HR, MEMORY_AVAILABLE, classifyLoad, createHost, type Host, type HostEvent, type HostPolicy } from './index';
+import {
+  DEFAULT_POLICY,
+  HR,
+  MEMORY_AVAILABLE,
+  classifyLoad,
+  createHost,
+  type Host,
+  type HostEvent,
+  type HostPolicy,
+} from './index';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 const RC = MEM.RESERVE | MEM.COMMIT;
 const RW = PAGE.READWRITE;
 
@@ -70,8 +78,18 @@ describe('host: reservations and the books', () => {
     const r = await h.VirtualAlloc(null, 64 * KiB, RC, RW, 0, 'ev');
     await h.VirtualFree(r.address! + 1, 0, MEM.RELEASE);
     await h.VirtualFree(r.address!, 0, MEM.RELEASE);
-    const kinds = events.map((e) => (e.kind === 'region' ? `region:${e.region.change}` : e.kind === 'call' ? `call:${e.method}` : e.kind));
-    assert.deepEqual(kinds, ['region:reserve', 'region:commit', 'call:VirtualAlloc', 'failure', 'call:VirtualFree', 'region:release', 'call:VirtualFree']);
+    const kinds = events.map((e) =>
+      e.kind === 'region' ? `region:${e.region.change}` : e.kind === 'call' ? `call:${e.method}` : e.kind,
+    );
+    assert.deepEqual(kinds, [
+      'region:reserve',
+      'region:commit',
+      'call:VirtualAlloc',
+      'failure',
+      'call:VirtualFree',
+      'region:release',
+      'call:VirtualFree',
+    ]);
     const failure = events.find((e) => e.kind === 'failure');
     assert.ok(failure && failure.kind === 'failure');
     assert.equal(failure.failure.hr, HR.E_INVALIDARG);
@@ -157,14 +175,20 @@ describe('host: policy', () => {
     const seen: number[] = [];
     await h.RegisterMemoryNotificationCallback((m) => seen.push(m));
     const r = await h.VirtualAlloc(null, 100 * 4096, MEM.RESERVE, RW, 0);
-    const commit = (pages: number, at: number) => h.VirtualAlloc(r.address! + at * 4096, pages * 4096, MEM.COMMIT, RW, 0);
+    const commit = (pages: number, at: number) =>
+      h.VirtualAlloc(r.address! + at * 4096, pages * 4096, MEM.COMMIT, RW, 0);
     await commit(60, 0); // 60 % → Neutral
     await commit(30, 60); // 90 % → Low
     await h.VirtualFree(r.address! + 87 * 4096, 3 * 4096, MEM.DECOMMIT); // 87 %: still Low (hysteresis)
     await h.VirtualFree(r.address! + 80 * 4096, 7 * 4096, MEM.DECOMMIT); // 80 % → Neutral
     await h.VirtualFree(r.address! + 52 * 4096, 28 * 4096, MEM.DECOMMIT); // 52 % → Neutral
     await h.VirtualFree(r.address! + 40 * 4096, 12 * 4096, MEM.DECOMMIT); // 40 % → High
-    assert.deepEqual(seen, [MEMORY_AVAILABLE.Neutral, MEMORY_AVAILABLE.Low, MEMORY_AVAILABLE.Neutral, MEMORY_AVAILABLE.High]);
+    assert.deepEqual(seen, [
+      MEMORY_AVAILABLE.Neutral,
+      MEMORY_AVAILABLE.Low,
+      MEMORY_AVAILABLE.Neutral,
+      MEMORY_AVAILABLE.High,
+    ]);
     assert.equal(classifyLoad(0.52, MEMORY_AVAILABLE.High), MEMORY_AVAILABLE.High);
     assert.equal(classifyLoad(0.56, MEMORY_AVAILABLE.High), MEMORY_AVAILABLE.Neutral);
   });

@@ -7,7 +7,15 @@
  */
 import { MEM, type OsError, type OsMemory } from '../../native/os-memory';
 import { FaultInjector, policyProblem } from './faults';
-import { USER_ADDRESS_LIMIT, allocKind, isReadable, isValidAddress, isValidProtection, isValidSize, isWritable } from './flags';
+import {
+  USER_ADDRESS_LIMIT,
+  allocKind,
+  isReadable,
+  isValidAddress,
+  isValidProtection,
+  isValidSize,
+  isWritable,
+} from './flags';
 import { HR } from './hresult';
 import { clearRange, committedPagesIn, everyCommitted, fullMap, runAt, setRange, type PageRun } from './page-runs';
 import { SortedIndex } from './sorted-index';
@@ -93,7 +101,6 @@ export function classifyLoad(ratio: number, current: MemoryAvailable): MemoryAva
 }
 
 class HostHeap implements HostMalloc {
-  readonly blocks = new Map<number, HeapBlock>();
   constructor(
     readonly id: number,
     readonly osHeap: number,
@@ -116,9 +123,11 @@ export class Host implements HostMemoryManager {
   readonly allocationGranularity: number;
 
   private readonly os: OsMemory;
+  /**
+   * Reservations by address. (Not a Map keyed by address: V8 hashes 64 KiB-aligned doubles so poorly that
+   * Map.set dominated the whole call at 10,000 live regions.)
+   */
   private readonly regions = new SortedIndex<Region>();
-  /** Regions by base: the exact-address lookups (release, decommit at base) skip the ordered search. */
-  private readonly byBase = new Map<number, Region>();
   private readonly heapBlocks = new SortedIndex<HeapBlock>();
   private readonly heaps = new Map<number, HostHeap>();
   private readonly external = new Map<number, number>();
@@ -135,7 +144,12 @@ export class Host implements HostMemoryManager {
   private currentPolicy: HostPolicy = DEFAULT_POLICY;
   private faults = new FaultInjector(DEFAULT_POLICY);
   private readonly waiters: Waiter[] = [];
-  private readonly failureCounts: FailureCounts = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
+  private readonly failureCounts: FailureCounts = {
+    eTaskCritical: 0,
+    eAppDomainCritical: 0,
+    eProcessCritical: 0,
+    other: 0,
+  };
 
   private memoryAvailable: MemoryAvailable = MEMORY_AVAILABLE.Neutral;
   private readonly callbacks: Array<(m: MemoryAvailable) => void> = [];
@@ -269,7 +283,7 @@ export class Host implements HostMemoryManager {
   }
 
   private wakeWaiters(): void {
-    for (let i = 0; i < this.waiters.length; ) {
+    for (let i = 0; i < this.waiters.length;) {
       const w = this.waiters[i]!;
       if (this.fits(w.charge, 'eProcessCritical')) {
         this.waiters.splice(i, 1);
@@ -281,10 +295,14 @@ export class Host implements HostMemoryManager {
 
   /**
    * The policy's answer for a request that would add `charge` bytes at `level`: go on, or the failure.
+   * (Callers test `fits` first, so the common case costs no extra await.)
    * eProcessCritical waits for memory to be freed; when it is woken its charge stays promised in
    * `pendingCharge` until the caller calls `settleCharge`.
    */
-  private async admit(charge: number, level: LevelName): Promise<{ hr: number; reason: FailureReason } | 'go' | 'go-pending'> {
+  private async admit(
+    charge: number,
+    level: LevelName,
+  ): Promise<{ hr: number; reason: FailureReason } | 'go' | 'go-pending'> {
     if (this.fits(charge, level)) return 'go';
     if (level !== 'eProcessCritical') return { hr: HR.E_OUTOFMEMORY, reason: 'policy' };
     const outcome = await new Promise<WaitOutcome>((resolve) => {
@@ -370,14 +388,14 @@ export class Host implements HostMemoryManager {
     }
     let pending = false;
     if (charge > 0) {
-      const verdict = await this.admit(charge, levelName);
+      const verdict = this.fits(charge, levelName) ? 'go' : await this.admit(charge, levelName);
       if (typeof verdict === 'object') {
         this.processCriticalFailed(levelName, verdict.hr);
         return failWith(verdict.hr, verdict.reason);
       }
       pending = verdict === 'go-pending';
       // The region may have been released while this request waited.
-      if (pending && this.byBase.get(region.base) !== region) {
+      if (pending && this.regions.containing(region.base) !== region) {
         this.pendingCharge -= charge;
         return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
       }
@@ -427,7 +445,7 @@ export class Host implements HostMemoryManager {
     }
     let pending = false;
     if (commit) {
-      const verdict = await this.admit(bytes, level);
+      const verdict = this.fits(bytes, level) ? 'go' : await this.admit(bytes, level);
       if (typeof verdict === 'object') {
         this.processCriticalFailed(level, verdict.hr);
         return failWith(verdict.hr, verdict.reason);
@@ -465,7 +483,6 @@ export class Host implements HostMemoryManager {
       committed: commit ? bytes : 0,
     };
     this.regions.insert(region);
-    this.byBase.set(at, region);
     this.reservedBytes += bytes;
     this.committedBytes += region.committed;
     if (this.listeners.size > 0) {
@@ -484,8 +501,9 @@ export class Host implements HostMemoryManager {
       this.fail<HostResult>('VirtualFree', hr, reason, 'other', size, address, freeType, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
     if (freeType !== MEM.DECOMMIT && freeType !== MEM.RELEASE) return failWith(HR.E_INVALIDARG, 'invalid');
-    if (!Number.isSafeInteger(size) || size < 0 || !isValidAddress(address)) return failWith(HR.E_INVALIDARG, 'invalid');
-    const region = this.byBase.get(address) ?? this.regions.containing(address);
+    if (!Number.isSafeInteger(size) || size < 0 || !isValidAddress(address))
+      return failWith(HR.E_INVALIDARG, 'invalid');
+    const region = this.regions.containing(address);
     if (region === undefined) return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
 
     if (freeType === MEM.RELEASE) {
@@ -493,7 +511,6 @@ export class Host implements HostMemoryManager {
       const r = this.os.release(region.base, region.size);
       if (!r.ok) return failWith(HR.E_FAIL, 'os');
       this.regions.remove(region.base);
-      this.byBase.delete(region.base);
       this.reservedBytes -= region.size;
       this.committedBytes -= region.committed;
       this.emitRegion({ change: 'release', base: region.base, size: region.size });
@@ -606,10 +623,20 @@ export class Host implements HostMemoryManager {
 
   async GetMemoryLoad(): Promise<MemoryLoadResult> {
     if (this.state === 'unavailable') {
-      return this.fail<MemoryLoadResult>('GetMemoryLoad', HR.HOST_E_CLRNOTAVAILABLE, 'unavailable', 'other', 0, null, 0, undefined, {
-        memoryLoad: 0,
-        availableBytes: 0,
-      });
+      return this.fail<MemoryLoadResult>(
+        'GetMemoryLoad',
+        HR.HOST_E_CLRNOTAVAILABLE,
+        'unavailable',
+        'other',
+        0,
+        null,
+        0,
+        undefined,
+        {
+          memoryLoad: 0,
+          availableBytes: 0,
+        },
+      );
     }
     const limit = this.currentPolicy.commitLimit;
     if (limit !== null) {
@@ -635,10 +662,30 @@ export class Host implements HostMemoryManager {
 
   async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
     if (this.state === 'unavailable') {
-      return this.fail<HostResult>('RegisterMemoryNotificationCallback', HR.HOST_E_CLRNOTAVAILABLE, 'unavailable', 'other', 0, null, 0, undefined, {});
+      return this.fail<HostResult>(
+        'RegisterMemoryNotificationCallback',
+        HR.HOST_E_CLRNOTAVAILABLE,
+        'unavailable',
+        'other',
+        0,
+        null,
+        0,
+        undefined,
+        {},
+      );
     }
     if (typeof callback !== 'function') {
-      return this.fail<HostResult>('RegisterMemoryNotificationCallback', HR.E_INVALIDARG, 'invalid', 'other', 0, null, 0, undefined, {});
+      return this.fail<HostResult>(
+        'RegisterMemoryNotificationCallback',
+        HR.E_INVALIDARG,
+        'invalid',
+        'other',
+        0,
+        null,
+        0,
+        undefined,
+        {},
+      );
     }
     this.callbacks.push(callback);
     this.emitCall('RegisterMemoryNotificationCallback', HR.S_OK);
@@ -702,7 +749,11 @@ export class Host implements HostMemoryManager {
     const failWith = (hr: number, reason: FailureReason): CreateMallocResult =>
       this.fail<CreateMallocResult>('CreateMalloc', hr, reason, 'other', 0, null, mallocType, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (!Number.isInteger(mallocType) || (mallocType & ~(MALLOC_THREADSAFE | MALLOC_EXECUTABLE)) !== 0 || mallocType < 0) {
+    if (
+      !Number.isInteger(mallocType) ||
+      (mallocType & ~(MALLOC_THREADSAFE | MALLOC_EXECUTABLE)) !== 0 ||
+      mallocType < 0
+    ) {
       return failWith(HR.E_INVALIDARG, 'invalid');
     }
     const r = this.os.heapCreate({
@@ -724,18 +775,25 @@ export class Host implements HostMemoryManager {
   }
 
   /** IHostMalloc::Alloc / DebugAlloc: the same policy as VirtualAlloc, charged with the block's bytes. */
-  async heapAlloc(heap: HostHeap, method: 'Alloc' | 'DebugAlloc', size: number, level: number, tag: string | undefined): Promise<HeapAllocResult> {
+  async heapAlloc(
+    heap: HostHeap,
+    method: 'Alloc' | 'DebugAlloc',
+    size: number,
+    level: number,
+    tag: string | undefined,
+  ): Promise<HeapAllocResult> {
     const levelName = LEVELS[level];
     const failWith = (hr: number, reason: FailureReason): HeapAllocResult =>
       this.fail<HeapAllocResult>(method, hr, reason, levelName ?? 'other', size, null, 0, tag, { address: null });
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (levelName === undefined || !Number.isInteger(level) || !isValidSize(size)) return failWith(HR.E_INVALIDARG, 'invalid');
+    if (levelName === undefined || !Number.isInteger(level) || !isValidSize(size))
+      return failWith(HR.E_INVALIDARG, 'invalid');
     if (this.heaps.get(heap.id) !== heap) return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
     if (!this.faults.empty && this.faults.fires(method, levelName, size)) {
       this.processCriticalFailed(levelName, HR.E_OUTOFMEMORY);
       return failWith(HR.E_OUTOFMEMORY, 'injected');
     }
-    const verdict = await this.admit(size, levelName);
+    const verdict = this.fits(size, levelName) ? 'go' : await this.admit(size, levelName);
     if (typeof verdict === 'object') {
       this.processCriticalFailed(levelName, verdict.hr);
       return failWith(verdict.hr, verdict.reason);
@@ -748,7 +806,6 @@ export class Host implements HostMemoryManager {
       return failWith(f.hr, f.reason);
     }
     const block: HeapBlock = { base: r.value, size, heap, level: levelName, tag };
-    heap.blocks.set(block.base, block);
     this.heapBlocks.insert(block);
     this.heapBytes += size;
     this.emitCall(method, HR.S_OK);
@@ -760,11 +817,12 @@ export class Host implements HostMemoryManager {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('Free', hr, reason, 'other', 0, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    const block = heap.blocks.get(address);
-    if (block === undefined) return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
+    const block = this.heapBlocks.containing(address);
+    if (block === undefined || block.base !== address || block.heap !== heap) {
+      return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
+    }
     const r = this.os.heapFree(heap.osHeap, address);
     if (!r.ok) return failWith(HR.E_FAIL, 'os');
-    heap.blocks.delete(address);
     this.heapBlocks.remove(address);
     this.heapBytes -= block.size;
     this.emitCall('Free', HR.S_OK);
@@ -849,7 +907,8 @@ export class Host implements HostMemoryManager {
     const r = this.os.queryRanges(list.map((g) => [g.base, g.size] as const));
     if (!r.ok) {
       // The OS could not be asked: that is drift of everything, reported rather than hidden.
-      for (const g of list) drift.push({ base: g.base, address: g.base, size: g.size, books: 'held', os: `unknown (${r.error.message})` });
+      for (const g of list)
+        drift.push({ base: g.base, address: g.base, size: g.size, books: 'held', os: `unknown (${r.error.message})` });
       return { drift, regions: list.length, bytes: this.reservedBytes };
     }
     const page = this.pageSize;
@@ -876,7 +935,12 @@ export class Host implements HostMemoryManager {
           if (booksSay !== osSays) {
             const address = region.base + cursor * page;
             const size = (to - cursor) * page;
-            if (pending && pending.address + pending.size === address && pending.books === booksSay && pending.os === osSays) {
+            if (
+              pending &&
+              pending.address + pending.size === address &&
+              pending.books === booksSay &&
+              pending.os === osSays
+            ) {
               pending = { ...pending, size: pending.size + size };
             } else {
               flush();
@@ -895,7 +959,6 @@ export class Host implements HostMemoryManager {
     for (const w of this.waiters.splice(0)) w.settle('abandoned');
     for (const region of this.regions) this.os.release(region.base, region.size);
     this.regions.clear();
-    this.byBase.clear();
     for (const heap of this.heaps.values()) this.os.heapDestroy(heap.osHeap);
     this.heaps.clear();
     this.heapBlocks.clear();

@@ -173,18 +173,53 @@ export interface FailureEvent {
 
 /** What changed in the region map. */
 export type RegionChange =
-  | { readonly change: 'reserve'; readonly base: number; readonly size: number; readonly level: LevelName; readonly tag: string | undefined }
-  | { readonly change: 'commit'; readonly base: number; readonly address: number; readonly size: number; readonly protect: number }
+  | {
+      readonly change: 'reserve';
+      readonly base: number;
+      readonly size: number;
+      readonly level: LevelName;
+      readonly tag: string | undefined;
+    }
+  | {
+      readonly change: 'commit';
+      readonly base: number;
+      readonly address: number;
+      readonly size: number;
+      readonly protect: number;
+    }
   | { readonly change: 'decommit'; readonly base: number; readonly address: number; readonly size: number }
-  | { readonly change: 'protect'; readonly base: number; readonly address: number; readonly size: number; readonly protect: number }
+  | {
+      readonly change: 'protect';
+      readonly base: number;
+      readonly address: number;
+      readonly size: number;
+      readonly protect: number;
+    }
   | { readonly change: 'release'; readonly base: number; readonly size: number };
 
 export type HostEvent =
-  | { readonly kind: 'call'; readonly seq: number; readonly time: number; readonly method: HostMethod; readonly hr: number }
+  | {
+      readonly kind: 'call';
+      readonly seq: number;
+      readonly time: number;
+      readonly method: HostMethod;
+      readonly hr: number;
+    }
   | { readonly kind: 'failure'; readonly failure: FailureEvent }
   | { readonly kind: 'region'; readonly seq: number; readonly time: number; readonly region: RegionChange }
-  | { readonly kind: 'notification'; readonly seq: number; readonly time: number; readonly memoryAvailable: MemoryAvailable }
-  | { readonly kind: 'state'; readonly seq: number; readonly time: number; readonly state: HostState; readonly cause: string }
+  | {
+      readonly kind: 'notification';
+      readonly seq: number;
+      readonly time: number;
+      readonly memoryAvailable: MemoryAvailable;
+    }
+  | {
+      readonly kind: 'state';
+      readonly seq: number;
+      readonly time: number;
+      readonly state: HostState;
+      readonly cause: string;
+    }
   | { readonly kind: 'policy'; readonly seq: number; readonly time: number; readonly policy: HostPolicy }
   | {
       readonly kind: 'external';
@@ -211,7 +246,14 @@ export interface HostMemoryManager {
   readonly pageSize: number;
   readonly allocationGranularity: number;
 
-  VirtualAlloc(address: number | null, size: number, type: number, protect: number, level: number, tag?: string): Promise<VirtualAllocResult>;
+  VirtualAlloc(
+    address: number | null,
+    size: number,
+    type: number,
+    protect: number,
+    level: number,
+    tag?: string,
+  ): Promise<VirtualAllocResult>;
   VirtualFree(address: number, size: number, freeType: number): Promise<HostResult>;
   VirtualQuery(address: number): Promise<VirtualQueryResult>;
   VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult>;

@@ -166,7 +166,11 @@ export function createPosixMemory(): OsMemory {
     advice: number,
   ) => number;
   const sysconf = lib.func('long sysconf(int name)') as (name: number) => number;
-  const memset = lib.func('uintptr_t memset(uintptr_t s, int c, size_t n)') as (s: number, c: number, n: number) => number;
+  const memset = lib.func('uintptr_t memset(uintptr_t s, int c, size_t n)') as (
+    s: number,
+    c: number,
+    n: number,
+  ) => number;
   const memcmp = lib.func('int memcmp(uintptr_t a, const uint8_t *b, size_t n)') as (
     a: number,
     b: Uint8Array,
@@ -510,4 +514,3 @@ export function createPosixMemory(): OsMemory {
     heapDestroy,
   };
 }
-

@@ -23,7 +23,10 @@ function parseHeader(line: string, flags: readonly string[] | undefined): Mappin
   const start = Number.parseInt(line.slice(0, dash), 16);
   const end = Number.parseInt(line.slice(dash + 1, sp1), 16);
   const perms = line.slice(sp1 + 1, sp1 + 5);
-  const rest = line.slice(sp1 + 6).trim().split(/\s+/);
+  const rest = line
+    .slice(sp1 + 6)
+    .trim()
+    .split(/\s+/);
   // rest: offset dev inode path...
   const inode = Number(rest[2] ?? 0);
   const path = rest.slice(3).join(' ');

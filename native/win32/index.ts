@@ -164,62 +164,44 @@ export function createWin32Memory(): OsMemory {
   });
 
   // Pointers and HANDLEs are declared as integers: plain numbers are the cheapest values to pass through koffi.
-  const VirtualAlloc = kernel32.func('uintptr_t __stdcall VirtualAlloc(uintptr_t lpAddress, uintptr_t dwSize, uint32_t flAllocationType, uint32_t flProtect)') as (
-    a: number,
-    s: number,
-    t: number,
-    p: number,
-  ) => number;
-  const VirtualFree = kernel32.func('int __stdcall VirtualFree(uintptr_t lpAddress, uintptr_t dwSize, uint32_t dwFreeType)') as (
-    a: number,
-    s: number,
-    t: number,
-  ) => number;
-  const VirtualQuery = kernel32.func('uintptr_t __stdcall VirtualQuery(uintptr_t lpAddress, _Out_ MEMORY_BASIC_INFORMATION *lpBuffer, uintptr_t dwLength)') as (
-    a: number,
-    out: Partial<MemoryBasicInformation>,
-    len: number,
-  ) => number;
-  const VirtualProtect = kernel32.func('int __stdcall VirtualProtect(uintptr_t lpAddress, uintptr_t dwSize, uint32_t flNewProtect, _Out_ uint32_t *lpflOldProtect)') as (
-    a: number,
-    s: number,
-    p: number,
-    old: [number],
-  ) => number;
+  const VirtualAlloc = kernel32.func(
+    'uintptr_t __stdcall VirtualAlloc(uintptr_t lpAddress, uintptr_t dwSize, uint32_t flAllocationType, uint32_t flProtect)',
+  ) as (a: number, s: number, t: number, p: number) => number;
+  const VirtualFree = kernel32.func(
+    'int __stdcall VirtualFree(uintptr_t lpAddress, uintptr_t dwSize, uint32_t dwFreeType)',
+  ) as (a: number, s: number, t: number) => number;
+  const VirtualQuery = kernel32.func(
+    'uintptr_t __stdcall VirtualQuery(uintptr_t lpAddress, _Out_ MEMORY_BASIC_INFORMATION *lpBuffer, uintptr_t dwLength)',
+  ) as (a: number, out: Partial<MemoryBasicInformation>, len: number) => number;
+  const VirtualProtect = kernel32.func(
+    'int __stdcall VirtualProtect(uintptr_t lpAddress, uintptr_t dwSize, uint32_t flNewProtect, _Out_ uint32_t *lpflOldProtect)',
+  ) as (a: number, s: number, p: number, old: [number]) => number;
   const GetSystemInfo = kernel32.func('void __stdcall GetSystemInfo(_Out_ SYSTEM_INFO *lpSystemInfo)') as (
     out: Partial<SystemInfo>,
   ) => void;
-  const GlobalMemoryStatusEx = kernel32.func('int __stdcall GlobalMemoryStatusEx(_Inout_ MEMORYSTATUSEX *lpBuffer)') as (
-    buf: Partial<MemoryStatusEx>,
-  ) => number;
+  const GlobalMemoryStatusEx = kernel32.func(
+    'int __stdcall GlobalMemoryStatusEx(_Inout_ MEMORYSTATUSEX *lpBuffer)',
+  ) as (buf: Partial<MemoryStatusEx>) => number;
   const GetLastError = kernel32.func('uint32_t __stdcall GetLastError()') as () => number;
   const GetCurrentProcess = kernel32.func('intptr_t __stdcall GetCurrentProcess()') as () => number;
-  const K32GetProcessMemoryInfo = kernel32.func('int __stdcall K32GetProcessMemoryInfo(intptr_t Process, _Inout_ PROCESS_MEMORY_COUNTERS *ppsmemCounters, uint32_t cb)') as (
-    h: number,
-    counters: Partial<ProcessMemoryCounters>,
-    cb: number,
-  ) => number;
-  const HeapCreate = kernel32.func('uintptr_t __stdcall HeapCreate(uint32_t flOptions, uintptr_t dwInitialSize, uintptr_t dwMaximumSize)') as (
-    o: number,
-    i: number,
-    m: number,
-  ) => number;
-  const HeapAlloc = kernel32.func('uintptr_t __stdcall HeapAlloc(uintptr_t hHeap, uint32_t dwFlags, uintptr_t dwBytes)') as (
-    h: number,
-    f: number,
-    s: number,
-  ) => number;
+  const K32GetProcessMemoryInfo = kernel32.func(
+    'int __stdcall K32GetProcessMemoryInfo(intptr_t Process, _Inout_ PROCESS_MEMORY_COUNTERS *ppsmemCounters, uint32_t cb)',
+  ) as (h: number, counters: Partial<ProcessMemoryCounters>, cb: number) => number;
+  const HeapCreate = kernel32.func(
+    'uintptr_t __stdcall HeapCreate(uint32_t flOptions, uintptr_t dwInitialSize, uintptr_t dwMaximumSize)',
+  ) as (o: number, i: number, m: number) => number;
+  const HeapAlloc = kernel32.func(
+    'uintptr_t __stdcall HeapAlloc(uintptr_t hHeap, uint32_t dwFlags, uintptr_t dwBytes)',
+  ) as (h: number, f: number, s: number) => number;
   const HeapFree = kernel32.func('int __stdcall HeapFree(uintptr_t hHeap, uint32_t dwFlags, uintptr_t lpMem)') as (
     h: number,
     f: number,
     p: number,
   ) => number;
   // HeapSize answers (SIZE_T)-1 on failure, which koffi hands back as a BigInt.
-  const HeapSize = kernel32.func('uintptr_t __stdcall HeapSize(uintptr_t hHeap, uint32_t dwFlags, uintptr_t lpMem)') as (
-    h: number,
-    f: number,
-    p: number,
-  ) => number | bigint;
+  const HeapSize = kernel32.func(
+    'uintptr_t __stdcall HeapSize(uintptr_t hHeap, uint32_t dwFlags, uintptr_t lpMem)',
+  ) as (h: number, f: number, p: number) => number | bigint;
   const HeapDestroy = kernel32.func('int __stdcall HeapDestroy(uintptr_t hHeap)') as (h: number) => number;
   const memset = msvcrt.func('uintptr_t memset(uintptr_t dest, int c, size_t count)') as (
     d: number,
@@ -373,7 +355,8 @@ export function createWin32Memory(): OsMemory {
       return true;
     },
     heapCreate(options): OsResult<OsHeap> {
-      const flags = (options.threadSafe ? 0 : HEAP_NO_SERIALIZE) | (options.executable ? HEAP_CREATE_ENABLE_EXECUTE : 0);
+      const flags =
+        (options.threadSafe ? 0 : HEAP_NO_SERIALIZE) | (options.executable ? HEAP_CREATE_ENABLE_EXECUTE : 0);
       const h = HeapCreate(flags, 0, 0);
       if (h === 0) return lastError('HeapCreate');
       heaps.set(h, new Set());

@@ -163,7 +163,9 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
   try {
     const summary = await runExec(readLines(source), host, (line) => writer.write(line), { events });
     if (summary.internalErrors > 0) {
-      io.stderr.write(`hostmem exec: the host threw during ${summary.internalErrors} request(s); see the error lines\n`);
+      io.stderr.write(
+        `hostmem exec: the host threw during ${summary.internalErrors} request(s); see the error lines\n`,
+      );
     }
     return summary.exitCode;
   } finally {

@@ -88,7 +88,12 @@ export function parseFlags(value: unknown, flags: FlagTable): Parsed<number> {
   }
   let bits = 0;
   for (const token of tokens) {
-    const one = typeof token === 'number' ? parseDword(token, flags.what) : typeof token === 'string' ? parseToken(token, flags) : invalid<number>(`expected a name in the array, got ${describeValue(token)}`);
+    const one =
+      typeof token === 'number'
+        ? parseDword(token, flags.what)
+        : typeof token === 'string'
+          ? parseToken(token, flags)
+          : invalid<number>(`expected a name in the array, got ${describeValue(token)}`);
     if (!one.ok) return one;
     bits = (bits | one.value) >>> 0;
   }

@@ -4,7 +4,14 @@
  * `DEFAULT_POLICY` (not from the policy in force): a policy object always says the whole policy.
  */
 import { z } from 'zod';
-import { DEFAULT_POLICY, LEVELS, type FaultRule, type HostMethod, type HostPolicy, type LevelName } from '../../host/types';
+import {
+  DEFAULT_POLICY,
+  LEVELS,
+  type FaultRule,
+  type HostMethod,
+  type HostPolicy,
+  type LevelName,
+} from '../../host/types';
 import { field, formatIssues } from './fields';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 import { parseSize } from './values';
@@ -82,9 +89,12 @@ const faultSchema = z
     everyNth: field(positiveInteger).optional(),
     afterBytes: field(parseSize).optional(),
   })
-  .refine((fault) => fault.probability !== undefined || fault.everyNth !== undefined || fault.afterBytes !== undefined, {
-    message: 'a fault needs "probability", "everyNth" or "afterBytes"',
-  });
+  .refine(
+    (fault) => fault.probability !== undefined || fault.everyNth !== undefined || fault.afterBytes !== undefined,
+    {
+      message: 'a fault needs "probability", "everyNth" or "afterBytes"',
+    },
+  );
 
 /** The policy fields, shared by the `--policy` file and the SetPolicy request. */
 export const POLICY_SHAPE = {

@@ -11,7 +11,8 @@ import { POLICY_SHAPE, policyFieldsAt } from './policy';
 import { parseAddress, parseByte, parseId, parseLevel, parseMs, parseSize, type AddressSpec } from './values';
 
 /** How a heap is named in Alloc/DebugAlloc/Free: a CreateMalloc request's id, or the heap's number. */
-export type MallocSpec = { readonly kind: 'reference'; readonly id: string } | { readonly kind: 'number'; readonly value: number };
+export type MallocSpec =
+  { readonly kind: 'reference'; readonly id: string } | { readonly kind: 'number'; readonly value: number };
 
 function parseMallocSpec(value: unknown, isId: (id: string) => boolean): Parsed<MallocSpec> {
   if (typeof value === 'string' && value !== '') return parsed({ kind: 'reference', id: value });
@@ -19,7 +20,9 @@ function parseMallocSpec(value: unknown, isId: (id: string) => boolean): Parsed<
     // A number that is also an earlier request's id names that request (ids may be integers).
     return isId(String(value)) ? parsed({ kind: 'reference', id: String(value) }) : parsed({ kind: 'number', value });
   }
-  return invalid(`expected a heap: the id of a CreateMalloc request, or the heap's number; got ${describeValue(value)}`);
+  return invalid(
+    `expected a heap: the id of a CreateMalloc request, or the heap's number; got ${describeValue(value)}`,
+  );
 }
 
 function text(value: unknown): Parsed<string> {
@@ -60,7 +63,11 @@ function buildSchemas(isId: (id: string) => boolean) {
     NeedsVirtualAddressSpace: z.strictObject({ op: op('NeedsVirtualAddressSpace'), id, address, size }),
     AcquiredVirtualAddressSpace: z.strictObject({ op: op('AcquiredVirtualAddressSpace'), id, address, size }),
     ReleasedVirtualAddressSpace: z.strictObject({ op: op('ReleasedVirtualAddressSpace'), id, address }),
-    CreateMalloc: z.strictObject({ op: op('CreateMalloc'), id, type: field((value) => parseFlags(value, MALLOC_FLAGS)) }),
+    CreateMalloc: z.strictObject({
+      op: op('CreateMalloc'),
+      id,
+      type: field((value) => parseFlags(value, MALLOC_FLAGS)),
+    }),
     Alloc: z.strictObject({ op: op('Alloc'), id, malloc, size, level }),
     DebugAlloc: z.strictObject({
       op: op('DebugAlloc'),
@@ -117,7 +124,8 @@ export class RequestParser {
     const op = opValue as Op;
     const schema: z.ZodType<Request, unknown> = this.schemas[op];
     const result = schema.safeParse(value);
-    if (!result.success) return invalid(`${op}: ${formatIssues(result.error.issues, (path) => this.fieldsAt(op, path))}`);
+    if (!result.success)
+      return invalid(`${op}: ${formatIssues(result.error.issues, (path) => this.fieldsAt(op, path))}`);
     return parsed(result.data);
   }
 

@@ -118,7 +118,7 @@ class Driver {
       this.requests += 1;
       return out;
     } catch (error) {
-      if (error instanceof LineError) return this.error(line, error.message);
+      if (error instanceof LineError) return this.error(line, `${request.value.op}: ${error.message}`);
       this.internalErrors += 1;
       const message = error instanceof Error ? error.message : String(error);
       return { line, error: `line ${line}: internal error in ${request.value.op}: ${message}` };
@@ -146,7 +146,14 @@ class Driver {
     switch (request.op) {
       case 'VirtualAlloc': {
         const address = this.address(request.address, 'address');
-        const result = await host.VirtualAlloc(address, request.size, request.type, request.protect, request.level, request.tag);
+        const result = await host.VirtualAlloc(
+          address,
+          request.size,
+          request.type,
+          request.protect,
+          request.level,
+          request.tag,
+        );
         this.remember(line, request, result.hr, { address: result.address });
         return { ...resultHead(line, request.id, request.op, result), address: hexOrNull(result.address) };
       }
@@ -179,7 +186,9 @@ class Driver {
       case 'NeedsVirtualAddressSpace':
         return head(await host.NeedsVirtualAddressSpace(this.nonNullAddress(request.address, 'address'), request.size));
       case 'AcquiredVirtualAddressSpace':
-        return head(await host.AcquiredVirtualAddressSpace(this.nonNullAddress(request.address, 'address'), request.size));
+        return head(
+          await host.AcquiredVirtualAddressSpace(this.nonNullAddress(request.address, 'address'), request.size),
+        );
       case 'ReleasedVirtualAddressSpace':
         return head(await host.ReleasedVirtualAddressSpace(this.nonNullAddress(request.address, 'address')));
       case 'CreateMalloc': {
@@ -244,9 +253,12 @@ class Driver {
     if (spec.kind === 'null') return parsed(null);
     if (spec.kind === 'absolute') return parsed(spec.value);
     const named = this.names.get(spec.id);
-    if (!named) return invalid(`field "${name}": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+    if (!named)
+      return invalid(`field "${name}": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
     if (named.address === undefined) {
-      return invalid(`field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), which has no address`);
+      return invalid(
+        `field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), which has no address`,
+      );
     }
     if (named.address === null) {
       return invalid(
@@ -267,9 +279,12 @@ class Driver {
       number = spec.value;
     } else {
       const named = this.names.get(spec.id);
-      if (!named) throw new LineError(`field "malloc": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+      if (!named)
+        throw new LineError(`field "malloc": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
       if (named.malloc === undefined) {
-        throw new LineError(`field "malloc": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`);
+        throw new LineError(
+          `field "malloc": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`,
+        );
       }
       if (named.malloc === null) {
         throw new LineError(

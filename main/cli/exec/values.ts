@@ -34,7 +34,8 @@ export function parseSize(value: unknown): Parsed<number> {
 }
 
 function checkSize(bytes: number, text: string): Parsed<number> {
-  if (!Number.isSafeInteger(bytes)) return invalid(`size ${JSON.stringify(text)} is not a whole number of bytes below 2^53`);
+  if (!Number.isSafeInteger(bytes))
+    return invalid(`size ${JSON.stringify(text)} is not a whole number of bytes below 2^53`);
   return parsed(bytes);
 }
 
@@ -110,5 +111,7 @@ export function parseId(value: unknown): Parsed<string | number> {
     if (HEX_TEXT.test(value)) return invalid(`id ${JSON.stringify(value)} looks like a hex address; pick another name`);
     return parsed(value);
   }
-  return invalid(`expected an id (a non-empty string without surrounding spaces, or an integer), got ${describeValue(value)}`);
+  return invalid(
+    `expected an id (a non-empty string without surrounding spaces, or an integer), got ${describeValue(value)}`,
+  );
 }
