@@ -9,7 +9,17 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** The reader of our output went away (`hostmem exec … | head`): stop quietly, as a shell pipeline expects. */
+function isBrokenPipe(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'EPIPE';
+}
+
+process.stdout.on('error', (error) => {
+  if (isBrokenPipe(error)) process.exit(0);
+});
+
 main(process.argv.slice(2)).then(exit, async (error: unknown) => {
+  if (isBrokenPipe(error)) process.exit(0);
   process.stderr.write(`hostmem: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   await exit(1);
 });

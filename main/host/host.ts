@@ -26,6 +26,7 @@ import {
   MALLOC_THREADSAFE,
   MEMORY_AVAILABLE,
   type AuditDrift,
+  type CallArgs,
   type AuditResult,
   type CheckResult,
   type CreateMallocResult,
@@ -107,10 +108,10 @@ class HostHeap implements HostMalloc {
     private readonly host: Host,
   ) {}
   Alloc(size: number, level: number): Promise<HeapAllocResult> {
-    return this.host.heapAlloc(this, 'Alloc', size, level, undefined);
+    return this.host.heapAlloc(this, 'Alloc', size, level, undefined, undefined);
   }
   DebugAlloc(size: number, level: number, file: string, line: number): Promise<HeapAllocResult> {
-    return this.host.heapAlloc(this, 'DebugAlloc', size, level, `${file}:${line}`);
+    return this.host.heapAlloc(this, 'DebugAlloc', size, level, file, line);
   }
   Free(address: number): Promise<HostResult> {
     return this.host.heapFree(this, address);
@@ -184,9 +185,6 @@ export class Host implements HostMemoryManager {
     }
   }
 
-  private emitCall(method: HostMethod, hr: number): void {
-    if (this.listeners.size > 0) this.emit({ kind: 'call', seq: ++this.seq, time: this.now(), method, hr });
-  }
 
   private emitRegion(region: RegionChange): void {
     if (this.listeners.size > 0) this.emit({ kind: 'region', seq: ++this.seq, time: this.now(), region });
@@ -209,7 +207,6 @@ export class Host implements HostMemoryManager {
         kind: 'failure',
         failure: { seq: ++this.seq, time: this.now(), method, size, address, flags, level: group, hr, reason, tag },
       });
-      this.emitCall(method, hr);
     }
     if (hr === HR.E_FAIL) this.setState('unavailable', `${method} failed unexpectedly`);
     return { ...extra, hr, reason } as T;
@@ -333,11 +330,73 @@ export class Host implements HostMemoryManager {
   reset(): void {
     for (const w of this.waiters.splice(0)) w.settle('abandoned');
     this.setState('available', 'Reset');
+    if (this.listeners.size > 0) this.emit({ kind: 'reset', seq: ++this.seq, time: this.now() });
+  }
+
+  // ---------------------------------------------------------------- the public methods: one `call` event each
+
+  private called<R extends HostResult>(method: HostMethod, args: CallArgs, result: R): R {
+    if (this.listeners.size > 0) this.emit({ kind: 'call', seq: ++this.seq, time: this.now(), method, args, result });
+    return result;
+  }
+
+  async VirtualAlloc(address: number | null, size: number, type: number, protect: number, level: number, tag?: string): Promise<VirtualAllocResult> {
+    const r = await this.implVirtualAlloc(address, size, type, protect, level, tag);
+    return this.listeners.size > 0 ? this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r) : r;
+  }
+  async VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
+    const r = await this.implVirtualFree(address, size, freeType);
+    return this.listeners.size > 0 ? this.called('VirtualFree', { address, size, type: freeType }, r) : r;
+  }
+  async VirtualQuery(address: number): Promise<VirtualQueryResult> {
+    const r = await this.implVirtualQuery(address);
+    return this.listeners.size > 0 ? this.called('VirtualQuery', { address }, r) : r;
+  }
+  async VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
+    const r = await this.implVirtualProtect(address, size, protect);
+    return this.listeners.size > 0 ? this.called('VirtualProtect', { address, size, protect }, r) : r;
+  }
+  async GetMemoryLoad(): Promise<MemoryLoadResult> {
+    return this.called('GetMemoryLoad', {}, await this.implGetMemoryLoad());
+  }
+  async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
+    return this.called('RegisterMemoryNotificationCallback', {}, await this.implRegisterMemoryNotificationCallback(callback));
+  }
+  async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    return this.called('NeedsVirtualAddressSpace', { address, size }, await this.implNeedsVirtualAddressSpace(address, size));
+  }
+  async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    return this.called('AcquiredVirtualAddressSpace', { address, size }, await this.implAcquiredVirtualAddressSpace(address, size));
+  }
+  async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
+    return this.called('ReleasedVirtualAddressSpace', { address }, await this.implReleasedVirtualAddressSpace(address));
+  }
+  async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
+    return this.called('CreateMalloc', { type: mallocType }, await this.implCreateMalloc(mallocType));
+  }
+  async heapAlloc(heap: HostHeap, method: 'Alloc' | 'DebugAlloc', size: number, level: number, file: string | undefined, line: number | undefined): Promise<HeapAllocResult> {
+    const tag = file === undefined ? undefined : `${file}:${line ?? 0}`;
+    const r = await this.implHeapAlloc(heap, method, size, level, tag);
+    if (this.listeners.size === 0) return r;
+    const args: CallArgs = method === 'Alloc' ? { malloc: heap.id, size, level } : { malloc: heap.id, size, level, file: file ?? null, line: line ?? null };
+    return this.called(method, args, r);
+  }
+  async heapFree(heap: HostHeap, address: number): Promise<HostResult> {
+    const r = await this.implHeapFree(heap, address);
+    return this.listeners.size > 0 ? this.called('Free', { malloc: heap.id, address }, r) : r;
+  }
+  async Fill(address: number, size: number, byte: number): Promise<HostResult> {
+    const r = await this.implFill(address, size, byte);
+    return this.listeners.size > 0 ? this.called('Fill', { address, size, byte }, r) : r;
+  }
+  async Check(address: number, size: number, byte: number): Promise<CheckResult> {
+    const r = await this.implCheck(address, size, byte);
+    return this.listeners.size > 0 ? this.called('Check', { address, size, byte }, r) : r;
   }
 
   // ---------------------------------------------------------------- VirtualAlloc
 
-  async VirtualAlloc(
+  private async implVirtualAlloc(
     address: number | null,
     size: number,
     type: number,
@@ -377,7 +436,6 @@ export class Host implements HostMemoryManager {
         const f = this.osFailure(r.error, false);
         return failWith(f.hr, f.reason);
       }
-      this.emitCall('VirtualAlloc', HR.S_OK);
       return { hr: HR.S_OK, address: start };
     }
 
@@ -411,7 +469,6 @@ export class Host implements HostMemoryManager {
     region.committed += added;
     this.committedBytes += added;
     this.emitRegion({ change: 'commit', base: region.base, address: start, size: bytes, protect });
-    this.emitCall('VirtualAlloc', HR.S_OK);
     this.afterChange(false);
     return { hr: HR.S_OK, address: start };
   }
@@ -488,7 +545,6 @@ export class Host implements HostMemoryManager {
     if (this.listeners.size > 0) {
       this.emitRegion({ change: 'reserve', base: at, size: bytes, level, tag });
       if (commit) this.emitRegion({ change: 'commit', base: at, address: at, size: bytes, protect });
-      this.emitCall('VirtualAlloc', HR.S_OK);
     }
     if (commit) this.afterChange(false);
     return { hr: HR.S_OK, address: at };
@@ -496,7 +552,7 @@ export class Host implements HostMemoryManager {
 
   // ---------------------------------------------------------------- VirtualFree
 
-  async VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
+  private async implVirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('VirtualFree', hr, reason, 'other', size, address, freeType, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -514,7 +570,6 @@ export class Host implements HostMemoryManager {
       this.reservedBytes -= region.size;
       this.committedBytes -= region.committed;
       this.emitRegion({ change: 'release', base: region.base, size: region.size });
-      this.emitCall('VirtualFree', HR.S_OK);
       this.afterChange(true);
       return OK;
     }
@@ -540,27 +595,24 @@ export class Host implements HostMemoryManager {
     region.committed -= removed;
     this.committedBytes -= removed;
     this.emitRegion({ change: 'decommit', base: region.base, address: start, size: bytes });
-    this.emitCall('VirtualFree', HR.S_OK);
     this.afterChange(removed > 0);
     return OK;
   }
 
   // ---------------------------------------------------------------- VirtualQuery, VirtualProtect
 
-  async VirtualQuery(address: number): Promise<VirtualQueryResult> {
+  private async implVirtualQuery(address: number): Promise<VirtualQueryResult> {
     const failWith = (hr: number, reason: FailureReason): VirtualQueryResult =>
       this.fail<VirtualQueryResult>('VirtualQuery', hr, reason, 'other', 0, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
     if (!isValidAddress(address)) return failWith(HR.E_INVALIDARG, 'invalid');
     const region = this.regions.containing(address);
     if (region !== undefined) {
-      this.emitCall('VirtualQuery', HR.S_OK);
       return { hr: HR.S_OK, info: this.describe(region, address) };
     }
     const r = this.os.query(address);
     if (!r.ok) return failWith(HR.E_FAIL, 'os');
     const i = r.value;
-    this.emitCall('VirtualQuery', HR.S_OK);
     return {
       hr: HR.S_OK,
       info: {
@@ -594,7 +646,7 @@ export class Host implements HostMemoryManager {
     };
   }
 
-  async VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
+  private async implVirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
     const failWith = (hr: number, reason: FailureReason): VirtualProtectResult =>
       this.fail<VirtualProtectResult>('VirtualProtect', hr, reason, 'other', size, address, protect, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -615,13 +667,12 @@ export class Host implements HostMemoryManager {
     if (!r.ok) return failWith(HR.E_FAIL, 'os');
     setRange(region.runs, first, end, protect);
     this.emitRegion({ change: 'protect', base: region.base, address: start, size: bytes, protect });
-    this.emitCall('VirtualProtect', HR.S_OK);
     return { hr: HR.S_OK, oldProtect: old };
   }
 
   // ---------------------------------------------------------------- load and notifications
 
-  async GetMemoryLoad(): Promise<MemoryLoadResult> {
+  private async implGetMemoryLoad(): Promise<MemoryLoadResult> {
     if (this.state === 'unavailable') {
       return this.fail<MemoryLoadResult>(
         'GetMemoryLoad',
@@ -641,7 +692,6 @@ export class Host implements HostMemoryManager {
     const limit = this.currentPolicy.commitLimit;
     if (limit !== null) {
       const used = this.charged;
-      this.emitCall('GetMemoryLoad', HR.S_OK);
       return {
         hr: HR.S_OK,
         memoryLoad: Math.min(100, Math.max(0, Math.round((100 * used) / limit))),
@@ -656,11 +706,10 @@ export class Host implements HostMemoryManager {
       });
     }
     this.notify(classifyLoad(s.value.memoryLoad / 100, this.memoryAvailable));
-    this.emitCall('GetMemoryLoad', HR.S_OK);
     return { hr: HR.S_OK, memoryLoad: s.value.memoryLoad, availableBytes: s.value.availPhys };
   }
 
-  async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
+  private async implRegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
     if (this.state === 'unavailable') {
       return this.fail<HostResult>(
         'RegisterMemoryNotificationCallback',
@@ -688,7 +737,6 @@ export class Host implements HostMemoryManager {
       );
     }
     this.callbacks.push(callback);
-    this.emitCall('RegisterMemoryNotificationCallback', HR.S_OK);
     return OK;
   }
 
@@ -699,7 +747,7 @@ export class Host implements HostMemoryManager {
 
   // ---------------------------------------------------------------- external address space
 
-  async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+  private async implNeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('NeedsVirtualAddressSpace', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -708,11 +756,10 @@ export class Host implements HostMemoryManager {
     if (limit !== null && this.reservedBytes + this.externalBytes + size > limit) {
       return failWith(HR.E_OUTOFMEMORY, 'policy');
     }
-    this.emitCall('NeedsVirtualAddressSpace', HR.S_OK);
     return OK;
   }
 
-  async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+  private async implAcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('AcquiredVirtualAddressSpace', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -724,11 +771,10 @@ export class Host implements HostMemoryManager {
     if (this.listeners.size > 0) {
       this.emit({ kind: 'external', seq: ++this.seq, time: this.now(), change: 'acquired', address, size });
     }
-    this.emitCall('AcquiredVirtualAddressSpace', HR.S_OK);
     return OK;
   }
 
-  async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
+  private async implReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('ReleasedVirtualAddressSpace', hr, reason, 'other', 0, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -739,13 +785,12 @@ export class Host implements HostMemoryManager {
     if (this.listeners.size > 0) {
       this.emit({ kind: 'external', seq: ++this.seq, time: this.now(), change: 'released', address, size });
     }
-    this.emitCall('ReleasedVirtualAddressSpace', HR.S_OK);
     return OK;
   }
 
   // ---------------------------------------------------------------- host heaps
 
-  async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
+  private async implCreateMalloc(mallocType: number): Promise<CreateMallocResult> {
     const failWith = (hr: number, reason: FailureReason): CreateMallocResult =>
       this.fail<CreateMallocResult>('CreateMalloc', hr, reason, 'other', 0, null, mallocType, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -766,7 +811,6 @@ export class Host implements HostMemoryManager {
     }
     const heap = new HostHeap(this.nextHeapId++, r.value, this);
     this.heaps.set(heap.id, heap);
-    this.emitCall('CreateMalloc', HR.S_OK);
     return { hr: HR.S_OK, malloc: heap.id };
   }
 
@@ -775,7 +819,7 @@ export class Host implements HostMemoryManager {
   }
 
   /** IHostMalloc::Alloc / DebugAlloc: the same policy as VirtualAlloc, charged with the block's bytes. */
-  async heapAlloc(
+  private async implHeapAlloc(
     heap: HostHeap,
     method: 'Alloc' | 'DebugAlloc',
     size: number,
@@ -808,12 +852,11 @@ export class Host implements HostMemoryManager {
     const block: HeapBlock = { base: r.value, size, heap, level: levelName, tag };
     this.heapBlocks.insert(block);
     this.heapBytes += size;
-    this.emitCall(method, HR.S_OK);
     this.afterChange(false);
     return { hr: HR.S_OK, address: block.base };
   }
 
-  async heapFree(heap: HostHeap, address: number): Promise<HostResult> {
+  private async implHeapFree(heap: HostHeap, address: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('Free', hr, reason, 'other', 0, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -825,7 +868,6 @@ export class Host implements HostMemoryManager {
     if (!r.ok) return failWith(HR.E_FAIL, 'os');
     this.heapBlocks.remove(address);
     this.heapBytes -= block.size;
-    this.emitCall('Free', HR.S_OK);
     this.afterChange(true);
     return OK;
   }
@@ -848,7 +890,7 @@ export class Host implements HostMemoryManager {
     return HR.HOST_E_INVALIDOPERATION;
   }
 
-  async Fill(address: number, size: number, byte: number): Promise<HostResult> {
+  private async implFill(address: number, size: number, byte: number): Promise<HostResult> {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('Fill', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -858,11 +900,10 @@ export class Host implements HostMemoryManager {
     const refused = this.touchable(address, size, isWritable);
     if (refused !== 0) return failWith(refused, 'invalid');
     this.os.fill(address, size, byte);
-    this.emitCall('Fill', HR.S_OK);
     return OK;
   }
 
-  async Check(address: number, size: number, byte: number): Promise<CheckResult> {
+  private async implCheck(address: number, size: number, byte: number): Promise<CheckResult> {
     const failWith = (hr: number, reason: FailureReason): CheckResult =>
       this.fail<CheckResult>('Check', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -872,7 +913,6 @@ export class Host implements HostMemoryManager {
     const refused = this.touchable(address, size, isReadable);
     if (refused !== 0) return failWith(refused, 'invalid');
     const equal = this.os.compare(address, size, byte);
-    this.emitCall('Check', HR.S_OK);
     return { hr: HR.S_OK, equal };
   }
 

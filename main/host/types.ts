@@ -197,14 +197,30 @@ export type RegionChange =
     }
   | { readonly change: 'release'; readonly base: number; readonly size: number };
 
+/** A call's arguments as the exec protocol names them (flags and protections as numbers). */
+export type CallArgs = Readonly<Record<string, number | string | null>>;
+
+/** Everything a call can answer, for the `call` event. */
+export type CallResult = HostResult &
+  Partial<
+    Pick<VirtualAllocResult, 'address'> &
+      Pick<VirtualQueryResult, 'info'> &
+      Pick<VirtualProtectResult, 'oldProtect'> &
+      Pick<MemoryLoadResult, 'memoryLoad' | 'availableBytes'> &
+      Pick<CreateMallocResult, 'malloc'> &
+      Pick<CheckResult, 'equal'>
+  >;
+
 export type HostEvent =
   | {
       readonly kind: 'call';
       readonly seq: number;
       readonly time: number;
       readonly method: HostMethod;
-      readonly hr: number;
+      readonly args: CallArgs;
+      readonly result: CallResult;
     }
+  | { readonly kind: 'reset'; readonly seq: number; readonly time: number }
   | { readonly kind: 'failure'; readonly failure: FailureEvent }
   | { readonly kind: 'region'; readonly seq: number; readonly time: number; readonly region: RegionChange }
   | {

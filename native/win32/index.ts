@@ -214,6 +214,16 @@ export function createWin32Memory(): OsMemory {
     n: number,
   ) => number;
 
+  // Wine exports wine_get_version from ntdll; Windows does not.
+  const underWine = (() => {
+    try {
+      koffi.load('ntdll.dll').func('const char *wine_get_version()');
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
   const sys: Partial<SystemInfo> = {};
   GetSystemInfo(sys);
   const pageSize = sys.dwPageSize ?? 4096;
@@ -316,7 +326,8 @@ export function createWin32Memory(): OsMemory {
       }
       return ok(out);
     },
-    effectiveProtect: (protect) => protect,
+    // Wine's VirtualQuery drops NOCACHE and WRITECOMBINE (they mean nothing to it); Windows reports them.
+    effectiveProtect: (protect) => (underWine ? protect & ~(PAGE.NOCACHE | PAGE.WRITECOMBINE) : protect),
     memoryStatus() {
       const s: Partial<MemoryStatusEx> = { dwLength: koffi.sizeof(MEMORYSTATUSEX) };
       if (GlobalMemoryStatusEx(s) === 0) return lastError('GlobalMemoryStatusEx');

@@ -54,7 +54,12 @@ function valueAt(root: Json | undefined, path: readonly (string | number)[]): Js
 }
 
 /** A matcher's verdict: undefined when it matches, else what was expected (for the message). */
-function matcher(spec: string, actual: Json | undefined, path: readonly (string | number)[], run: Run): string | undefined {
+function matcher(
+  spec: string,
+  actual: Json | undefined,
+  path: readonly (string | number)[],
+  run: Run,
+): string | undefined {
   const fail = (what: string) => what;
   if (spec === '$any') return actual === undefined ? fail('any value') : undefined;
   if (spec === '$nonnull') return actual === undefined || actual === null ? fail('a non-null value') : undefined;
@@ -63,7 +68,9 @@ function matcher(spec: string, actual: Json | undefined, path: readonly (string 
   if (spec === '$string') return typeof actual === 'string' ? undefined : fail('a string');
   if (spec.startsWith('$contains:')) {
     const text = spec.slice('$contains:'.length);
-    return typeof actual === 'string' && actual.includes(text) ? undefined : fail(`a string containing ${JSON.stringify(text)}`);
+    return typeof actual === 'string' && actual.includes(text)
+      ? undefined
+      : fail(`a string containing ${JSON.stringify(text)}`);
   }
   if (spec.startsWith('$align:')) {
     const alignment = BigInt(spec.slice('$align:'.length));
@@ -81,17 +88,22 @@ function matcher(spec: string, actual: Json | undefined, path: readonly (string 
     const match = /^\$=(.+?)(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(spec);
     const [, id = '', sign, offset = '0'] = match ?? [];
     const base = run.addresses.get(id);
-    if (base === undefined) return fail(`the address of ${JSON.stringify(id)}, but no earlier result with that id has one`);
+    if (base === undefined)
+      return fail(`the address of ${JSON.stringify(id)}, but no earlier result with that id has one`);
     const want = sign === '-' ? base - BigInt(offset) : base + BigInt(offset);
     const wantHex = `0x${want.toString(16)}`;
-    return typeof actual === 'string' && HEX.test(actual) && BigInt(actual) === want ? undefined : fail(`${spec} = ${wantHex}`);
+    return typeof actual === 'string' && HEX.test(actual) && BigInt(actual) === want
+      ? undefined
+      : fail(`${spec} = ${wantHex}`);
   }
   if (spec.startsWith('$same:')) {
     const line = Number(spec.slice('$same:'.length));
     const other = run.byLine.get(line);
     if (!other) return fail(`the same as input line ${line}, which has no result`);
     const want = valueAt(other, path);
-    return JSON.stringify(want) === JSON.stringify(actual) ? undefined : fail(`the same as input line ${line}: ${show(want)}`);
+    return JSON.stringify(want) === JSON.stringify(actual)
+      ? undefined
+      : fail(`the same as input line ${line}: ${show(want)}`);
   }
   throw new Error(`unknown matcher ${JSON.stringify(spec)} in an expected file`);
 }
@@ -126,7 +138,9 @@ function diff(expected: Json, actual: Json | undefined, path: (string | number)[
       if (want === '$absent') {
         if (got !== undefined) out.push(`${pathText([...path, key])}: expected no such field, got ${show(got)}`);
       } else if (got === undefined && want !== undefined) {
-        out.push(`${pathText([...path, key])}: expected ${isMatcher(want) ? want : show(want)}, but the field is absent`);
+        out.push(
+          `${pathText([...path, key])}: expected ${isMatcher(want) ? want : show(want)}, but the field is absent`,
+        );
       } else {
         diff(want, got, [...path, key], run, out);
       }
@@ -186,7 +200,9 @@ export function parseJsonLines(text: string, name: string): Json[] {
     try {
       lines.push(JSON.parse(line) as Json);
     } catch (error) {
-      throw new Error(`${name}:${i + 1}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`${name}:${i + 1}: not JSON: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
   });
   return lines;

@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -134,7 +143,9 @@ async function cliCase(name: string, exitCode: number): Promise<void> {
     const run = await runCli(['exec', '--in', c.input, '--out', outFile, ...c.args], dir);
     assert.equal(run.code, exitCode, `hostmem exec exit status (stderr: ${run.stderr})`);
     assert.equal(run.stdout, '', 'with --out nothing goes to stdout');
-    const lines = readFileSync(outFile, 'utf8').split('\n').filter((line) => line !== '');
+    const lines = readFileSync(outFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     assertMatches(`${name} (CLI)`, readExpected(c), parseOutput(lines, `${name} CLI output`));
   } finally {
     rmSync(dir, { recursive: true, force: true });

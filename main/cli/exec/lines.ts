@@ -2,7 +2,6 @@
  * Line I/O for exec: lines read from a stream as they arrive, lines written with backpressure, so a file of a
  * million requests is never held in memory.
  */
-import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 
@@ -49,9 +48,18 @@ export class LineWriter {
     return undefined;
   }
 
-  private async drain(): Promise<void> {
-    await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
-    if (this.failure) throw this.failure;
+  private drain(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        this.stream.off('drain', onDrain);
+        this.stream.off('error', done);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => done();
+      this.stream.on('drain', onDrain);
+      this.stream.on('error', done);
+    });
   }
 
   /** Flush: for a file, end it; for stdout (which must not be ended), wait until what was written is out. */
