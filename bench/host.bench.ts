@@ -79,7 +79,9 @@ async function lookups(host: Host, addresses: Float64Array): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  console.log(`hostmem bench: host vs raw native layer (${os.backend}, node ${process.version}, ${ROUNDS} rounds × ${CYCLES} cycles)`);
+  console.log(
+    `hostmem bench: host vs raw native layer (${os.backend}, node ${process.version}, ${ROUNDS} rounds × ${CYCLES} cycles)`,
+  );
   const host = createHost({ os });
   const live: number[] = [];
   let headline = NaN;

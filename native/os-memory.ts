@@ -85,7 +85,7 @@ export interface OsRegionInfo {
   /** Bytes from baseAddress to the end of the run of pages with the same state and protection. */
   readonly regionSize: number;
   readonly state: MemState;
-  /** PAGE_* of the run; 0 when reserved or free (as Windows reports). */
+  /** PAGE_* of the run: 0 when reserved, PAGE_NOACCESS when free (as Windows reports). */
   readonly protect: number;
   /** Undefined when free. */
   readonly type: MemType | undefined;

@@ -60,6 +60,9 @@ export function policyProblem(p: HostPolicy): string | undefined {
   }
   if (!Number.isSafeInteger(p.seed)) return 'seed must be an integer';
   for (const [i, f] of p.faults.entries()) {
+    if (f.op !== undefined && !ALLOCATING.has(f.op)) {
+      return `faults[${i}].op must be an allocating call (${[...ALLOCATING].join(', ')})`;
+    }
     if (f.probability === undefined && f.everyNth === undefined && f.afterBytes === undefined) {
       return `faults[${i}] needs probability, everyNth or afterBytes`;
     }

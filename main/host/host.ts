@@ -185,7 +185,6 @@ export class Host implements HostMemoryManager {
     }
   }
 
-
   private emitRegion(region: RegionChange): void {
     if (this.listeners.size > 0) this.emit({ kind: 'region', seq: ++this.seq, time: this.now(), region });
   }
@@ -340,9 +339,18 @@ export class Host implements HostMemoryManager {
     return result;
   }
 
-  async VirtualAlloc(address: number | null, size: number, type: number, protect: number, level: number, tag?: string): Promise<VirtualAllocResult> {
+  async VirtualAlloc(
+    address: number | null,
+    size: number,
+    type: number,
+    protect: number,
+    level: number,
+    tag?: string,
+  ): Promise<VirtualAllocResult> {
     const r = await this.implVirtualAlloc(address, size, type, protect, level, tag);
-    return this.listeners.size > 0 ? this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r) : r;
+    return this.listeners.size > 0
+      ? this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r)
+      : r;
   }
   async VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
     const r = await this.implVirtualFree(address, size, freeType);
@@ -360,13 +368,25 @@ export class Host implements HostMemoryManager {
     return this.called('GetMemoryLoad', {}, await this.implGetMemoryLoad());
   }
   async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
-    return this.called('RegisterMemoryNotificationCallback', {}, await this.implRegisterMemoryNotificationCallback(callback));
+    return this.called(
+      'RegisterMemoryNotificationCallback',
+      {},
+      await this.implRegisterMemoryNotificationCallback(callback),
+    );
   }
   async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
-    return this.called('NeedsVirtualAddressSpace', { address, size }, await this.implNeedsVirtualAddressSpace(address, size));
+    return this.called(
+      'NeedsVirtualAddressSpace',
+      { address, size },
+      await this.implNeedsVirtualAddressSpace(address, size),
+    );
   }
   async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
-    return this.called('AcquiredVirtualAddressSpace', { address, size }, await this.implAcquiredVirtualAddressSpace(address, size));
+    return this.called(
+      'AcquiredVirtualAddressSpace',
+      { address, size },
+      await this.implAcquiredVirtualAddressSpace(address, size),
+    );
   }
   async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
     return this.called('ReleasedVirtualAddressSpace', { address }, await this.implReleasedVirtualAddressSpace(address));
@@ -374,11 +394,21 @@ export class Host implements HostMemoryManager {
   async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
     return this.called('CreateMalloc', { type: mallocType }, await this.implCreateMalloc(mallocType));
   }
-  async heapAlloc(heap: HostHeap, method: 'Alloc' | 'DebugAlloc', size: number, level: number, file: string | undefined, line: number | undefined): Promise<HeapAllocResult> {
+  async heapAlloc(
+    heap: HostHeap,
+    method: 'Alloc' | 'DebugAlloc',
+    size: number,
+    level: number,
+    file: string | undefined,
+    line: number | undefined,
+  ): Promise<HeapAllocResult> {
     const tag = file === undefined ? undefined : `${file}:${line ?? 0}`;
     const r = await this.implHeapAlloc(heap, method, size, level, tag);
     if (this.listeners.size === 0) return r;
-    const args: CallArgs = method === 'Alloc' ? { malloc: heap.id, size, level } : { malloc: heap.id, size, level, file: file ?? null, line: line ?? null };
+    const args: CallArgs =
+      method === 'Alloc'
+        ? { malloc: heap.id, size, level }
+        : { malloc: heap.id, size, level, file: file ?? null, line: line ?? null };
     return this.called(method, args, r);
   }
   async heapFree(heap: HostHeap, address: number): Promise<HostResult> {
@@ -440,7 +470,7 @@ export class Host implements HostMemoryManager {
     }
 
     const charge = (end - first - committedPagesIn(region.runs, first, end)) * this.pageSize;
-    if (charge > 0 && !this.faults.empty && this.faults.fires('VirtualAlloc', levelName, bytes)) {
+    if (!this.faults.empty && this.faults.fires('VirtualAlloc', levelName, bytes)) {
       this.processCriticalFailed(levelName, HR.E_OUTOFMEMORY);
       return failWith(HR.E_OUTOFMEMORY, 'injected');
     }
@@ -709,7 +739,9 @@ export class Host implements HostMemoryManager {
     return { hr: HR.S_OK, memoryLoad: s.value.memoryLoad, availableBytes: s.value.availPhys };
   }
 
-  private async implRegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
+  private async implRegisterMemoryNotificationCallback(
+    callback: (memoryAvailable: MemoryAvailable) => void,
+  ): Promise<HostResult> {
     if (this.state === 'unavailable') {
       return this.fail<HostResult>(
         'RegisterMemoryNotificationCallback',

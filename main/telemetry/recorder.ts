@@ -65,9 +65,19 @@ export class SessionRecorder {
     if (e.kind === 'call') {
       this.onCall(e.time, e.method, e.args, e.result);
     } else if (e.kind === 'policy') {
-      this.write({ type: 'call', t: e.time, request: { op: 'SetPolicy', id: `r${++this.seq}`, ...toExecPolicy(e.policy) }, result: resultFields(0, undefined, undefined) });
+      this.write({
+        type: 'call',
+        t: e.time,
+        request: { op: 'SetPolicy', id: `r${++this.seq}`, ...toExecPolicy(e.policy) },
+        result: resultFields(0, undefined, undefined),
+      });
     } else if (e.kind === 'reset') {
-      this.write({ type: 'call', t: e.time, request: { op: 'Reset', id: `r${++this.seq}` }, result: resultFields(0, undefined, undefined) });
+      this.write({
+        type: 'call',
+        t: e.time,
+        request: { op: 'Reset', id: `r${++this.seq}` },
+        result: resultFields(0, undefined, undefined),
+      });
     }
   }
 
@@ -116,7 +126,11 @@ export class SessionRecorder {
         break;
       case 'Alloc':
       case 'DebugAlloc': {
-        Object.assign(request, { malloc: this.heaps.get(num('malloc')) ?? num('malloc'), size: args.size, level: args.level });
+        Object.assign(request, {
+          malloc: this.heaps.get(num('malloc')) ?? num('malloc'),
+          size: args.size,
+          level: args.level,
+        });
         if (method === 'DebugAlloc') {
           if (typeof args.file === 'string') request.file = args.file;
           if (typeof args.line === 'number') request.line = args.line;
@@ -126,7 +140,10 @@ export class SessionRecorder {
         break;
       }
       case 'Free':
-        Object.assign(request, { malloc: this.heaps.get(num('malloc')) ?? num('malloc'), address: this.ref(num('address')) });
+        Object.assign(request, {
+          malloc: this.heaps.get(num('malloc')) ?? num('malloc'),
+          address: this.ref(num('address')),
+        });
         if (result.hr === 0) this.blocks.remove(num('address'));
         break;
       case 'Fill':

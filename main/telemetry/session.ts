@@ -47,7 +47,12 @@ export interface CallLine {
   /** ms since the epoch. */
   readonly t: number;
   readonly request: Record<string, unknown> & { readonly op: string };
-  readonly result: { readonly hr: string; readonly hrName: string; readonly reason?: string; readonly address?: string | null };
+  readonly result: {
+    readonly hr: string;
+    readonly hrName: string;
+    readonly reason?: string;
+    readonly address?: string | null;
+  };
 }
 
 export interface DataLine {
@@ -217,7 +222,10 @@ export async function* readSessionLines(
     }
     if (n === 1) {
       const h = headerSchema.safeParse(value);
-      if (!h.success) throw new SessionFormatError(`${path}:1: not a ${SESSION_FORMAT} header (${h.error.issues[0]?.message ?? 'invalid'})`);
+      if (!h.success)
+        throw new SessionFormatError(
+          `${path}:1: not a ${SESSION_FORMAT} header (${h.error.issues[0]?.message ?? 'invalid'})`,
+        );
       yield { header: value as SessionHeader };
       continue;
     }

@@ -16,7 +16,13 @@ const RW = PAGE.READWRITE;
 
 test('a recorded session reads back whole and replays with zero differing HRESULTs', async () => {
   const path = join(dir, 'mixed.jsonl');
-  const policy = { ...DEFAULT_POLICY, commitLimit: 64 * 65536, processCriticalWaitMs: 20, seed: 3, faults: [{ everyNth: 7, level: 'eTaskCritical' as const }] };
+  const policy = {
+    ...DEFAULT_POLICY,
+    commitLimit: 64 * 65536,
+    processCriticalWaitMs: 20,
+    seed: 3,
+    faults: [{ everyNth: 7, level: 'eTaskCritical' as const }],
+  };
   const host = createHost({ policy });
   const writer = new SessionWriter(path, sessionHeader(host.backend, host.pageSize, policy, 'session.test'));
   const recorder = new SessionRecorder(host, writer);
@@ -53,7 +59,11 @@ test('a recorded session reads back whole and replays with zero differing HRESUL
   const session = await readSession(path);
   assert.equal(session.torn, false);
   assert.equal(session.header.backend, host.backend);
-  assert.equal(session.lines.filter((l) => l.type === 'call').length, calls + 2, 'every call, plus SetPolicy and Reset');
+  assert.equal(
+    session.lines.filter((l) => l.type === 'call').length,
+    calls + 2,
+    'every call, plus SetPolicy and Reset',
+  );
   const hrs = new Set(session.lines.map((l) => (l.type === 'call' ? l.result.hrName : '')));
   for (const name of ['S_OK', 'E_OUTOFMEMORY', 'HOST_E_INVALIDOPERATION', 'HOST_E_TIMEOUT', 'HOST_E_CLRNOTAVAILABLE']) {
     assert.ok(hrs.has(name), `the session holds a ${name}`);
@@ -82,7 +92,10 @@ test('a torn last line is tolerated; a bad line elsewhere is a format error', as
   const broken = join(dir, 'broken.jsonl');
   const text = readFileSync(path, 'utf8').split('\n');
   writeFileSync(broken, [text[0], 'garbage', text[1], ''].join('\n'));
-  await assert.rejects(readSession(broken), (e: unknown) => e instanceof SessionFormatError && /:2: not JSON/.test(e.message));
+  await assert.rejects(
+    readSession(broken),
+    (e: unknown) => e instanceof SessionFormatError && /:2: not JSON/.test(e.message),
+  );
   writeFileSync(join(dir, 'nothdr.jsonl'), '{"type":"call","t":1}\n');
   await assert.rejects(readSession(join(dir, 'nothdr.jsonl')), SessionFormatError);
 });

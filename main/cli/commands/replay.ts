@@ -119,7 +119,9 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   }
   if (!parsed.values.quiet) {
     for (const d of report.differences) {
-      io.stdout.write(`line ${d.line}${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`);
+      io.stdout.write(
+        `line ${d.line}${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`,
+      );
     }
   }
   const tornNote = report.torn ? ' (the last line was torn and was left out)' : '';

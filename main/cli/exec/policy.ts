@@ -17,23 +17,8 @@ import { describeValue, invalid, parsed, type Parsed } from './parsed';
 import { parseSize } from './values';
 
 /** Host methods a fault may name (`op`). */
-export const FAULT_OPS: readonly HostMethod[] = [
-  'VirtualAlloc',
-  'VirtualFree',
-  'VirtualQuery',
-  'VirtualProtect',
-  'GetMemoryLoad',
-  'RegisterMemoryNotificationCallback',
-  'NeedsVirtualAddressSpace',
-  'AcquiredVirtualAddressSpace',
-  'ReleasedVirtualAddressSpace',
-  'CreateMalloc',
-  'Alloc',
-  'DebugAlloc',
-  'Free',
-  'Fill',
-  'Check',
-];
+/** The calls a fault can hit: the ones that allocate (a fault is an allocation failure). */
+export const FAULT_OPS: readonly HostMethod[] = ['VirtualAlloc', 'Alloc', 'DebugAlloc'];
 
 /** A limit: a size > 0, or null for none. */
 function limit(value: unknown): Parsed<number | null> {
@@ -58,7 +43,7 @@ function levelName(value: unknown): Parsed<LevelName> {
 
 function faultOp(value: unknown): Parsed<HostMethod> {
   if (typeof value === 'string' && (FAULT_OPS as readonly string[]).includes(value)) return parsed(value as HostMethod);
-  return invalid(`expected a host method (${FAULT_OPS.join(', ')}), got ${describeValue(value)}`);
+  return invalid(`expected an allocating method (${FAULT_OPS.join(', ')}), got ${describeValue(value)}`);
 }
 
 function probability(value: unknown): Parsed<number> {

@@ -74,6 +74,7 @@ export async function runExec(
       lineNumber += 1;
       if (text.trim() === '') continue;
       const out = await driver.run(lineNumber, text);
+      driver.checkWrites();
       const pending = write(JSON.stringify(out));
       if (pending) await pending;
     }
@@ -90,6 +91,7 @@ class Driver {
   private requests = 0;
   private errors = 0;
   private internalErrors = 0;
+  private writeError: { error: unknown } | undefined;
 
   constructor(
     private readonly host: HostMemoryManager,
@@ -106,7 +108,23 @@ class Driver {
     let out: OutputLine | undefined;
     if (event.kind === 'failure') out = failureLine(this.current, event.failure);
     else if (event.kind === 'notification') out = notificationLine(this.current, event.time, event.memoryAvailable);
-    if (out) void this.write(JSON.stringify(out));
+    if (!out) return;
+    // A listener must not throw into the host: a failed write is kept and rethrown after the request.
+    try {
+      const pending = this.write(JSON.stringify(out));
+      if (pending) pending.catch((error: unknown) => this.writeFailed(error));
+    } catch (error) {
+      this.writeFailed(error);
+    }
+  }
+
+  private writeFailed(error: unknown): void {
+    this.writeError ??= { error };
+  }
+
+  /** Throw the first error an event write hit, if any (the output is broken: stop). */
+  checkWrites(): void {
+    if (this.writeError) throw this.writeError.error;
   }
 
   async run(line: number, text: string): Promise<OutputLine> {

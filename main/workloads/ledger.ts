@@ -1,0 +1,535 @@
+/**
+ * A workload's own books: what it holds on the shared host (reservations with their committed pages, heap blocks,
+ * external address space), its calls and failures, and its peaks. `TrackedHost` is the HostMemoryManager a
+ * workload is given: every call goes to the real host, and its result updates the ledger.
+ *
+ * What it holds is adopted from its own successful calls (a reservation, a heap block, Acquired address space);
+ * changes to what it holds (commit, decommit, protect, release, Free) are read from the host's event stream, so
+ * the books stay right when someone else (the UI's Release button, another script) touches the same memory.
+ *
+ * Ledgers are registered per host, so the script bridge can refuse a script's writes to memory that another
+ * workload holds.
+ */
+import { MEM } from '../../native';
+import {
+  HR,
+  LEVELS,
+  hresultName,
+  type AuditResult,
+  type CheckResult,
+  type CreateMallocResult,
+  type FailureCounts,
+  type HeapAllocResult,
+  type HostEvent,
+  type HostMalloc,
+  type HostMemoryManager,
+  type HostPolicy,
+  type HostResult,
+  type HostStats,
+  type MemoryAvailable,
+  type MemoryLoadResult,
+  type VirtualAllocResult,
+  type VirtualProtectResult,
+  type VirtualQueryResult,
+} from '../host';
+import type { Holdings, MemoryFigures } from './types';
+
+interface HeldRegion {
+  readonly base: number;
+  readonly size: number;
+  /** 1 per committed page. */
+  readonly pages: Uint8Array;
+  committed: number;
+}
+
+interface HeldBlock {
+  readonly heap: number;
+  readonly size: number;
+}
+
+const registry = new WeakMap<HostMemoryManager, Set<Ledger>>();
+
+function emptyFailures(): FailureCounts {
+  return { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
+}
+
+export const EMPTY_HOLDINGS: Holdings = Object.freeze({
+  regions: 0,
+  reserved: 0,
+  committed: 0,
+  heapBlocks: 0,
+  heapBytes: 0,
+  external: 0,
+});
+
+export class Ledger {
+  private readonly regions = new Map<number, HeldRegion>();
+  /** Bases in address order, for "which region holds this address". */
+  private bases: number[] = [];
+  private readonly blocks = new Map<number, HeldBlock>();
+  private readonly externals = new Map<number, number>();
+  private readonly kept = new Set<number>();
+  private readonly page: number;
+  private readonly granularity: number;
+  private unsubscribe: (() => void) | undefined;
+
+  reserved = 0;
+  committed = 0;
+  heapBytes = 0;
+  externalBytes = 0;
+  readonly peak = { reserved: 0, committed: 0, heap: 0 };
+
+  calls = 0;
+  readonly callsByMethod: Record<string, number> = {};
+  readonly failures: FailureCounts = emptyFailures();
+  readonly failuresByHr: Record<string, number> = {};
+  rejectedCalls = 0;
+
+  constructor(readonly host: HostMemoryManager) {
+    this.page = host.pageSize;
+    this.granularity = host.allocationGranularity;
+  }
+
+  /** Start following the host's events and become visible to other workloads' ownership checks. */
+  attach(): void {
+    if (this.unsubscribe) return;
+    this.unsubscribe = this.host.subscribe((e) => this.onEvent(e));
+    let set = registry.get(this.host);
+    if (!set) registry.set(this.host, (set = new Set()));
+    set.add(this);
+  }
+
+  detach(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    registry.get(this.host)?.delete(this);
+  }
+
+  // ------------------------------------------------------------------ calls and failures
+
+  /** Count one host call and, when it failed, its failure by level (as the host groups them) and by HRESULT. */
+  record(method: string, level: number | undefined, hr: number): void {
+    this.calls++;
+    this.callsByMethod[method] = (this.callsByMethod[method] ?? 0) + 1;
+    if (hr !== HR.S_OK) {
+      const group = level === undefined ? 'other' : (LEVELS[level] ?? 'other');
+      this.failures[group]++;
+      const name = hresultName(hr);
+      this.failuresByHr[name] = (this.failuresByHr[name] ?? 0) + 1;
+    }
+  }
+
+  // ------------------------------------------------------------------ what it holds
+
+  /** After a successful VirtualAlloc: adopt a new reservation (the size follows the spec's rounding rule). */
+  afterAlloc(address: number | null, size: number, type: number, result: VirtualAllocResult): void {
+    if (result.hr !== HR.S_OK || result.address === null) return;
+    if ((type & MEM.RESERVE) === 0 && address !== null) return; // commit/reset inside a reservation: events tell
+    const base = result.address;
+    const bytes =
+      address === null
+        ? Math.ceil(size / this.page) * this.page
+        : Math.ceil((address + size) / this.page) * this.page - Math.floor(address / this.granularity) * this.granularity;
+    const pages = new Uint8Array(bytes / this.page);
+    const commit = (type & MEM.COMMIT) !== 0;
+    if (commit) pages.fill(1);
+    this.regions.set(base, { base, size: bytes, pages, committed: commit ? bytes : 0 });
+    this.insertBase(base);
+    this.reserved += bytes;
+    if (commit) this.committed += bytes;
+    this.updatePeak();
+  }
+
+  afterHeapAlloc(heap: number, size: number, result: HeapAllocResult): void {
+    if (result.hr !== HR.S_OK || result.address === null) return;
+    this.blocks.set(result.address, { heap, size });
+    this.heapBytes += size;
+    this.updatePeak();
+  }
+
+  afterAcquired(address: number, size: number, result: HostResult): void {
+    if (result.hr !== HR.S_OK) return;
+    this.externals.set(address, size);
+    this.externalBytes += size;
+  }
+
+  keep(address: number): void {
+    if (this.regions.has(address) || this.blocks.has(address) || this.externals.has(address)) this.kept.add(address);
+  }
+
+  /** The reservation base holding `address`, when this workload holds it. */
+  regionAt(address: number): number | undefined {
+    const bases = this.bases;
+    let lo = 0;
+    let hi = bases.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const base = bases[mid]!;
+      if (base > address) hi = mid - 1;
+      else {
+        const region = this.regions.get(base)!;
+        if (address < base + region.size) return base;
+        lo = mid + 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether `address` is memory this workload holds (inside a reservation, a heap block's start, external). */
+  holds(address: number): boolean {
+    return this.regionAt(address) !== undefined || this.blocks.has(address) || this.externals.has(address);
+  }
+
+  ownsHeapBlock(address: number): boolean {
+    return this.blocks.has(address);
+  }
+
+  /** Whether another workload on the same host holds `address`. */
+  heldByAnother(address: number): boolean {
+    for (const other of registry.get(this.host) ?? []) {
+      if (other !== this && other.holds(address)) return true;
+    }
+    return false;
+  }
+
+  holdings(): Holdings {
+    return {
+      regions: this.regions.size,
+      reserved: this.reserved,
+      committed: this.committed,
+      heapBlocks: this.blocks.size,
+      heapBytes: this.heapBytes,
+      external: this.externalBytes,
+    };
+  }
+
+  peaks(): MemoryFigures {
+    return { ...this.peak };
+  }
+
+  private updatePeak(): void {
+    if (this.reserved > this.peak.reserved) this.peak.reserved = this.reserved;
+    if (this.committed > this.peak.committed) this.peak.committed = this.committed;
+    if (this.heapBytes > this.peak.heap) this.peak.heap = this.heapBytes;
+  }
+
+  private insertBase(base: number): void {
+    const bases = this.bases;
+    let lo = 0;
+    let hi = bases.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bases[mid]! < base) lo = mid + 1;
+      else hi = mid;
+    }
+    bases.splice(lo, 0, base);
+  }
+
+  private removeBase(base: number): void {
+    const i = this.bases.indexOf(base);
+    if (i >= 0) this.bases.splice(i, 1);
+  }
+
+  // ------------------------------------------------------------------ the host's events
+
+  private setPages(region: HeldRegion, address: number, size: number, value: 0 | 1): void {
+    const first = Math.max(0, Math.floor((address - region.base) / this.page));
+    const end = Math.min(region.pages.length, Math.ceil((address + size - region.base) / this.page));
+    let changed = 0;
+    const pages = region.pages;
+    for (let p = first; p < end; p++) {
+      if (pages[p] !== value) {
+        pages[p] = value;
+        changed++;
+      }
+    }
+    const delta = changed * this.page * (value === 1 ? 1 : -1);
+    region.committed += delta;
+    this.committed += delta;
+    if (value === 1) this.updatePeak();
+  }
+
+  private onEvent(e: HostEvent): void {
+    if (e.kind === 'region') {
+      const change = e.region;
+      const region = this.regions.get(change.base);
+      if (!region) return;
+      if (change.change === 'commit') this.setPages(region, change.address, change.size, 1);
+      else if (change.change === 'decommit') this.setPages(region, change.address, change.size, 0);
+      else if (change.change === 'release') {
+        this.regions.delete(region.base);
+        this.removeBase(region.base);
+        this.kept.delete(region.base);
+        this.reserved -= region.size;
+        this.committed -= region.committed;
+      }
+    } else if (e.kind === 'call' && e.method === 'Free' && e.result.hr === HR.S_OK) {
+      const address = e.args.address;
+      const block = typeof address === 'number' ? this.blocks.get(address) : undefined;
+      if (block && typeof address === 'number') {
+        this.blocks.delete(address);
+        this.kept.delete(address);
+        this.heapBytes -= block.size;
+      }
+    } else if (e.kind === 'external' && e.change === 'released') {
+      const size = this.externals.get(e.address);
+      if (size !== undefined) {
+        this.externals.delete(e.address);
+        this.kept.delete(e.address);
+        this.externalBytes -= size;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ the end
+
+  /** What `keep` marked and is still held. */
+  keptHoldings(): Holdings {
+    let regions = 0;
+    let reserved = 0;
+    let committed = 0;
+    let heapBlocks = 0;
+    let heapBytes = 0;
+    let external = 0;
+    for (const address of this.kept) {
+      const region = this.regions.get(address);
+      if (region) {
+        regions++;
+        reserved += region.size;
+        committed += region.committed;
+      }
+      const block = this.blocks.get(address);
+      if (block) {
+        heapBlocks++;
+        heapBytes += block.size;
+      }
+      external += this.externals.get(address) ?? 0;
+    }
+    return { regions, reserved, committed, heapBlocks, heapBytes, external };
+  }
+
+  /**
+   * Release everything held that `keep` did not mark, through the real host (not counted as the workload's calls).
+   * `pending` when the host was unavailable and some of it could not be released yet.
+   */
+  async releaseAll(): Promise<{ released: Holdings; pending: boolean }> {
+    let pending = false;
+    const released = { regions: 0, reserved: 0, committed: 0, heapBlocks: 0, heapBytes: 0, external: 0 };
+    const unavailable = (r: HostResult): boolean => {
+      if (r.hr === HR.HOST_E_CLRNOTAVAILABLE) pending = true;
+      return pending;
+    };
+    for (const [address, block] of [...this.blocks]) {
+      if (this.kept.has(address)) continue;
+      const heap: HostMalloc | undefined = this.host.malloc(block.heap);
+      const r = heap ? await heap.Free(address) : { hr: HR.HOST_E_INVALIDOPERATION };
+      if (unavailable(r)) break;
+      if (r.hr === HR.S_OK) {
+        released.heapBlocks++;
+        released.heapBytes += block.size;
+      }
+      this.forgetBlock(address);
+    }
+    for (const [base, region] of pending ? [] : [...this.regions]) {
+      if (this.kept.has(base)) continue;
+      const committed = region.committed;
+      const r = await this.host.VirtualFree(base, 0, MEM.RELEASE);
+      if (unavailable(r)) break;
+      if (r.hr === HR.S_OK) {
+        released.regions++;
+        released.reserved += region.size;
+        released.committed += committed;
+      }
+      this.forgetRegion(base);
+    }
+    for (const [address, size] of pending ? [] : [...this.externals]) {
+      if (this.kept.has(address)) continue;
+      const r = await this.host.ReleasedVirtualAddressSpace(address);
+      if (unavailable(r)) break;
+      if (r.hr === HR.S_OK) released.external += size;
+      this.forgetExternal(address);
+    }
+    return { released, pending };
+  }
+
+  /** Drop entries that the host no longer has (released by someone else while no event reached us). */
+  private forgetRegion(base: number): void {
+    const region = this.regions.get(base);
+    if (!region) return;
+    this.regions.delete(base);
+    this.removeBase(base);
+    this.reserved -= region.size;
+    this.committed -= region.committed;
+  }
+
+  private forgetBlock(address: number): void {
+    const block = this.blocks.get(address);
+    if (!block) return;
+    this.blocks.delete(address);
+    this.heapBytes -= block.size;
+  }
+
+  private forgetExternal(address: number): void {
+    const size = this.externals.get(address);
+    if (size === undefined) return;
+    this.externals.delete(address);
+    this.externalBytes -= size;
+  }
+}
+
+/** A heap seen through a TrackedHost. */
+class TrackedMalloc implements HostMalloc {
+  constructor(
+    private readonly inner: HostMalloc,
+    private readonly tracked: TrackedHost,
+  ) {}
+  get id(): number {
+    return this.inner.id;
+  }
+  async Alloc(size: number, level: number): Promise<HeapAllocResult> {
+    const r = await this.inner.Alloc(size, level);
+    this.tracked.ledger.afterHeapAlloc(this.inner.id, size, r);
+    this.tracked.called('Alloc', level, r.hr);
+    return r;
+  }
+  async DebugAlloc(size: number, level: number, file: string, line: number): Promise<HeapAllocResult> {
+    const r = await this.inner.DebugAlloc(size, level, file, line);
+    this.tracked.ledger.afterHeapAlloc(this.inner.id, size, r);
+    this.tracked.called('DebugAlloc', level, r.hr);
+    return r;
+  }
+  async Free(address: number): Promise<HostResult> {
+    const r = await this.inner.Free(address);
+    this.tracked.called('Free', undefined, r.hr);
+    return r;
+  }
+}
+
+/**
+ * The host as a workload sees it: the real host's answers, with every call counted in the workload's ledger.
+ * `dispose` is refused (the host is not the workload's to dispose).
+ */
+export class TrackedHost implements HostMemoryManager {
+  readonly backend: 'win32' | 'posix';
+  readonly pageSize: number;
+  readonly allocationGranularity: number;
+  private readonly heaps = new Map<number, TrackedMalloc>();
+
+  constructor(
+    private readonly inner: HostMemoryManager,
+    readonly ledger: Ledger,
+    /** Called after each counted call (the runner checks maxCalls there). */
+    private readonly afterCall: () => void,
+  ) {
+    this.backend = inner.backend;
+    this.pageSize = inner.pageSize;
+    this.allocationGranularity = inner.allocationGranularity;
+  }
+
+  called(method: string, level: number | undefined, hr: number): void {
+    this.ledger.record(method, level, hr);
+    this.afterCall();
+  }
+
+  async VirtualAlloc(
+    address: number | null,
+    size: number,
+    type: number,
+    protect: number,
+    level: number,
+    tag?: string,
+  ): Promise<VirtualAllocResult> {
+    const r = await this.inner.VirtualAlloc(address, size, type, protect, level, tag);
+    this.ledger.afterAlloc(address, size, type, r);
+    this.called('VirtualAlloc', level, r.hr);
+    return r;
+  }
+  async VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
+    const r = await this.inner.VirtualFree(address, size, freeType);
+    this.called('VirtualFree', undefined, r.hr);
+    return r;
+  }
+  async VirtualQuery(address: number): Promise<VirtualQueryResult> {
+    const r = await this.inner.VirtualQuery(address);
+    this.called('VirtualQuery', undefined, r.hr);
+    return r;
+  }
+  async VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
+    const r = await this.inner.VirtualProtect(address, size, protect);
+    this.called('VirtualProtect', undefined, r.hr);
+    return r;
+  }
+  async GetMemoryLoad(): Promise<MemoryLoadResult> {
+    const r = await this.inner.GetMemoryLoad();
+    this.called('GetMemoryLoad', undefined, r.hr);
+    return r;
+  }
+  async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
+    const r = await this.inner.RegisterMemoryNotificationCallback(callback);
+    this.called('RegisterMemoryNotificationCallback', undefined, r.hr);
+    return r;
+  }
+  async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    const r = await this.inner.NeedsVirtualAddressSpace(address, size);
+    this.called('NeedsVirtualAddressSpace', undefined, r.hr);
+    return r;
+  }
+  async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    const r = await this.inner.AcquiredVirtualAddressSpace(address, size);
+    this.ledger.afterAcquired(address, size, r);
+    this.called('AcquiredVirtualAddressSpace', undefined, r.hr);
+    return r;
+  }
+  async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
+    const r = await this.inner.ReleasedVirtualAddressSpace(address);
+    this.called('ReleasedVirtualAddressSpace', undefined, r.hr);
+    return r;
+  }
+  async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
+    const r = await this.inner.CreateMalloc(mallocType);
+    this.called('CreateMalloc', undefined, r.hr);
+    return r;
+  }
+  malloc(id: number): HostMalloc | undefined {
+    let heap = this.heaps.get(id);
+    if (!heap) {
+      const inner = this.inner.malloc(id);
+      if (!inner) return undefined;
+      heap = new TrackedMalloc(inner, this);
+      this.heaps.set(id, heap);
+    }
+    return heap;
+  }
+  async Fill(address: number, size: number, byte: number): Promise<HostResult> {
+    const r = await this.inner.Fill(address, size, byte);
+    this.called('Fill', undefined, r.hr);
+    return r;
+  }
+  async Check(address: number, size: number, byte: number): Promise<CheckResult> {
+    const r = await this.inner.Check(address, size, byte);
+    this.called('Check', undefined, r.hr);
+    return r;
+  }
+
+  stats(): HostStats {
+    return this.inner.stats();
+  }
+  audit(): AuditResult {
+    return this.inner.audit();
+  }
+  policy(): HostPolicy {
+    return this.inner.policy();
+  }
+  setPolicy(policy: HostPolicy): void {
+    this.inner.setPolicy(policy);
+  }
+  reset(): void {
+    this.inner.reset();
+  }
+  dispose(): void {
+    throw new Error('a workload may not dispose the host');
+  }
+  subscribe(listener: (event: HostEvent) => void): () => void {
+    return this.inner.subscribe(listener);
+  }
+}
