@@ -127,6 +127,34 @@ async function main(): Promise<void> {
     lb.push(await lookups(host, bigProbes));
   }
   const lookupRatio = median(lb) / median(ls);
+  // The region map alone (what VirtualQuery, VirtualFree, commit and Fill all start with).
+  const indexLookups = (h: Host, addresses: Float64Array): number => {
+    const t0 = process.hrtime.bigint();
+    let found = 0;
+    for (let i = 0; i < addresses.length; i++) if (h.regionAt(addresses[i]!) !== undefined) found++;
+    if (found !== addresses.length) throw new Error('index lookup missed');
+    return Number(process.hrtime.bigint() - t0) / 1000 / addresses.length;
+  };
+  // The same working set in both: 1,000 distinct regions probed, picked among all the live ones. This isolates
+  // what the structure costs as it grows from what DRAM costs when every probe lands on a cold region.
+  const hotProbes = probes(
+    Array.from({ length: 1000 }, (_, i) => live[Math.floor((i * live.length) / 1000)]!),
+    50000,
+  );
+  const is: number[] = [];
+  const ib: number[] = [];
+  const ih: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    is.push(indexLookups(small, smallProbes));
+    ib.push(indexLookups(host, bigProbes));
+    ih.push(indexLookups(host, hotProbes));
+  }
+  console.log(
+    `lookup (region map, 1,000 hot regions) at ${smallLive.length} live: ${median(is).toFixed(3)} µs; at ${live.length} live: ${median(ih).toFixed(3)} µs; ratio ${(median(ih) / median(is)).toFixed(3)}`,
+  );
+  console.log(
+    `lookup (region map, uniform over all) at ${smallLive.length} live: ${median(is).toFixed(3)} µs; at ${live.length} live: ${median(ib).toFixed(3)} µs; ratio ${(median(ib) / median(is)).toFixed(3)}`,
+  );
   console.log(
     `lookup (VirtualQuery, owned) at ${smallLive.length} live: ${median(ls).toFixed(3)} µs; at ${live.length} live: ${median(lb).toFixed(3)} µs; ratio ${lookupRatio.toFixed(3)}`,
   );

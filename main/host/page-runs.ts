@@ -22,6 +22,14 @@ export function committedPagesIn(runs: readonly PageRun[], start: number, end: n
 
 /** Remove [start, end) from the committed runs (decommit). Returns the number of pages that were committed. */
 export function clearRange(runs: PageRun[], start: number, end: number): number {
+  if (runs.length === 0) return 0;
+  if (start <= runs[0]!.start && end >= runs[runs.length - 1]!.end) {
+    // Decommit of everything committed (the common whole-reservation decommit).
+    let all = 0;
+    for (const r of runs) all += r.end - r.start;
+    runs.length = 0;
+    return all;
+  }
   let removed = 0;
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i]!;
@@ -48,6 +56,11 @@ export function clearRange(runs: PageRun[], start: number, end: number): number 
 
 /** Make [start, end) committed with `protect` (commit or protect). Returns the pages newly committed. */
 export function setRange(runs: PageRun[], start: number, end: number, protect: number): number {
+  if (runs.length === 0) {
+    // The common first commit of a reservation.
+    runs.push({ start, end, protect });
+    return end - start;
+  }
   const before = committedPagesIn(runs, start, end);
   clearRange(runs, start, end);
   let i = 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { clearRange, committedPagesIn, everyCommitted, fullMap, runAt, setRange, type PageRun } from './page-runs';
+import { RegionMap } from './region-map';
 import { SortedIndex } from './sorted-index';
 
 test('SortedIndex finds the range holding an address like a linear scan does, through inserts and removals', () => {
@@ -92,4 +93,80 @@ test('page runs: set, clear and queries agree with a byte-per-page model', () =>
     ),
     { numRuns: 200 },
   );
+});
+
+test('RegionMap (granule hash + sorted large entries) answers like a linear scan', () => {
+  const G = 0x10000;
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 300 }), fc.integer({ min: 1, max: 40 * G })), {
+        minLength: 1,
+        maxLength: 400,
+      }),
+      fc.array(fc.nat({ max: 340 * G }), { minLength: 1, maxLength: 300 }),
+      (ops, probes) => {
+        const map = new RegionMap<{ base: number; size: number }>();
+        const naive: Array<{ base: number; size: number }> = [];
+        for (const [add, slot, size] of ops) {
+          const base = 0x7f0000000000 + slot * G;
+          if (add) {
+            const clash = naive.find((e) => e.base < base + size && base < e.base + e.size);
+            assert.equal(map.overlapping(base, size) !== undefined, clash !== undefined);
+            if (!clash) {
+              const entry = { base, size };
+              map.insert(entry);
+              naive.push(entry);
+            }
+          } else {
+            const i = naive.findIndex((e) => e.base === base);
+            if (i >= 0) {
+              map.remove(naive[i]!);
+              naive.splice(i, 1);
+            }
+          }
+        }
+        assert.equal(map.size, naive.length);
+        assert.deepEqual(
+          map.sorted().map((e) => e.base),
+          naive.map((e) => e.base).sort((a, b) => a - b),
+        );
+        for (const p of probes) {
+          const address = 0x7f0000000000 + p;
+          const expected = naive.find((e) => address >= e.base && address < e.base + e.size);
+          assert.equal(map.containing(address), expected);
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('RegionMap stays exact through growth and heavy churn', () => {
+  const G = 0x10000;
+  const map = new RegionMap<{ base: number; size: number }>();
+  const live = new Map<number, { base: number; size: number }>();
+  let x = 7;
+  const rand = (n: number): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x % n;
+  };
+  for (let step = 0; step < 60000; step++) {
+    const slot = rand(20000);
+    const base = 0x100000000 + slot * 2 * G;
+    const existing = live.get(base);
+    if (existing) {
+      map.remove(existing);
+      live.delete(base);
+    } else {
+      const e = { base, size: (1 + rand(2)) * G - 1 - rand(4095) };
+      map.insert(e);
+      live.set(base, e);
+    }
+  }
+  assert.equal(map.size, live.size);
+  for (let slot = 0; slot < 20000; slot++) {
+    const base = 0x100000000 + slot * 2 * G;
+    assert.equal(map.containing(base + 100), live.get(base));
+    assert.equal(map.containing(base + 2 * G - 1), undefined);
+  }
 });

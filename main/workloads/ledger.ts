@@ -416,7 +416,8 @@ export class TrackedHost implements HostMemoryManager {
   private readonly heaps = new Map<number, TrackedMalloc>();
 
   constructor(
-    private readonly inner: HostMemoryManager,
+    /** The host behind the wrapper (the runner's own calls, the shared workload heap). */
+    readonly inner: HostMemoryManager,
     readonly ledger: Ledger,
     /** Called after each counted call (the runner checks maxCalls there). */
     private readonly afterCall: () => void,

@@ -180,7 +180,9 @@ export class WorkloadRun implements WorkloadHandle {
       t0 = performance.now();
       base = run.ledger.calls;
     };
-    const sleep = (ms: number): Promise<boolean> => {
+    /** Set by ctx.sleep: time idled on purpose is not made up for by the next paces. */
+    let idled = false;
+    const wait = (ms: number): Promise<boolean> => {
       if (run.stopping) return Promise.resolve(false);
       return new Promise((resolve) => {
         const signal = run.controller.signal;
@@ -202,20 +204,27 @@ export class WorkloadRun implements WorkloadHandle {
       get stopping() {
         return run.stopping;
       },
-      sleep,
+      sleep(ms: number): Promise<boolean> {
+        idled = true;
+        return wait(ms);
+      },
       async pace(): Promise<boolean> {
         if (run.stopping) return false;
         if (run.paused) {
           await run.whenResumed();
+          idled = true;
+          if (run.stopping) return false;
+        }
+        if (idled) {
+          idled = false;
           rebase();
           lastYield = performance.now();
-          if (run.stopping) return false;
         }
         const now = performance.now();
         if (rate > 0) {
           const due = t0 + ((run.ledger.calls - base) * 1000) / rate;
           if (due - now >= 1) {
-            const slept = await sleep(due - now);
+            const slept = await wait(due - now);
             lastYield = performance.now();
             return slept && !run.stopping;
           }
