@@ -12,7 +12,15 @@
  *   base), new failures, and state / notification / policy changes. A delta is applied on top of everything before
  *   it; a gap in `seq` means the client missed something and must ask for a resync.
  */
-import type { FailureCounts, FailureGroup, FailureReason, HostMethod, HostPolicy, HostState, LevelName } from '../host/types';
+import type {
+  FailureCounts,
+  FailureGroup,
+  FailureReason,
+  HostMethod,
+  HostPolicy,
+  HostState,
+  LevelName,
+} from '../host/types';
 
 export type MemoryAvailableName = 'Low' | 'Neutral' | 'High';
 

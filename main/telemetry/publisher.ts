@@ -29,7 +29,15 @@ import type { Sampler } from './sampler';
 /** What the publisher reads of the host. */
 export type PublishedHost = Pick<
   Host,
-  'backend' | 'pageSize' | 'allocationGranularity' | 'stats' | 'regionList' | 'pageMap' | 'policy' | 'memoryState' | 'subscribe'
+  | 'backend'
+  | 'pageSize'
+  | 'allocationGranularity'
+  | 'stats'
+  | 'regionList'
+  | 'regionAt'
+  | 'policy'
+  | 'memoryState'
+  | 'subscribe'
 >;
 
 /** Run `fn` once after `delayMs`; returns the function that cancels it. */
@@ -308,8 +316,10 @@ class PublisherImpl implements Publisher {
         try {
           sub.send(message);
         } catch {
-          // The transport failed: whatever it lost, the next push to this subscriber starts over.
+          // The transport failed: whatever it lost, the next push to this subscriber starts over. That push waits
+          // for the next change (no retry loop against a dead transport; its owner should unsubscribe).
           this.markFull(sub);
+          continue;
         }
       }
       if (sub.rows.size > 0 || sub.samples.length > 0 || sub.needFull) more = true;
@@ -375,7 +385,7 @@ class PublisherImpl implements Publisher {
         removed.push(base);
         continue;
       }
-      const region = this.host.pageMap(base)?.region;
+      const region = this.host.regionAt(base);
       if (region !== undefined && region.base === base) {
         (pending === ADD ? added : updated).push(regionRow(region));
       } else if (pending === UPDATE) {

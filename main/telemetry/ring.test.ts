@@ -13,7 +13,14 @@ const HOUR = 60 * MIN;
 
 /** A ring with 2 columns: a gauge and a count. */
 function ring(options: Partial<ConstructorParameters<typeof TieredRing>[0]> = {}): TieredRing {
-  return new TieredRing({ columns: 2, capacity: 100, fullResolutionMs: MIN, bucketMs: 10 * SEC, retentionMs: HOUR, ...options });
+  return new TieredRing({
+    columns: 2,
+    capacity: 100,
+    fullResolutionMs: MIN,
+    bucketMs: 10 * SEC,
+    retentionMs: HOUR,
+    ...options,
+  });
 }
 
 describe('TieredRing', () => {
@@ -61,7 +68,10 @@ describe('TieredRing', () => {
       assert.equal(b.last[0], gauge(idx[9]!));
       assert.equal(b.min[0], Math.min(...idx.map(gauge)));
       assert.equal(b.max[0], Math.max(...idx.map(gauge)));
-      assert.equal(b.sum[1], idx.reduce((a, i) => a + i, 0));
+      assert.equal(
+        b.sum[1],
+        idx.reduce((a, i) => a + i, 0),
+      );
     });
     // Nothing lost: every sample is counted once.
     assert.equal(
@@ -86,7 +96,13 @@ describe('TieredRing', () => {
   });
 
   test('capacity is flat: a day and more of samples never grows the buffers, and old buckets leave', () => {
-    const r = new TieredRing({ columns: 3, capacity: 14_400, fullResolutionMs: HOUR, bucketMs: 10 * SEC, retentionMs: 24 * HOUR });
+    const r = new TieredRing({
+      columns: 3,
+      capacity: 14_400,
+      fullResolutionMs: HOUR,
+      bucketMs: 10 * SEC,
+      retentionMs: 24 * HOUR,
+    });
     const bytes = r.byteLength;
     let maxFine = 0;
     let maxBuckets = 0;

@@ -181,10 +181,7 @@ export class TieredRing {
   /** Bytes held by the buffers: fixed at construction. */
   get byteLength(): number {
     return (
-      this.fineT.byteLength +
-      this.fineV.byteLength +
-      this.bucketKey.byteLength * 4 +
-      this.bucketLast.byteLength * 4
+      this.fineT.byteLength + this.fineV.byteLength + this.bucketKey.byteLength * 4 + this.bucketLast.byteLength * 4
     );
   }
 

@@ -199,7 +199,7 @@ describe('sampler', () => {
     assert.equal(sampler.samples().length, 4);
   });
 
-  test('the default timer does not keep the process alive (it is unref\'d) and stops', () => {
+  test("the default timer does not keep the process alive (it is unref'd) and stops", () => {
     const h = make();
     const sampler = createSampler(h, { intervalMs: 60_000 });
     sampler.start();

@@ -52,7 +52,13 @@ describe('takeSnapshot', () => {
     const ra = s.regions.find((r) => r.base === a)!;
     assert.deepEqual(
       { size: ra.size, committed: ra.committed, level: ra.level, tag: ra.tag, runs: ra.runs },
-      { size: 256 * KiB, committed: 8192, level: 'eTaskCritical', tag: 'gc', runs: [{ start: 1, end: 3, protect: RW }] },
+      {
+        size: 256 * KiB,
+        committed: 8192,
+        level: 'eTaskCritical',
+        tag: 'gc',
+        runs: [{ start: 1, end: 3, protect: RW }],
+      },
     );
     assert.equal(s.regions.find((r) => r.base === b)!.tag, null);
     assert.deepEqual([s.reserved, s.committed], [h.stats().reserved, h.stats().committed]);
@@ -132,7 +138,8 @@ describe('diffSnapshots', () => {
     });
     assert.equal(d.totals.regions.after, h.stats().regions);
     // Group sums add up to the totals.
-    const sum = (xs: readonly { committed: { delta: number } }[]): number => xs.reduce((s, x) => s + x.committed.delta, 0);
+    const sum = (xs: readonly { committed: { delta: number } }[]): number =>
+      xs.reduce((s, x) => s + x.committed.delta, 0);
     assert.equal(sum(d.byTag), d.totals.committed.delta);
     assert.equal(sum(d.byLevel), d.totals.committed.delta);
 
@@ -156,13 +163,10 @@ describe('diffSnapshots', () => {
     const again = await h.VirtualAlloc(base, 64 * KiB, MEM.RESERVE, RW, 0, 'x');
     assert.equal(again.address, base);
     const d = diffSnapshots(a, takeSnapshot(h));
-    assert.deepEqual(
-      [d.appeared.length, d.vanished.length, d.changed.length, d.unchanged],
-      [1, 1, 0, 0],
-    );
+    assert.deepEqual([d.appeared.length, d.vanished.length, d.changed.length, d.unchanged], [1, 1, 0, 0]);
   });
 
-  test('100,000 regions: snapshot and diff are exact (a synthetic host: one OS mapping per region would hit Linux\'s map limit)', () => {
+  test("100,000 regions: snapshot and diff are exact (a synthetic host: one OS mapping per region would hit Linux's map limit)", () => {
     const regions: Region[] = [];
     for (let i = 0; i < 100_000; i++) {
       regions.push({

@@ -313,13 +313,14 @@ export class Ledger {
    * `pending` when the host was unavailable and some of it could not be released yet.
    */
   async releaseAll(): Promise<{ released: Holdings; pending: boolean }> {
-    let pending = false;
     const released = { regions: 0, reserved: 0, committed: 0, heapBlocks: 0, heapBytes: 0, external: 0 };
+    // Every call would answer HOST_E_CLRNOTAVAILABLE (and add a failure event): wait for a reset without asking.
+    let pending = this.host.stats().state === 'unavailable' && this.hasUnkept();
     const unavailable = (r: HostResult): boolean => {
       if (r.hr === HR.HOST_E_CLRNOTAVAILABLE) pending = true;
       return pending;
     };
-    for (const [address, block] of [...this.blocks]) {
+    for (const [address, block] of pending ? [] : [...this.blocks]) {
       if (this.kept.has(address)) continue;
       const heap: HostMalloc | undefined = this.host.malloc(block.heap);
       const r = heap ? await heap.Free(address) : { hr: HR.HOST_E_INVALIDOPERATION };
@@ -350,6 +351,13 @@ export class Ledger {
       this.forgetExternal(address);
     }
     return { released, pending };
+  }
+
+  private hasUnkept(): boolean {
+    for (const map of [this.regions, this.blocks, this.externals] as ReadonlyArray<ReadonlyMap<number, unknown>>) {
+      for (const address of map.keys()) if (!this.kept.has(address)) return true;
+    }
+    return false;
   }
 
   /** Drop entries that the host no longer has (released by someone else while no event reached us). */

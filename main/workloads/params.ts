@@ -46,7 +46,7 @@ export function size(min = 1): z.ZodType<number, number | string> {
       return z.NEVER;
     }
     return bytes;
-  });
+  }).meta({ unit: 'bytes' });
 }
 
 /** A duration parameter: ms as a number, or a string like "30s". */
@@ -58,7 +58,7 @@ export function duration(): z.ZodType<number, number | string> {
       return z.NEVER;
     }
     return ms;
-  });
+  }).meta({ unit: 'ms' });
 }
 
 /** Weights of the three critical levels (any non-negative numbers, not all zero). */
@@ -132,6 +132,7 @@ export interface ParamDoc {
 }
 
 interface JsonSchemaNode {
+  readonly unit?: string;
   readonly type?: string | readonly string[];
   readonly enum?: readonly unknown[];
   readonly anyOf?: readonly JsonSchemaNode[];
@@ -140,12 +141,10 @@ interface JsonSchemaNode {
 }
 
 function typeOf(node: JsonSchemaNode): string {
+  if (node.unit === 'bytes') return 'size (bytes, or "64KiB", "1MiB")';
+  if (node.unit === 'ms') return 'duration (ms, or "500ms", "30s", "2m")';
   if (node.enum) return `enum: ${node.enum.map((v) => JSON.stringify(v)).join(' | ')}`;
-  if (node.anyOf) {
-    const kinds = node.anyOf.map(typeOf);
-    if (kinds.includes('string') && kinds.includes('integer')) return 'size or duration (number or string)';
-    return kinds.join(' | ');
-  }
+  if (node.anyOf) return node.anyOf.map(typeOf).join(' | ');
   if (Array.isArray(node.type)) return node.type.join(' | ');
   return typeof node.type === 'string' ? node.type : 'value';
 }

@@ -87,7 +87,7 @@ export const gcHeap: Scenario<GcHeapParams> = {
     const promote = async (pages: number): Promise<void> => {
       let left = pages;
       while (left > 0 && !ctx.stopping) {
-        let seg = gen2[gen2.length - 1];
+        let seg: Reservation | undefined = gen2[gen2.length - 1];
         if (!seg || gen2Used.get(seg)! >= seg.pages) {
           seg = await newSegment('gc-heap/gen2');
           if (!seg) return;

@@ -1,0 +1,320 @@
+/**
+ * `hostmem run --scenario NAME | --script FILE [...]`: run a workload headless against a host over this OS, with a
+ * live progress line, an optional recorded session, and a final summary (peaks, failures by level).
+ * `hostmem scenarios`: the built-in scenarios and their parameters.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
+import { SessionRecorder } from '../../telemetry/recorder';
+import { SessionWriter, sessionHeader } from '../../telemetry/session';
+import { describeParams, parseDuration } from '../../workloads/params';
+import { SCENARIOS, getScenario } from '../../workloads/scenarios';
+import { startWorkload } from '../../workloads';
+import type { WorkloadSpec, WorkloadSummary } from '../../workloads/types';
+import { parsePolicy } from '../exec/policy';
+import { parseSize } from '../exec/values';
+import type { CliIo } from './io';
+
+export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
+export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their parameters';
+
+export const RUN_USAGE = `Usage: hostmem run (--scenario NAME | --script FILE) [--seed N] [--duration 30s] [--rate N]
+                   [--max-calls N] [--param NAME=VALUE ...] [--commit-limit SIZE] [--reserve-limit SIZE]
+                   [--policy FILE.json] [--record FILE] [--max-record-size SIZE] [--quiet]
+
+Runs a workload against a fresh host memory manager over this OS until it ends (its duration, --max-calls, or
+Ctrl-C), then prints a summary: calls, peaks, failures by critical level. 'hostmem scenarios' lists the scenarios.
+
+Options:
+  --scenario NAME         a built-in scenario (steady, gc-heap, leak, fragmentation, pressure, burst)
+  --script FILE           a JS module exporting default async function (host, ctx) (see examples/)
+  --seed N                PRNG seed: the same seed gives the same sequence of requests
+  --duration D            how long, e.g. 30s, 2m, 500ms (0: until stopped)
+  --rate N                target host calls per second (0: as fast as the host answers)
+  --max-calls N           stop after N host calls
+  --param NAME=VALUE      a scenario parameter (repeatable; VALUE is JSON or a plain string)
+  --commit-limit SIZE     the host's commit limit, e.g. 64MiB (overrides the policy file's)
+  --reserve-limit SIZE    the host's reserve limit
+  --policy FILE.json      the host's starting policy (the exec policy object)
+  --record FILE           record the session (every call in exec format, samples) to FILE
+  --max-record-size SIZE  stop recording past SIZE (default 1GiB)
+  --quiet                 no progress line
+  -h, --help              show this help
+
+Exit status: 0 when the workload ended normally, 1 when it failed (threw, hung, flooded), 2 for a usage error.
+`;
+
+export const SCENARIOS_USAGE = `Usage: hostmem scenarios [--json]
+
+Lists the built-in scenarios with their parameters and defaults.
+`;
+
+interface RunArgs {
+  readonly spec: WorkloadSpec;
+  readonly policy: HostPolicy;
+  readonly record: string | undefined;
+  readonly maxRecordBytes: number;
+  readonly quiet: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      scenario: { type: 'string' },
+      script: { type: 'string' },
+      seed: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      'max-calls': { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'commit-limit': { type: 'string' },
+      'reserve-limit': { type: 'string' },
+      policy: { type: 'string' },
+      record: { type: 'string' },
+      'max-record-size': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  if ((values.scenario === undefined) === (values.script === undefined)) {
+    throw new UsageError('give exactly one of --scenario NAME or --script FILE');
+  }
+  const params: Record<string, unknown> = {};
+  for (const p of values.param ?? []) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(p)}: expected NAME=VALUE`);
+    const raw = p.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // A plain string value ("64MiB", "end").
+    }
+    params[p.slice(0, eq)] = value;
+  }
+  const integer = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const seed = integer('seed', values.seed);
+  if (seed !== undefined) params.seed = seed;
+  const maxCalls = integer('max-calls', values['max-calls']);
+  if (maxCalls !== undefined) params.maxCalls = maxCalls;
+  if (values.rate !== undefined) {
+    const rate = Number(values.rate);
+    if (!Number.isFinite(rate) || rate < 0) throw new UsageError(`--rate: expected calls per second (>= 0), got ${JSON.stringify(values.rate)}`);
+    params.rate = rate;
+  }
+  if (values.duration !== undefined) {
+    const ms = parseDuration(values.duration);
+    if (ms === undefined) throw new UsageError(`--duration: expected e.g. 30s, 2m, 500ms or a number of ms, got ${JSON.stringify(values.duration)}`);
+    params.durationMs = ms;
+  }
+  let policy: HostPolicy | undefined;
+  if (values.policy !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(values.policy, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--policy ${values.policy}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const p = parsePolicy(json);
+    if (!p.ok) throw new UsageError(`--policy ${values.policy}: ${p.error}`);
+    policy = p.value;
+  }
+  const size = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const p = parseSize(text);
+    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
+    return p.value;
+  };
+  const commitLimit = size('commit-limit', values['commit-limit']);
+  const reserveLimit = size('reserve-limit', values['reserve-limit']);
+  const base = policy ?? DEFAULT_POLICY;
+  const finalPolicy: HostPolicy = {
+    ...base,
+    commitLimit: commitLimit ?? base.commitLimit,
+    reserveLimit: reserveLimit ?? base.reserveLimit,
+  };
+  const spec: WorkloadSpec =
+    values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
+  if (values.scenario !== undefined && !getScenario(values.scenario)) {
+    throw new UsageError(`unknown scenario ${JSON.stringify(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  }
+  return {
+    spec,
+    policy: finalPolicy,
+    record: values.record,
+    maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
+    quiet: values.quiet ?? false,
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+function formatFailures(f: FailureCounts): string {
+  return FAILURE_GROUPS.map((g) => `${g} ${f[g]}`).join(', ');
+}
+
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let args: RunArgs | 'help';
+  try {
+    args = parseRunArgs(argv);
+  } catch (error) {
+    io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n\n${RUN_USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  const host = createHost({ policy: args.policy });
+  let writer: SessionWriter | undefined;
+  let recorder: SessionRecorder | undefined;
+  if (args.record !== undefined) {
+    try {
+      writer = new SessionWriter(args.record, sessionHeader(host.backend, host.pageSize, args.policy, `hostmem run ${argv.join(' ')}`), {
+        maxBytes: args.maxRecordBytes,
+        onCapped: (message) => io.stderr.write(`\nhostmem run: ${message}\n`),
+      });
+    } catch (error) {
+      io.stderr.write(`hostmem run: cannot record to ${args.record}: ${error instanceof Error ? error.message : String(error)}\n`);
+      host.dispose();
+      return 2;
+    }
+    recorder = new SessionRecorder(host, writer);
+  }
+
+  // Host-wide peaks, sampled with the progress line and at the end.
+  let peakReserved = 0;
+  let peakCommitted = 0;
+  const samplePeaks = (): void => {
+    const s = host.stats();
+    peakReserved = Math.max(peakReserved, s.reserved);
+    peakCommitted = Math.max(peakCommitted, s.committed);
+    writer?.append({ type: 'sample', t: Date.now(), ...s });
+  };
+
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  let handle: ReturnType<typeof startWorkload>;
+  try {
+    handle = startWorkload(host, args.spec, {
+      onLog: (entry) => {
+        if (!args.quiet) io.stderr.write(`${tty ? '\r\x1b[K' : ''}[${entry.name}] ${entry.message}\n`);
+      },
+    });
+  } catch (error) {
+    recorder?.stop();
+    writer?.close();
+    host.dispose();
+    io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+
+  const durationMs = Number(handle.params.durationMs ?? 0);
+  const started = Date.now();
+  let lastPlain = 0;
+  const progress = (): void => {
+    samplePeaks();
+    if (args.quiet) return;
+    const p = handle.progress();
+    const s = host.stats();
+    const elapsed = (Date.now() - started) / 1000;
+    const rate = elapsed > 0 ? Math.round(p.calls / elapsed) : 0;
+    const figures = `${elapsed.toFixed(1)}s  calls ${p.calls} (${rate}/s)  reserved ${formatBytes(s.reserved)}  committed ${formatBytes(s.committed)}  failures T${p.failures.eTaskCritical}/A${p.failures.eAppDomainCritical}/P${p.failures.eProcessCritical}/o${p.failures.other}  ${s.state}`;
+    if (tty) {
+      const width = 24;
+      const done = durationMs > 0 ? Math.min(1, (Date.now() - started) / durationMs) : 0;
+      const bar = durationMs > 0 ? `[${'#'.repeat(Math.round(done * width)).padEnd(width, '-')}] ${Math.round(done * 100)}% ` : '';
+      io.stderr.write(`\r\x1b[K${bar}${figures}`);
+    } else if (Date.now() - lastPlain >= 1000) {
+      lastPlain = Date.now();
+      io.stderr.write(`${figures}\n`);
+    }
+  };
+  const timer = setInterval(progress, 250);
+  const onSigint = (): void => {
+    io.stderr.write(`${tty ? '\r\x1b[K' : ''}hostmem run: stopping (Ctrl-C)…\n`);
+    void handle.stop();
+  };
+  process.on('SIGINT', onSigint);
+
+  let summary: WorkloadSummary;
+  try {
+    summary = await handle.done;
+  } finally {
+    clearInterval(timer);
+    process.off('SIGINT', onSigint);
+  }
+  samplePeaks();
+  if (tty && !args.quiet) io.stderr.write('\r\x1b[K');
+  const calls = recorder?.recorded;
+  recorder?.stop();
+  writer?.close();
+  const final = host.stats();
+  host.dispose();
+
+  const seconds = summary.durationMs / 1000;
+  const lines = [
+    `${summary.name} (${summary.kind}, seed ${summary.seed}): ${summary.end}${summary.error ? ` — ${summary.error}` : ''}`,
+    `  duration      ${seconds.toFixed(2)} s`,
+    `  calls         ${summary.calls} (${seconds > 0 ? Math.round(summary.calls / seconds) : summary.calls} calls/s)`,
+    `  peak          reserved ${formatBytes(peakReserved)}, committed ${formatBytes(peakCommitted)} (workload's own: reserved ${formatBytes(summary.peak.reserved)}, committed ${formatBytes(summary.peak.committed)}, heap ${formatBytes(summary.peak.heap)})`,
+    `  failures      ${formatFailures(summary.failures)}`,
+  ];
+  const byHr = Object.entries(summary.failuresByHr);
+  if (byHr.length > 0) lines.push(`  by HRESULT    ${byHr.map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  lines.push(`  host at end   ${final.state}, failures ${formatFailures(final.failures)}`);
+  if (summary.retained.regions + summary.retained.heapBlocks > 0) {
+    lines.push(`  retained      ${summary.retained.regions} regions, ${summary.retained.heapBlocks} heap blocks (${formatBytes(summary.retained.reserved)} reserved)`);
+  }
+  if (args.record !== undefined) lines.push(`  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`);
+  io.stdout.write(lines.join('\n') + '\n');
+  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) ? 1 : 0;
+}
+
+export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = false;
+  try {
+    const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      io.stdout.write(SCENARIOS_USAGE);
+      return 0;
+    }
+    json = values.json ?? false;
+  } catch (error) {
+    io.stderr.write(`hostmem scenarios: ${error instanceof Error ? error.message : String(error)}\n\n${SCENARIOS_USAGE}`);
+    return 2;
+  }
+  const list = SCENARIOS.map((s) => ({ name: s.name, description: s.description, params: describeParams(s.params) }));
+  if (json) {
+    io.stdout.write(JSON.stringify(list, null, 2) + '\n');
+    return 0;
+  }
+  for (const s of list) {
+    io.stdout.write(`${s.name}\n  ${s.description}\n`);
+    for (const p of s.params) {
+      io.stdout.write(`    ${p.name.padEnd(18)} ${p.description} (default ${JSON.stringify(p.default)})\n`);
+    }
+    io.stdout.write('\n');
+  }
+  return 0;
+}
