@@ -5,6 +5,15 @@ import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { EXEC_SUMMARY, EXEC_USAGE, execCommand } from './commands/exec';
 import { processIo, type CliIo } from './commands/io';
+import { REPLAY_SUMMARY, REPLAY_USAGE, replayCommand } from './commands/replay';
+import {
+  RUN_SUMMARY,
+  RUN_USAGE,
+  SCENARIOS_SUMMARY,
+  SCENARIOS_USAGE,
+  runCommand,
+  scenariosCommand,
+} from './commands/run';
 
 interface Command {
   readonly summary: string;
@@ -14,6 +23,9 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   exec: { summary: EXEC_SUMMARY, usage: EXEC_USAGE, run: execCommand },
+  run: { summary: RUN_SUMMARY, usage: RUN_USAGE, run: runCommand },
+  scenarios: { summary: SCENARIOS_SUMMARY, usage: SCENARIOS_USAGE, run: scenariosCommand },
+  replay: { summary: REPLAY_SUMMARY, usage: REPLAY_USAGE, run: replayCommand },
 };
 
 export const VERSION: string = pkg.version;

@@ -119,8 +119,12 @@ export class SessionWriter {
   }
 
   append(line: Record<string, unknown>): void {
+    this.appendText(JSON.stringify(line) + '\n');
+  }
+
+  /** Append one already-serialised line (with its newline): the recorder's fast path. */
+  appendText(text: string): void {
     if (this.closed || this.capped) return;
-    const text = JSON.stringify(line) + '\n';
     if (this.written + this.pendingBytes + text.length > this.maxBytes) {
       this.capped = true;
       const message = `recording stopped: the session reached its size cap of ${this.maxBytes} bytes (${this.path})`;

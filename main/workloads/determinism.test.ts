@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_POLICY, createHost, type HostPolicy } from '../host';
-import { seededRandom } from '../host/random';
 import { startWorkload } from './index';
 import { RecordingHost } from './recording-host';
 
@@ -21,7 +20,12 @@ async function record(
   try {
     const s = await startWorkload(recording, { scenario, params: { rate: 0, ...params } }).done;
     assert.ok(s.end === 'max-calls' || s.end === 'completed', `${scenario}: ${s.end} ${s.error ?? ''}`);
-    host.reset();
+    if (s.cleanupPending) {
+      // pressure leaves the host unavailable: its memory is released (and recorded) once the host is reset.
+      host.reset();
+      while (host.stats().regions > 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(host.stats().regions, 0);
     assert.deepEqual(host.audit().drift, []);
     return recording.lines;
   } finally {
@@ -35,7 +39,11 @@ const CASES: ReadonlyArray<[string, Record<string, unknown>, Partial<HostPolicy>
   ['leak', { maxCalls: 300, releaseOnStop: true }],
   ['fragmentation', { maxCalls: 400, maxRegions: 32 }],
   ['burst', { maxCalls: 300, idleMs: 5, burstCalls: 60 }],
-  ['pressure', { maxCalls: 400, chunkMin: '64KiB', chunkMax: '256KiB' }, { commitLimit: 4 * 1024 * 1024, processCriticalWaitMs: 20 }],
+  [
+    'pressure',
+    { maxCalls: 400, chunkMin: '64KiB', chunkMax: '256KiB' },
+    { commitLimit: 4 * 1024 * 1024, processCriticalWaitMs: 20 },
+  ],
 ];
 
 describe('determinism: same seed, same requests', () => {
@@ -54,12 +62,5 @@ describe('determinism: same seed, same requests', () => {
     const fast = await record('fragmentation', { maxCalls: 150, seed: 3, rate: 0 });
     const paced = await record('fragmentation', { maxCalls: 150, seed: 3, rate: 2000 });
     assert.deepEqual(paced, fast);
-  });
-
-  test('ctx.rng is mulberry32 of the seed', () => {
-    const r = seededRandom(42);
-    const values = [r(), r(), r()];
-    assert.ok(values.every((v) => v >= 0 && v < 1));
-    assert.deepEqual([seededRandom(42)(), seededRandom(42)()], [values[0], values[0]]);
   });
 });

@@ -129,7 +129,8 @@ export class Ledger {
     const bytes =
       address === null
         ? Math.ceil(size / this.page) * this.page
-        : Math.ceil((address + size) / this.page) * this.page - Math.floor(address / this.granularity) * this.granularity;
+        : Math.ceil((address + size) / this.page) * this.page -
+          Math.floor(address / this.granularity) * this.granularity;
     const pages = new Uint8Array(bytes / this.page);
     const commit = (type & MEM.COMMIT) !== 0;
     if (commit) pages.fill(1);

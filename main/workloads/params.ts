@@ -35,38 +35,49 @@ export function parseDuration(value: number | string): number | undefined {
 
 /** A size parameter: bytes as a number, or a string with a unit. `min` in bytes. */
 export function size(min = 1): z.ZodType<number, number | string> {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const bytes = parseSize(value);
-    if (bytes === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a size like 65536, "64KiB" or "1MiB", got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    if (bytes < min) {
-      ctx.addIssue({ code: 'custom', message: `expected at least ${min} bytes, got ${bytes}` });
-      return z.NEVER;
-    }
-    return bytes;
-  }).meta({ unit: 'bytes' });
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size like 65536, "64KiB" or "1MiB", got ${JSON.stringify(value)}`,
+        });
+        return z.NEVER;
+      }
+      if (bytes < min) {
+        ctx.addIssue({ code: 'custom', message: `expected at least ${min} bytes, got ${bytes}` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .meta({ unit: 'bytes' });
 }
 
 /** A duration parameter: ms as a number, or a string like "30s". */
 export function duration(): z.ZodType<number, number | string> {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like 5000, "500ms", "30s" or "2m", got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return ms;
-  }).meta({ unit: 'ms' });
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration like 5000, "500ms", "30s" or "2m", got ${JSON.stringify(value)}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ unit: 'ms' });
 }
 
 /** Weights of the three critical levels (any non-negative numbers, not all zero). */
 export type LevelWeights = Readonly<Record<LevelName, number>>;
 
 export function levelWeights(defaults: LevelWeights, description: string): z.ZodType<LevelWeights, unknown> {
-  const weight = (level: LevelName): z.ZodDefault<z.ZodNumber> =>
-    z.number().min(0).max(1e6).default(defaults[level]);
+  const weight = (level: LevelName): z.ZodDefault<z.ZodNumber> => z.number().min(0).max(1e6).default(defaults[level]);
   return z
     .strictObject({
       eTaskCritical: weight('eTaskCritical'),
@@ -104,9 +115,7 @@ export function commonFields(defaults: CommonDefaults) {
       .max(0xffffffff)
       .default(1)
       .describe('PRNG seed (0 … 2^32-1): the same seed gives the same sequence of requests'),
-    durationMs: duration()
-      .default(defaults.durationMs)
-      .describe('how long to run, ms or "30s"; 0 runs until stopped'),
+    durationMs: duration().default(defaults.durationMs).describe('how long to run, ms or "30s"; 0 runs until stopped'),
     rate: z
       .number()
       .min(0)

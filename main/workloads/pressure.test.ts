@@ -104,7 +104,10 @@ describe('pressure', () => {
     const h = make({ commitLimit: 16 * MiB });
     const failures = watchFailures(h);
     const policy = h.policy();
-    const s = await startWorkload(h, { scenario: 'pressure', params: { rate: 0, chunkMin: '64KiB', chunkMax: '256KiB' } }).done;
+    const s = await startWorkload(h, {
+      scenario: 'pressure',
+      params: { rate: 0, chunkMin: '64KiB', chunkMax: '256KiB' },
+    }).done;
     assert.deepEqual(firstOf(failures), ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical']);
     assert.ok(s.peak.committed <= 16 * MiB && s.peak.committed > 15 * MiB);
     assert.equal(h.policy(), policy);
@@ -115,8 +118,14 @@ describe('pressure', () => {
   test('chunks larger than a threshold gap are clamped and the order still holds', async () => {
     const h = make({ commitLimit: 8 * MiB });
     const failures = watchFailures(h);
-    const s = await startWorkload(h, { scenario: 'pressure', params: { rate: 0, chunkMin: '1MiB', chunkMax: '4MiB', seed: 9 } }).done;
-    assert.ok(s.log.some((l) => l.includes('chunks clamped')), s.log.join('\n'));
+    const s = await startWorkload(h, {
+      scenario: 'pressure',
+      params: { rate: 0, chunkMin: '1MiB', chunkMax: '4MiB', seed: 9 },
+    }).done;
+    assert.ok(
+      s.log.some((l) => l.includes('chunks clamped')),
+      s.log.join('\n'),
+    );
     assert.deepEqual(firstOf(failures), ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical']);
     h.reset();
     await waitFor(() => h.stats().regions === 0);
@@ -190,7 +199,10 @@ describe('pressure', () => {
   test('other workloads wait out the unavailable host instead of failing', async () => {
     const h = make({ commitLimit: 32 * MiB });
     const steady = startWorkload(h, { scenario: 'steady', params: { rate: 200 } });
-    const s = await startWorkload(h, { scenario: 'pressure', params: { rate: 0, chunkMin: '256KiB', chunkMax: '512KiB' } }).done;
+    const s = await startWorkload(h, {
+      scenario: 'pressure',
+      params: { rate: 0, chunkMin: '256KiB', chunkMax: '512KiB' },
+    }).done;
     assert.ok(s.failures.eProcessCritical > 0);
     await new Promise((r) => setTimeout(r, 300));
     const during = steady.progress();

@@ -79,7 +79,9 @@ export class RecordingHost implements HostMemoryManager {
     this.note('GetMemoryLoad()', r);
     return r;
   }
-  async RegisterMemoryNotificationCallback(callback: Parameters<HostMemoryManager['RegisterMemoryNotificationCallback']>[0]) {
+  async RegisterMemoryNotificationCallback(
+    callback: Parameters<HostMemoryManager['RegisterMemoryNotificationCallback']>[0],
+  ) {
     const r = await this.inner.RegisterMemoryNotificationCallback(callback);
     this.note('RegisterMemoryNotificationCallback()', r);
     return r;
@@ -109,24 +111,23 @@ export class RecordingHost implements HostMemoryManager {
     if (!inner) return undefined;
     let heap = this.heaps.get(id);
     if (!heap) {
-      const self = this;
       heap = {
         id,
-        async Alloc(size: number, level: number) {
+        Alloc: async (size: number, level: number) => {
           const r = await inner.Alloc(size, level);
-          self.note(`Alloc(heap, ${size}, ${level})`, r, self.allocated(r.address, size));
+          this.note(`Alloc(heap, ${size}, ${level})`, r, this.allocated(r.address, size));
           return r;
         },
-        async DebugAlloc(size: number, level: number, file: string, line: number) {
+        DebugAlloc: async (size: number, level: number, file: string, line: number) => {
           const r = await inner.DebugAlloc(size, level, file, line);
-          self.note(`DebugAlloc(heap, ${size}, ${level}, ${file}, ${line})`, r, self.allocated(r.address, size));
+          this.note(`DebugAlloc(heap, ${size}, ${level}, ${file}, ${line})`, r, this.allocated(r.address, size));
           return r;
         },
-        async Free(address: number) {
-          const call = `Free(heap, ${self.addr(address)})`;
+        Free: async (address: number) => {
+          const call = `Free(heap, ${this.addr(address)})`;
           const r = await inner.Free(address);
-          self.freed(address, r);
-          self.note(call, r);
+          this.freed(address, r);
+          this.note(call, r);
           return r;
         },
       };

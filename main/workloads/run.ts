@@ -170,7 +170,9 @@ export class WorkloadRun implements WorkloadHandle {
 
   /** The context a scenario runs with (scripts get theirs inside the worker). */
   context(): WorkloadContext {
-    const run = this;
+    const isStopping = (): boolean => this.stopping;
+    const calls = (): number => this.ledger.calls;
+    const signal = this.controller.signal;
     const rng = seededRandom(this.setup.seed);
     const rate = this.setup.rate;
     let t0 = performance.now();
@@ -178,42 +180,44 @@ export class WorkloadRun implements WorkloadHandle {
     let lastYield = t0;
     const rebase = (): void => {
       t0 = performance.now();
-      base = run.ledger.calls;
+      base = calls();
     };
     /** Set by ctx.sleep: time idled on purpose is not made up for by the next paces. */
     let idled = false;
     const wait = (ms: number): Promise<boolean> => {
-      if (run.stopping) return Promise.resolve(false);
+      if (isStopping()) return Promise.resolve(false);
       return new Promise((resolve) => {
-        const signal = run.controller.signal;
         const onAbort = (): void => {
           clearTimeout(timer);
           resolve(false);
         };
-        const timer = setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(true);
-        }, Math.max(0, ms));
+        const timer = setTimeout(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(true);
+          },
+          Math.max(0, ms),
+        );
         signal.addEventListener('abort', onAbort, { once: true });
       });
     };
     return {
       seed: this.setup.seed,
       rng,
-      signal: this.controller.signal,
+      signal,
       get stopping() {
-        return run.stopping;
+        return isStopping();
       },
       sleep(ms: number): Promise<boolean> {
         idled = true;
         return wait(ms);
       },
-      async pace(): Promise<boolean> {
-        if (run.stopping) return false;
-        if (run.paused) {
-          await run.whenResumed();
+      pace: async (): Promise<boolean> => {
+        if (isStopping()) return false;
+        if (this.paused) {
+          await this.whenResumed();
           idled = true;
-          if (run.stopping) return false;
+          if (isStopping()) return false;
         }
         if (idled) {
           idled = false;
@@ -222,11 +226,11 @@ export class WorkloadRun implements WorkloadHandle {
         }
         const now = performance.now();
         if (rate > 0) {
-          const due = t0 + ((run.ledger.calls - base) * 1000) / rate;
+          const due = t0 + ((calls() - base) * 1000) / rate;
           if (due - now >= 1) {
             const slept = await wait(due - now);
             lastYield = performance.now();
-            return slept && !run.stopping;
+            return slept && !isStopping();
           }
           // Far behind (a long eProcessCritical wait, a pause): start a new schedule rather than burst to catch up.
           if (now - due > 1000) rebase();
@@ -235,11 +239,11 @@ export class WorkloadRun implements WorkloadHandle {
           await yieldToLoop();
           lastYield = performance.now();
         }
-        return !run.stopping;
+        return !isStopping();
       },
-      log: (message) => run.log(message),
-      keep: (address) => run.ledger.keep(address),
-      elapsed: () => run.elapsed(),
+      log: (message) => this.log(message),
+      keep: (address) => this.ledger.keep(address),
+      elapsed: () => this.elapsed(),
     };
   }
 

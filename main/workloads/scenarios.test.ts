@@ -76,7 +76,10 @@ describe('scenarios: each runs, calls the host, and cleans up', () => {
 
   test('fragmentation: changes protections and frees out of order', async () => {
     const h = make();
-    const s = await startWorkload(h, { scenario: 'fragmentation', params: { durationMs: 400, rate: 3000, protectFraction: 0.3 } }).done;
+    const s = await startWorkload(h, {
+      scenario: 'fragmentation',
+      params: { durationMs: 400, rate: 3000, protectFraction: 0.3 },
+    }).done;
     assert.ok((s.callsByMethod.VirtualProtect ?? 0) > 0);
     assert.ok((s.callsByMethod.Check ?? 0) > 0);
     assert.ok(s.released.regions > 0 || (s.callsByMethod.VirtualFree ?? 0) > 0);
@@ -151,7 +154,10 @@ describe('running workloads', () => {
     assert.equal(new Set(handles.map((x) => x.id)).size, 4, 'distinct ids');
     await new Promise((r) => setTimeout(r, 250));
     const live = handles.map((x) => x.progress());
-    assert.ok(live.every((p) => p.state === 'running' && p.calls > 0), JSON.stringify(live.map((p) => p.calls)));
+    assert.ok(
+      live.every((p) => p.state === 'running' && p.calls > 0),
+      JSON.stringify(live.map((p) => p.calls)),
+    );
     const st = h.stats();
     const held = live.reduce((n, p) => n + p.held.regions, 0);
     assert.ok(Math.abs(st.regions - held) <= 4, `host ${st.regions} regions, workloads hold ${held}`);
@@ -253,18 +259,27 @@ describe('parameters', () => {
     refused({ scenario: 'nope' }, /no such scenario .*steady, gc-heap, leak, fragmentation, pressure, burst/);
     refused({ scenario: 'steady', params: { rate: -1 } }, /rate: Too small/);
     refused({ scenario: 'steady', params: { ratee: 5 } }, /Unrecognized key: "ratee"/);
-    refused({ scenario: 'steady', params: { reserveMin: '2MiB', reserveMax: '1MiB' } }, /reserveMin must not exceed reserveMax/);
+    refused(
+      { scenario: 'steady', params: { reserveMin: '2MiB', reserveMax: '1MiB' } },
+      /reserveMin must not exceed reserveMax/,
+    );
     refused({ scenario: 'gc-heap', params: { segmentSize: 'huge' } }, /segmentSize: expected a size like/);
     refused({ scenario: 'leak', params: { durationMs: 'soon' } }, /durationMs: expected a duration/);
     refused({ scenario: 'pressure', params: { onUnavailable: 'panic' } }, /onUnavailable/);
-    refused({ scenario: 'burst', params: { levels: { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0 } } }, /at least one level/);
+    refused(
+      { scenario: 'burst', params: { levels: { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0 } } },
+      /at least one level/,
+    );
     refused({ scenario: 'steady', params: { seed: 1.5 } }, /seed/);
     refused({ scenario: 'steady', params: 'fast' }, /expected object/i);
   });
 
   test('sizes and durations accept units', () => {
     const h = make();
-    const handle = startWorkload(h, { scenario: 'burst', params: { durationMs: '2s', idleMs: '1.5s', sizeMax: '1MiB' } });
+    const handle = startWorkload(h, {
+      scenario: 'burst',
+      params: { durationMs: '2s', idleMs: '1.5s', sizeMax: '1MiB' },
+    });
     assert.equal(handle.params.durationMs, 2000);
     assert.equal(handle.params.idleMs, 1500);
     assert.equal(handle.params.sizeMax, 1024 * 1024);
@@ -280,7 +295,8 @@ describe('parameters', () => {
     for (const info of list) {
       assert.ok(info.description.length > 10);
       const names = info.params.map((p) => p.name);
-      for (const common of ['seed', 'durationMs', 'rate', 'maxCalls']) assert.ok(names.includes(common), `${info.name}.${common}`);
+      for (const common of ['seed', 'durationMs', 'rate', 'maxCalls'])
+        assert.ok(names.includes(common), `${info.name}.${common}`);
       for (const p of info.params) {
         assert.ok(p.description.length > 0, `${info.name}.${p.name} has a description`);
         assert.notEqual(p.default, undefined, `${info.name}.${p.name} has a default`);

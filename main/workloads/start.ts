@@ -43,5 +43,10 @@ export function startWorkload(host: HostMemoryManager, spec: WorkloadSpec, optio
     return run;
   }
   if ('script' in spec) return startScript(host, { file: spec.script }, spec.params, options);
-  return startScript(host, { source: spec.source, ...(spec.name !== undefined ? { name: spec.name } : {}) }, spec.params, options);
+  return startScript(
+    host,
+    { source: spec.source, ...(spec.name !== undefined ? { name: spec.name } : {}) },
+    spec.params,
+    options,
+  );
 }

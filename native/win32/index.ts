@@ -278,6 +278,8 @@ export function createWin32Memory(): OsMemory {
   const CHUNK = 1 << 20;
   const pattern = new Uint8Array(CHUNK);
   let patternByte = 0;
+  /** Bytes at the start of `pattern` that hold `patternByte`: only what a compare needs is filled. */
+  let patternValid = CHUNK;
 
   return {
     backend: 'win32',
@@ -356,11 +358,15 @@ export function createWin32Memory(): OsMemory {
     },
     compare(address, size, byte) {
       if (patternByte !== byte) {
-        pattern.fill(byte);
         patternByte = byte;
+        patternValid = 0;
       }
       for (let done = 0; done < size; done += CHUNK) {
         const n = Math.min(CHUNK, size - done);
+        if (n > patternValid) {
+          pattern.fill(byte, patternValid, n);
+          patternValid = n;
+        }
         if (memcmp(address + done, pattern, n) !== 0) return false;
       }
       return true;

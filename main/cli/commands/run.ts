@@ -8,10 +8,15 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
 import { SessionRecorder } from '../../telemetry/recorder';
 import { SessionWriter, sessionHeader } from '../../telemetry/session';
-import { describeParams, parseDuration } from '../../workloads/params';
-import { SCENARIOS, getScenario } from '../../workloads/scenarios';
-import { startWorkload } from '../../workloads';
-import type { WorkloadSpec, WorkloadSummary } from '../../workloads/types';
+import {
+  SCENARIOS,
+  describeParams,
+  getScenario,
+  parseDuration,
+  startWorkload,
+  type WorkloadSpec,
+  type WorkloadSummary,
+} from '../../workloads';
 import { parsePolicy } from '../exec/policy';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
@@ -102,7 +107,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   const integer = (name: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
     return n;
   };
   const seed = integer('seed', values.seed);
@@ -111,12 +117,16 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   if (maxCalls !== undefined) params.maxCalls = maxCalls;
   if (values.rate !== undefined) {
     const rate = Number(values.rate);
-    if (!Number.isFinite(rate) || rate < 0) throw new UsageError(`--rate: expected calls per second (>= 0), got ${JSON.stringify(values.rate)}`);
+    if (!Number.isFinite(rate) || rate < 0)
+      throw new UsageError(`--rate: expected calls per second (>= 0), got ${JSON.stringify(values.rate)}`);
     params.rate = rate;
   }
   if (values.duration !== undefined) {
     const ms = parseDuration(values.duration);
-    if (ms === undefined) throw new UsageError(`--duration: expected e.g. 30s, 2m, 500ms or a number of ms, got ${JSON.stringify(values.duration)}`);
+    if (ms === undefined)
+      throw new UsageError(
+        `--duration: expected e.g. 30s, 2m, 500ms or a number of ms, got ${JSON.stringify(values.duration)}`,
+      );
     params.durationMs = ms;
   }
   let policy: HostPolicy | undefined;
@@ -148,7 +158,9 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
-    throw new UsageError(`unknown scenario ${JSON.stringify(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+    throw new UsageError(
+      `unknown scenario ${JSON.stringify(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`,
+    );
   }
   return {
     spec,
@@ -191,12 +203,18 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   let recorder: SessionRecorder | undefined;
   if (args.record !== undefined) {
     try {
-      writer = new SessionWriter(args.record, sessionHeader(host.backend, host.pageSize, args.policy, `hostmem run ${argv.join(' ')}`), {
-        maxBytes: args.maxRecordBytes,
-        onCapped: (message) => io.stderr.write(`\nhostmem run: ${message}\n`),
-      });
+      writer = new SessionWriter(
+        args.record,
+        sessionHeader(host.backend, host.pageSize, args.policy, `hostmem run ${argv.join(' ')}`),
+        {
+          maxBytes: args.maxRecordBytes,
+          onCapped: (message) => io.stderr.write(`\nhostmem run: ${message}\n`),
+        },
+      );
     } catch (error) {
-      io.stderr.write(`hostmem run: cannot record to ${args.record}: ${error instanceof Error ? error.message : String(error)}\n`);
+      io.stderr.write(
+        `hostmem run: cannot record to ${args.record}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       host.dispose();
       return 2;
     }
@@ -243,7 +261,10 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     if (tty) {
       const width = 24;
       const done = durationMs > 0 ? Math.min(1, (Date.now() - started) / durationMs) : 0;
-      const bar = durationMs > 0 ? `[${'#'.repeat(Math.round(done * width)).padEnd(width, '-')}] ${Math.round(done * 100)}% ` : '';
+      const bar =
+        durationMs > 0
+          ? `[${'#'.repeat(Math.round(done * width)).padEnd(width, '-')}] ${Math.round(done * 100)}% `
+          : '';
       io.stderr.write(`\r\x1b[K${bar}${figures}`);
     } else if (Date.now() - lastPlain >= 1000) {
       lastPlain = Date.now();
@@ -284,9 +305,14 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (byHr.length > 0) lines.push(`  by HRESULT    ${byHr.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   lines.push(`  host at end   ${final.state}, failures ${formatFailures(final.failures)}`);
   if (summary.retained.regions + summary.retained.heapBlocks > 0) {
-    lines.push(`  retained      ${summary.retained.regions} regions, ${summary.retained.heapBlocks} heap blocks (${formatBytes(summary.retained.reserved)} reserved)`);
+    lines.push(
+      `  retained      ${summary.retained.regions} regions, ${summary.retained.heapBlocks} heap blocks (${formatBytes(summary.retained.reserved)} reserved)`,
+    );
   }
-  if (args.record !== undefined) lines.push(`  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`);
+  if (args.record !== undefined)
+    lines.push(
+      `  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`,
+    );
   io.stdout.write(lines.join('\n') + '\n');
   return ['error', 'hang', 'flood', 'exit'].includes(summary.end) ? 1 : 0;
 }
@@ -294,14 +320,20 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
 export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
   try {
-    const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    });
     if (values.help) {
       io.stdout.write(SCENARIOS_USAGE);
       return 0;
     }
     json = values.json ?? false;
   } catch (error) {
-    io.stderr.write(`hostmem scenarios: ${error instanceof Error ? error.message : String(error)}\n\n${SCENARIOS_USAGE}`);
+    io.stderr.write(
+      `hostmem scenarios: ${error instanceof Error ? error.message : String(error)}\n\n${SCENARIOS_USAGE}`,
+    );
     return 2;
   }
   const list = SCENARIOS.map((s) => ({ name: s.name, description: s.description, params: describeParams(s.params) }));

@@ -23,10 +23,19 @@ const params = z
     ...commonFields({ durationMs: 30_000, rate: 5000 }),
     idleMs: duration().default(2000).describe('quiet time before each burst, ms or "2s"'),
     burstCalls: z.number().int().min(1).max(10_000_000).default(400).describe('host calls per burst (made at `rate`)'),
-    sizeMin: size().default(4 * KiB).describe('smallest block'),
-    sizeMax: size().default(128 * KiB).describe('largest block'),
+    sizeMin: size()
+      .default(4 * KiB)
+      .describe('smallest block'),
+    sizeMax: size()
+      .default(128 * KiB)
+      .describe('largest block'),
     live: z.number().int().min(1).max(100_000).default(32).describe('most blocks alive at once during a burst'),
-    keepFraction: z.number().min(0).max(1).default(0.1).describe('fraction of a burst\'s blocks kept until the next burst ends'),
+    keepFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe("fraction of a burst's blocks kept until the next burst ends"),
     levels: levelWeights(
       { eTaskCritical: 0.8, eAppDomainCritical: 0.2, eProcessCritical: 0 },
       'weights of the critical levels of allocations',
@@ -44,7 +53,9 @@ export const burst: Scenario<BurstParams> = {
     const page = host.pageSize;
     let kept: Reservation[] = [];
     let bursts = 0;
-    ctx.log(`burst: ${p.burstCalls} calls at ${p.rate}/s every ${p.idleMs} ms, ${formatBytes(p.sizeMin)}..${formatBytes(p.sizeMax)}`);
+    ctx.log(
+      `burst: ${p.burstCalls} calls at ${p.rate}/s every ${p.idleMs} ms, ${formatBytes(p.sizeMin)}..${formatBytes(p.sizeMax)}`,
+    );
 
     while (await ctx.sleep(p.idleMs)) {
       if (!(await whileUnavailable(host, ctx))) break;

@@ -39,8 +39,12 @@ const params = z
   .strictObject({
     ...commonFields({ durationMs: 30_000, rate: 200 }),
     maxRegions: z.number().int().min(1).max(100_000).default(256).describe('most small reservations alive at once'),
-    smallMin: size().default(4 * KiB).describe('smallest small reservation'),
-    smallMax: size().default(64 * KiB).describe('largest small reservation'),
+    smallMin: size()
+      .default(4 * KiB)
+      .describe('smallest small reservation'),
+    smallMax: size()
+      .default(64 * KiB)
+      .describe('largest small reservation'),
     arenas: z.number().int().min(0).max(64).default(2).describe('larger reservations committed sparsely'),
     arenaSize: size(64 * KiB)
       .default(1 * MiB)
@@ -67,7 +71,9 @@ export const fragmentation: Scenario<FragmentationParams> = {
     const arenas: Reservation[] = [];
     const small = (): Reservation[] => pool.list.filter((r) => !arenas.includes(r));
     let released = 0;
-    ctx.log(`fragmentation: up to ${p.maxRegions} reservations of ${formatBytes(p.smallMin)}..${formatBytes(p.smallMax)}, ${p.arenas} arena(s)`);
+    ctx.log(
+      `fragmentation: up to ${p.maxRegions} reservations of ${formatBytes(p.smallMin)}..${formatBytes(p.smallMax)}, ${p.arenas} arena(s)`,
+    );
 
     while (await ctx.pace()) {
       if (!(await whileUnavailable(host, ctx))) break;

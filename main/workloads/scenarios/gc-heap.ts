@@ -47,10 +47,25 @@ const params = z
       .describe('bytes allocated in gen0 between two collections'),
     survival: z.number().min(0).max(1).default(0.15).describe('fraction of gen0 that survives a collection into gen2'),
     fullEvery: z.number().int().min(1).default(8).describe('every Nth collection is a full one (gen2 compaction)'),
-    maxGen2Segments: z.number().int().min(1).max(64).default(4).describe('gen2 segments kept before a full collection releases some'),
-    lohChance: z.number().min(0).max(1).default(0.05).describe('chance that an allocation step also allocates a large object'),
-    lohMin: size().default(128 * KiB).describe('smallest large object'),
-    lohMax: size().default(1 * MiB).describe('largest large object'),
+    maxGen2Segments: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe('gen2 segments kept before a full collection releases some'),
+    lohChance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe('chance that an allocation step also allocates a large object'),
+    lohMin: size()
+      .default(128 * KiB)
+      .describe('smallest large object'),
+    lohMax: size()
+      .default(1 * MiB)
+      .describe('largest large object'),
     levels: levelWeights(
       { eTaskCritical: 0.6, eAppDomainCritical: 0.4, eProcessCritical: 0 },
       'weights of the critical levels of commits',
@@ -110,7 +125,7 @@ export const gcHeap: Scenario<GcHeapParams> = {
         // Mark: read some of what was allocated.
         const run = gen0.uniformRun(rng, chunkPages);
         if (run) await pool.check(gen0, run[0], run[1]);
-        await promote(Math.round((allocPage * p.survival)));
+        await promote(Math.round(allocPage * p.survival));
         await pool.decommit(gen0, 0, gen0.pages);
       }
       allocPage = 0;
@@ -143,7 +158,9 @@ export const gcHeap: Scenario<GcHeapParams> = {
       );
     };
 
-    ctx.log(`gc-heap: ${formatBytes(p.segmentSize)} segments, ${formatBytes(p.allocationChunk)} chunks, gen0 budget ${formatBytes(p.gen0Budget)}`);
+    ctx.log(
+      `gc-heap: ${formatBytes(p.segmentSize)} segments, ${formatBytes(p.allocationChunk)} chunks, gen0 budget ${formatBytes(p.gen0Budget)}`,
+    );
     while (await ctx.pace()) {
       if (!(await whileUnavailable(host, ctx))) break;
       if (!gen0 || !pool.list.includes(gen0)) {

@@ -16,7 +16,14 @@ export type { OnUnavailable, PressureParams } from './pressure';
 export type { SteadyParams } from './steady';
 
 /** In the order the UI and `hostmem scenarios` list them; `steady` is the default the app starts with. */
-export const SCENARIOS: readonly Scenario[] = [steady, gcHeap, leak, fragmentation, pressure, burst] as readonly Scenario[];
+export const SCENARIOS: readonly Scenario[] = [
+  steady,
+  gcHeap,
+  leak,
+  fragmentation,
+  pressure,
+  burst,
+] as readonly Scenario[];
 
 export const DEFAULT_SCENARIO = 'steady';
 

@@ -38,11 +38,26 @@ export interface LeakParams extends CommonParams {
 const params = z
   .strictObject({
     ...commonFields({ durationMs: 30_000, rate: 50 }),
-    sizeMin: size().default(16 * KiB).describe('smallest allocation'),
-    sizeMax: size().default(256 * KiB).describe('largest allocation'),
+    sizeMin: size()
+      .default(16 * KiB)
+      .describe('smallest allocation'),
+    sizeMax: size()
+      .default(256 * KiB)
+      .describe('largest allocation'),
     leakFraction: z.number().min(0).max(1).default(0.25).describe('fraction of allocations that are never freed'),
-    temporaries: z.number().int().min(1).max(10_000).default(16).describe('temporaries alive at once (freed oldest first)'),
-    heapFraction: z.number().min(0).max(1).default(0.3).describe('fraction of allocations made in the host heap (DebugAlloc)'),
+    temporaries: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(16)
+      .describe('temporaries alive at once (freed oldest first)'),
+    heapFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.3)
+      .describe('fraction of allocations made in the host heap (DebugAlloc)'),
     maxLeak: size()
       .default(64 * MiB)
       .describe('once this much has leaked, only temporaries are allocated'),

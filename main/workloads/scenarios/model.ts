@@ -282,7 +282,9 @@ export class Pool {
     }
     if (x.equal === false) {
       this.mismatches++;
-      this.ctx.log(`Check mismatch: ${r.tag} pages ${first}..${end} at 0x${r.base.toString(16)} should hold 0x${byte.toString(16)}`);
+      this.ctx.log(
+        `Check mismatch: ${r.tag} pages ${first}..${end} at 0x${r.base.toString(16)} should hold 0x${byte.toString(16)}`,
+      );
     }
     return x.equal === true;
   }

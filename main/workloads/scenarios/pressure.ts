@@ -50,7 +50,9 @@ const params = z
         'used only when the host has no commit limit: set for the run, the previous policy restored at the end; ' +
           'null: never touch the policy',
       ),
-    chunkMin: size().default(256 * KiB).describe('smallest commit request'),
+    chunkMin: size()
+      .default(256 * KiB)
+      .describe('smallest commit request'),
     chunkMax: size()
       .default(1 * MiB)
       .describe('largest commit request (clamped below the gap between two thresholds)'),
@@ -59,7 +61,12 @@ const params = z
       .prefault({})
       .refine((l) => LEVELS.some((name) => l[name] > 0), { message: 'at least one level needs a count above 0' })
       .describe('requests per round at each level (a round asks eTask, then eAppDomain, then eProcess)'),
-    fillFraction: z.number().min(0).max(1).default(0.25).describe('fraction of granted chunks written (Fill) and checked'),
+    fillFraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.25)
+      .describe('fraction of granted chunks written (Fill) and checked'),
     onUnavailable: z
       .enum(['end', 'wait', 'reset'])
       .default('end')
@@ -92,7 +99,9 @@ export const pressure: Scenario<PressureParams> = {
       limit = p.commitLimit;
       ours = { ...previous, commitLimit: limit };
       host.setPolicy(ours);
-      ctx.log(`the host has no commit limit: ${formatBytes(limit)} set for this run (the previous policy comes back at the end)`);
+      ctx.log(
+        `the host has no commit limit: ${formatBytes(limit)} set for this run (the previous policy comes back at the end)`,
+      );
     }
     try {
       await ramp(limit);

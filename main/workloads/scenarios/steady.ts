@@ -31,27 +31,39 @@ export interface SteadyParams extends CommonParams {
   readonly levels: LevelWeights;
 }
 
-const params = z.strictObject({
-  ...commonFields({ durationMs: 0, rate: 20 }),
-  regions: z.number().int().min(1).max(1024).default(8).describe('reservations kept alive'),
-  reserveMin: size().default(256 * KiB).describe('smallest reservation'),
-  reserveMax: size().default(1 * MiB).describe('largest reservation'),
-  chunkPages: z.number().int().min(1).max(4096).default(16).describe('most pages committed or decommitted at once'),
-  maxCommitted: size()
-    .default(8 * MiB)
-    .describe('the most this workload keeps committed'),
-  headroom: z
-    .number()
-    .gt(0)
-    .max(1)
-    .default(0.5)
-    .describe('never commit past this fraction of the host commit limit (when there is one)'),
-  heapBlocks: z.number().int().min(0).max(4096).default(16).describe('most live blocks in the host heap (0: no heap)'),
-  levels: levelWeights(
-    { eTaskCritical: 0.7, eAppDomainCritical: 0.2, eProcessCritical: 0.1 },
-    'weights of the critical levels of allocations',
-  ),
-}).refine((p) => p.reserveMin <= p.reserveMax, { message: 'reserveMin must not exceed reserveMax' });
+const params = z
+  .strictObject({
+    ...commonFields({ durationMs: 0, rate: 20 }),
+    regions: z.number().int().min(1).max(1024).default(8).describe('reservations kept alive'),
+    reserveMin: size()
+      .default(256 * KiB)
+      .describe('smallest reservation'),
+    reserveMax: size()
+      .default(1 * MiB)
+      .describe('largest reservation'),
+    chunkPages: z.number().int().min(1).max(4096).default(16).describe('most pages committed or decommitted at once'),
+    maxCommitted: size()
+      .default(8 * MiB)
+      .describe('the most this workload keeps committed'),
+    headroom: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.5)
+      .describe('never commit past this fraction of the host commit limit (when there is one)'),
+    heapBlocks: z
+      .number()
+      .int()
+      .min(0)
+      .max(4096)
+      .default(16)
+      .describe('most live blocks in the host heap (0: no heap)'),
+    levels: levelWeights(
+      { eTaskCritical: 0.7, eAppDomainCritical: 0.2, eProcessCritical: 0.1 },
+      'weights of the critical levels of allocations',
+    ),
+  })
+  .refine((p) => p.reserveMin <= p.reserveMax, { message: 'reserveMin must not exceed reserveMax' });
 
 export const steady: Scenario<SteadyParams> = {
   name: 'steady',

@@ -86,7 +86,13 @@ export function checkCall(method: unknown, args: unknown): CallCheck {
             : typeof value === 'string' || value === undefined;
     if (!fine) {
       const expected =
-        kind === 'address' ? 'a number or null' : kind === 'number' ? 'a number' : kind === 'string' ? 'a string' : 'a string or nothing';
+        kind === 'address'
+          ? 'a number or null'
+          : kind === 'number'
+            ? 'a number'
+            : kind === 'string'
+              ? 'a string'
+              : 'a string or nothing';
       return { ok: false, message: `host.${method}: ${name} must be ${expected}, got ${describe(value)}` };
     }
   }

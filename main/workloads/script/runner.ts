@@ -46,7 +46,12 @@ export const scriptParams: z.ZodType<ScriptParams, unknown> = z.strictObject({
   stopGraceMs: duration()
     .default(1000)
     .describe('after stop or durationMs, how long the script has to return before its worker is terminated'),
-  maxPending: z.number().int().min(1).default(10_000).describe('most host calls in flight at once before it is a flood'),
+  maxPending: z
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe('most host calls in flight at once before it is a flood'),
   maxHeaps: z.number().int().min(0).max(256).default(4).describe('most CreateMalloc heaps a script may create'),
   memoryLimitMb: z.number().int().min(16).max(16_384).default(256).describe("the worker's JS heap limit (MiB)"),
 });
@@ -144,14 +149,22 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
 
   const log = (message: string): void => {
     if (++logLines === MAX_LOG_LINES) run.log(`(more than ${MAX_LOG_LINES} log lines: the rest are dropped)`);
-    if (logLines < MAX_LOG_LINES) run.log(message.length > MAX_LOG_LINE ? `${message.slice(0, MAX_LOG_LINE)}…` : message);
+    if (logLines < MAX_LOG_LINES)
+      run.log(message.length > MAX_LOG_LINE ? `${message.slice(0, MAX_LOG_LINE)}…` : message);
   };
-  for (const [stream, prefix] of [
-    [worker.stdout, 'stdout'],
-    [worker.stderr, 'stderr'],
-  ] as const) {
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => log(`${prefix}: ${line}`));
-  }
+  // The worker's console goes to the workload's log (not to the monitor's own stdout).
+  const outputDone = Promise.all(
+    (
+      [
+        [worker.stdout, 'stdout'],
+        [worker.stderr, 'stderr'],
+      ] as const
+    ).map(([stream, prefix]) => {
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      lines.on('line', (line) => log(`${prefix}: ${line}`));
+      return new Promise<void>((done) => lines.once('close', () => done()));
+    }),
+  );
 
   const post = (message: object): void => {
     if (settled) return;
@@ -177,8 +190,10 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
       unsubscribeNotifications?.();
       queue.length = 0;
       const terminated = worker.terminate().catch(() => undefined);
+      // The last console lines, but never wait long for them.
+      const output = Promise.race([outputDone, new Promise<void>((done) => setTimeout(done, 250))]);
       // The ledger must see the end of every host call made for the script before the runner releases its memory.
-      void Promise.all([terminated, Promise.allSettled([...inflight])]).then(() => resolveBridge());
+      void Promise.all([terminated, output, Promise.allSettled([...inflight])]).then(() => resolveBridge());
     };
 
     const onStop = (): void => {
@@ -256,7 +271,8 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
       }
       const job = dispatch(check.method, a).then(
         (result) => post({ t: 'result', id, result }),
-        (error: unknown) => reject(id, `host.${check.method} failed: ${error instanceof Error ? error.message : String(error)}`, 'Error'),
+        (error: unknown) =>
+          reject(id, `host.${check.method} failed: ${error instanceof Error ? error.message : String(error)}`, 'Error'),
       );
       const tracked = job.finally(() => {
         inflight.delete(tracked);
