@@ -37,8 +37,9 @@ test('hostmem --help, -h, help and no arguments print the usage with the command
     assert.equal(stdout(), usage());
     assert.equal(stderr(), '');
   }
-  assert.match(usage(), /\n {2}exec {2}drive the host memory manager/);
-  assert.doesNotMatch(usage(), /\b(run|replay|serve|report|scenarios)\b/, 'only commands that exist are listed');
+  for (const name of ['exec', 'run', 'scenarios', 'replay']) assert.match(usage(), new RegExp(`\\n {2}${name} +\\S`));
+  assert.match(usage(), /\n {2}exec +drive the host memory manager/);
+  assert.doesNotMatch(usage(), /\n {2}(serve|report) /, 'only commands that exist are listed');
 });
 
 test('hostmem --version prints the package version', async () => {

@@ -53,7 +53,7 @@ test('a recorded session reads back whole and replays with zero differing HRESUL
   for (const b of bases.slice(0, 20)) await host.VirtualFree(b, 0, MEM.RELEASE);
   const calls = recorder.recorded;
   recorder.stop();
-  writer.close();
+  await writer.close();
   host.dispose();
 
   const session = await readSession(path);
@@ -81,7 +81,7 @@ test('a torn last line is tolerated; a bad line elsewhere is a format error', as
   const r = await host.VirtualAlloc(null, 65536, RC, RW, 0);
   await host.VirtualFree(r.address!, 0, MEM.RELEASE);
   recorder.stop();
-  writer.close();
+  await writer.close();
   host.dispose();
   appendFileSync(path, '{"type":"call","t":1,"request":{"op":"VirtualQ');
   const s = await readSession(path);
@@ -111,7 +111,7 @@ test('the size cap stops recording with a clear message and the file stays reada
   const recorder = new SessionRecorder(host, writer);
   for (let i = 0; i < 100; i++) await host.VirtualQuery(0x10000 + i * 65536);
   recorder.stop();
-  writer.close();
+  await writer.close();
   host.dispose();
   assert.match(message, /size cap of 4000 bytes/);
   const s = await readSession(path);

@@ -241,7 +241,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     });
   } catch (error) {
     recorder?.stop();
-    writer?.close();
+    await writer?.close();
     host.dispose();
     io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
@@ -289,7 +289,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (tty && !args.quiet) io.stderr.write('\r\x1b[K');
   const calls = recorder?.recorded;
   recorder?.stop();
-  writer?.close();
+  await writer?.close();
   const final = host.stats();
   host.dispose();
 
@@ -318,7 +318,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
 }
 
 export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  let json = false;
+  let json: boolean;
   try {
     const { values } = parseArgs({
       args: [...argv],
