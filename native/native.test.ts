@@ -127,18 +127,19 @@ describe(`native layer (${os.backend})`, () => {
     release(base);
   });
 
-  test('protect returns the previous protection and the OS reports the new one', () => {
+  test('protect changes the pages it covers, and the OS reports the new protection', () => {
     const base = reserve(G);
     assert.ok(os.commit(base, G, PAGE.READWRITE).ok);
-    const r = os.protect(base, os.pageSize, PAGE.READONLY);
-    assert.ok(r.ok);
-    assert.equal(r.value, PAGE.READWRITE);
+    assert.ok(os.protect(base + 100, os.pageSize - 100, PAGE.READONLY).ok);
     assert.equal(info(base).protect, PAGE.READONLY);
     assert.equal(info(base + os.pageSize).protect, PAGE.READWRITE);
-    const back = os.protect(base, os.pageSize, PAGE.EXECUTE_READWRITE);
-    assert.ok(back.ok);
-    assert.equal(back.value, PAGE.READONLY);
+    assert.ok(os.protect(base, os.pageSize, PAGE.EXECUTE_READWRITE).ok);
     assert.equal(info(base).protect, PAGE.EXECUTE_READWRITE);
+    const gone = reserve(G);
+    release(gone);
+    const clash = os.protect(gone, os.pageSize, PAGE.READONLY);
+    assert.equal(clash.ok, false, 'memory that is not mapped cannot be protected');
+    assert.equal(clash.ok ? '' : clash.error.code, 'invalid-address');
     release(base);
   });
 

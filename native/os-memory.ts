@@ -134,8 +134,11 @@ export interface OsMemory {
   decommit(address: number, size: number): OsResult<void>;
   /** Release a whole reservation made by `reserve` (base and its reserved size). */
   release(base: number, size: number): OsResult<void>;
-  /** Change the protection of committed pages; returns the previous protection of the first page. */
-  protect(address: number, size: number, protect: number): OsResult<number>;
+  /**
+   * Change the protection of committed pages. (The previous protection is not returned: POSIX can only tell it
+   * by reading /proc, which made every VirtualProtect cost a file read; the host keeps it in its books.)
+   */
+  protect(address: number, size: number, protect: number): OsResult<void>;
   /** MEM_RESET: the content of committed pages is no longer needed (they stay committed). */
   reset(address: number, size: number): OsResult<void>;
   /** MEM_RESET_UNDO: the caller wants the content after all (best effort; may be zero). */

@@ -269,16 +269,10 @@ export function createPosixMemory(): OsMemory {
     return OK_VOID;
   }
 
-  function protect(address: number, size: number, newProtect: number): OsResult<number> {
-    let old: number = PAGE.NOACCESS;
-    if (c.procfs) {
-      const maps = readMaps();
-      const at = findMapping(maps, address);
-      if (at.found) old = permsToPage(maps[at.index]!.perms);
-    }
+  function protect(address: number, size: number, newProtect: number): OsResult<void> {
     const [start, len] = pagesOf(address, size);
     if (mprotect(start, len, pageToProt(newProtect)) !== 0) return osFail('mprotect');
-    return ok(old);
+    return OK_VOID;
   }
 
   function reset(address: number, size: number): OsResult<void> {

@@ -308,8 +308,7 @@ export function createWin32Memory(): OsMemory {
     },
     protect(address, size, protect) {
       const old: [number] = [0];
-      if (VirtualProtect(address, size, protect, old) === 0) return lastError('VirtualProtect');
-      return ok(old[0]);
+      return VirtualProtect(address, size, protect, old) === 0 ? lastError('VirtualProtect') : OK_VOID;
     },
     reset(address, size) {
       return VirtualAlloc(address, size, MEM.RESET, PAGE.NOACCESS) === 0 ? lastError('VirtualAlloc') : OK_VOID;
