@@ -57,6 +57,12 @@ test('run --scenario pressure: failures at all three levels, first in threshold 
 
   const { header, lines, torn } = await readSession(session);
   assert.equal(torn, false);
+  assert.ok(
+    lines.some((l) => l.type === 'sample'),
+    'samples are recorded',
+  );
+  const snapshots = lines.filter((l) => l.type === 'snapshot');
+  assert.ok(snapshots.length >= 2, 'a snapshot at the start and at the end');
   assert.equal(header.policy.commitLimit, 32 * 2 ** 20);
   const firstFailure = new Map<number, number>();
   lines.forEach((line, i) => {

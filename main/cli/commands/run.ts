@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
 import { SessionRecorder } from '../../telemetry/recorder';
+import { createSampler } from '../../telemetry/sampler';
+import { takeSnapshot } from '../../telemetry/snapshot';
 import { SessionWriter, sessionHeader } from '../../telemetry/session';
 import {
   SCENARIOS,
@@ -42,7 +44,8 @@ Options:
   --commit-limit SIZE     the host's commit limit, e.g. 64MiB (overrides the policy file's)
   --reserve-limit SIZE    the host's reserve limit
   --policy FILE.json      the host's starting policy (the exec policy object)
-  --record FILE           record the session (every call in exec format, samples) to FILE
+  --record FILE           record the session (every call in exec format, samples, snapshots) to FILE
+  --snapshot-every D      with --record, a region-map snapshot every D (e.g. 10s; default: at start and end)
   --max-record-size SIZE  stop recording past SIZE (default 1GiB)
   --quiet                 no progress line
   -h, --help              show this help
@@ -60,6 +63,8 @@ interface RunArgs {
   readonly policy: HostPolicy;
   readonly record: string | undefined;
   readonly maxRecordBytes: number;
+  /** Region-map snapshots into the session every this many ms (0: one at the start and one at the end). */
+  readonly snapshotEveryMs: number;
   readonly quiet: boolean;
 }
 
@@ -80,6 +85,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
       'reserve-limit': { type: 'string' },
       policy: { type: 'string' },
       record: { type: 'string' },
+      'snapshot-every': { type: 'string' },
       'max-record-size': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -167,8 +173,17 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     policy: finalPolicy,
     record: values.record,
     maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
+    snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
   };
+}
+
+function snapshotEvery(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 0)
+    throw new UsageError(`--snapshot-every: expected e.g. 10s, got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 export function formatBytes(n: number): string {
@@ -221,15 +236,25 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     recorder = new SessionRecorder(host, writer);
   }
 
-  // Host-wide peaks, sampled with the progress line and at the end.
+  // Host-wide samples (every 250 ms) give the peaks and, when recording, the session's sample lines.
   let peakReserved = 0;
   let peakCommitted = 0;
-  const samplePeaks = (): void => {
-    const s = host.stats();
-    peakReserved = Math.max(peakReserved, s.reserved);
-    peakCommitted = Math.max(peakCommitted, s.committed);
-    writer?.append({ type: 'sample', t: Date.now(), ...s });
+  const sampler = createSampler(host, { intervalMs: 250 });
+  sampler.onSample((sample) => {
+    peakReserved = Math.max(peakReserved, sample.reserved);
+    peakCommitted = Math.max(peakCommitted, sample.committed);
+    writer?.append({ type: 'sample', ...sample });
+  });
+  const snapshot = (label: string): void => {
+    if (!writer) return;
+    const snap = takeSnapshot(host, label);
+    writer.append({ type: 'snapshot', t: snap.time, ...snap });
   };
+  snapshot('start');
+  sampler.start();
+  const snapshots =
+    writer && args.snapshotEveryMs > 0 ? setInterval(() => snapshot('periodic'), args.snapshotEveryMs) : undefined;
+  snapshots?.unref();
 
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   let handle: ReturnType<typeof startWorkload>;
@@ -240,6 +265,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       },
     });
   } catch (error) {
+    sampler.stop();
+    if (snapshots) clearInterval(snapshots);
     recorder?.stop();
     await writer?.close();
     host.dispose();
@@ -251,7 +278,6 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const started = Date.now();
   let lastPlain = 0;
   const progress = (): void => {
-    samplePeaks();
     if (args.quiet) return;
     const p = handle.progress();
     const s = host.stats();
@@ -283,9 +309,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     summary = await handle.done;
   } finally {
     clearInterval(timer);
+    if (snapshots) clearInterval(snapshots);
     process.off('SIGINT', onSigint);
   }
-  samplePeaks();
+  sampler.sampleNow();
+  sampler.stop();
+  snapshot('end');
   if (tty && !args.quiet) io.stderr.write('\r\x1b[K');
   const calls = recorder?.recorded;
   recorder?.stop();
