@@ -1,7 +1,9 @@
 // ESLint flat config. Besides the usual recommended sets, it enforces where code may reach:
 //   - only main/shell/**, main/index.ts and preload/** may import Electron;
-//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/{cli,server,shell}
-//     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in).
+//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell}
+//     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in);
+//   - main/contract (what crosses to the UI) imports only main/host/types and main/telemetry/messages (and zod), so
+//     the renderer and preload can bundle it; the renderer reaches main only through it.
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
@@ -14,6 +16,8 @@ import tseslint from 'typescript-eslint';
 const root = dirname(fileURLToPath(import.meta.url));
 
 const upperMain = ['main/cli/', 'main/server/', 'main/shell/', 'main/index'];
+const serviceMain = ['main/service/'];
+const contractMain = ['main/contract/'];
 const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/'];
 const appSide = ['preload/', 'renderer/'];
 
@@ -29,13 +33,23 @@ const layers = [
   },
   {
     from: ['main/host/'],
-    forbidden: [...middleMain, ...upperMain, ...appSide],
+    forbidden: [...middleMain, ...serviceMain, ...contractMain, ...upperMain, ...appSide],
     why: 'main/host sits on native/ only (native ← host ← telemetry/workloads/reports ← cli/server/shell)',
   },
   {
     from: middleMain,
-    forbidden: [...upperMain, ...appSide],
+    forbidden: [...serviceMain, ...contractMain, ...upperMain, ...appSide],
     why: 'telemetry, workloads and reports sit below cli/server/shell',
+  },
+  {
+    from: contractMain,
+    only: ['main/contract/', 'main/host/types', 'main/telemetry/messages'],
+    why: 'main/contract is bundled by the renderer: it may import only main/host/types and main/telemetry/messages',
+  },
+  {
+    from: serviceMain,
+    forbidden: [...upperMain, ...appSide],
+    why: 'main/service sits below cli/server/shell (which use it) and never reaches the app side',
   },
   {
     from: ['main/cli/', 'main/server/'],
@@ -44,7 +58,7 @@ const layers = [
   },
   {
     from: ['renderer/'],
-    forbidden: ['native/', 'main/host/', ...middleMain, ...upperMain, 'preload/'],
+    forbidden: ['native/', 'main/host/', ...middleMain, ...serviceMain, ...upperMain, 'preload/'],
     why: 'the renderer never sees Node: it talks to main only through the preload bridge and the contract',
   },
 ];
@@ -69,7 +83,11 @@ const layersRule = {
         .split(sep)
         .join('/');
       for (const layer of rules) {
-        const hit = startsWithAny(target, layer.forbidden);
+        if (layer.only && !startsWithAny(target, layer.only)) {
+          context.report({ node, messageId: 'forbidden', data: { source, target, why: layer.why } });
+          return;
+        }
+        const hit = startsWithAny(target, layer.forbidden ?? []);
         if (hit) {
           context.report({ node, messageId: 'forbidden', data: { source, target: hit, why: layer.why } });
           return;

@@ -25,7 +25,7 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['koffi', 'electron'],
+  external: ['koffi', 'electron', 'playwright-core'],
   sourcemap: 'linked',
   logLevel: 'warning',
   absWorkingDir: repoRoot,

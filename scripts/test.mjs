@@ -3,12 +3,12 @@
 //
 // Legs, in order (all of them run; each is timed and reported; the exit status is non-zero if any failed):
 //   lint · typecheck node · typecheck web · build node · node tests · renderer (vitest) · win32 (Wine) ·
-//   chromium · electron-vite build
+//   chromium · electron-vite build · e2e (Chromium against `hostmem serve`)
 // The last line is exactly `hostmem: N passed, M failed, K skipped`, the test counts summed over the node tests,
-// the Wine run and vitest.
+// the Wine run, vitest and the e2e tests.
 //
 // Options: --only=leg,leg  --skip=leg,leg  (leg ids: lint, typecheck-node, typecheck-web, build-node, node-tests,
-// vitest, wine, chromium, app-build)
+// vitest, wine, chromium, app-build, e2e)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,10 @@ function addNodeCounts(c) {
 
 /** @typedef {{ status: 'passed' | 'failed' | 'skipped', detail?: string }} LegResult */
 
-const state = { buildNodeOk: false };
+const state = { buildNodeOk: false, buildNodeRan: false, appBuildOk: false, appBuildRan: false };
+
+const chromiumHint = 'install it with `sudo apt-get install chromium` (or run `bash .ci/run`), or set HOSTMEM_CHROMIUM';
+const chromiumPath = () => process.env.HOSTMEM_CHROMIUM || '/usr/bin/chromium';
 
 /** @type {{ id: string, name: string, run: () => Promise<LegResult> }[]} */
 const legs = [
@@ -69,6 +72,7 @@ const legs = [
     name: 'build node (CLI, tests, benchmarks)',
     async run() {
       const { buildNode } = await import('./build-node.mjs');
+      state.buildNodeRan = true;
       try {
         const built = await buildNode();
         state.buildNodeOk = true;
@@ -126,24 +130,49 @@ const legs = [
     id: 'chromium',
     name: 'chromium (for the browser tests)',
     async run() {
-      // No browser tests exist yet (the dashboard comes later); this leg makes sure the browser they need is there.
+      // Makes sure the browser the e2e leg needs is there (and says which one).
       if (process.platform === 'win32') return { status: 'skipped', detail: 'browser tests run on Linux' };
-      const browser = process.env.HOSTMEM_CHROMIUM || '/usr/bin/chromium';
+      const browser = chromiumPath();
       if (!existsSync(browser)) {
-        const hint = 'install it with `sudo apt-get install chromium` (or run `bash .ci/run`), or set HOSTMEM_CHROMIUM';
         return isCI
-          ? { status: 'failed', detail: `${browser} is missing (required under CI=true): ${hint}` }
-          : { status: 'skipped', detail: `${browser} is missing: ${hint}` };
+          ? { status: 'failed', detail: `${browser} is missing (required under CI=true): ${chromiumHint}` }
+          : { status: 'skipped', detail: `${browser} is missing: ${chromiumHint}` };
       }
       const version = spawnSync(browser, ['--version'], { encoding: 'utf8', timeout: 30_000 });
       if (version.status !== 0) return { status: 'failed', detail: `${browser} --version failed` };
-      return ok(`${version.stdout.trim()} (no browser tests yet)`);
+      return ok(version.stdout.trim());
     },
   },
   {
     id: 'app-build',
     name: 'electron-vite build (main, preload, renderer)',
-    run: async () => exitStatus(await runBin('electron-vite', 'electron-vite', ['build'])),
+    async run() {
+      const result = exitStatus(await runBin('electron-vite', 'electron-vite', ['build']));
+      state.appBuildRan = true;
+      state.appBuildOk = result.status === 'passed';
+      return result;
+    },
+  },
+  {
+    id: 'e2e',
+    name: 'e2e (Chromium against hostmem serve)',
+    async run() {
+      if (process.platform === 'win32') return { status: 'skipped', detail: 'browser tests run on Linux' };
+      const browser = chromiumPath();
+      if (!existsSync(browser)) {
+        return isCI
+          ? { status: 'failed', detail: `${browser} is missing (required under CI=true): ${chromiumHint}` }
+          : { status: 'skipped', detail: `${browser} is missing: ${chromiumHint}` };
+      }
+      // Run alone (--only=e2e) it uses what out/ holds; after a failed build leg it does not run on stale output.
+      if (state.buildNodeRan && !state.buildNodeOk) return { status: 'failed', detail: 'not run: build node failed' };
+      if (state.appBuildRan && !state.appBuildOk)
+        return { status: 'failed', detail: 'not run: electron-vite build failed' };
+      const { runE2e } = await import('./test-e2e.mjs');
+      const result = await runE2e();
+      addNodeCounts(result.counts);
+      return { status: result.ok ? 'passed' : 'failed', detail: result.message };
+    },
   },
 ];
 

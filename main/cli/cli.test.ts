@@ -37,9 +37,9 @@ test('hostmem --help, -h, help and no arguments print the usage with the command
     assert.equal(stdout(), usage());
     assert.equal(stderr(), '');
   }
-  for (const name of ['exec', 'run', 'scenarios', 'replay']) assert.match(usage(), new RegExp(`\\n {2}${name} +\\S`));
+  for (const name of ['exec', 'run', 'scenarios', 'replay', 'report', 'serve'])
+    assert.match(usage(), new RegExp(`\\n {2}${name} +\\S`));
   assert.match(usage(), /\n {2}exec +drive the host memory manager/);
-  assert.doesNotMatch(usage(), /\n {2}(serve|report) /, 'only commands that exist are listed');
 });
 
 test('hostmem --version prints the package version', async () => {

@@ -6,6 +6,7 @@ import pkg from '../../package.json';
 import { EXEC_SUMMARY, EXEC_USAGE, execCommand } from './commands/exec';
 import { processIo, type CliIo } from './commands/io';
 import { REPLAY_SUMMARY, REPLAY_USAGE, replayCommand } from './commands/replay';
+import { REPORT_SUMMARY, REPORT_USAGE, reportCommand } from './commands/report';
 import {
   RUN_SUMMARY,
   RUN_USAGE,
@@ -14,6 +15,7 @@ import {
   runCommand,
   scenariosCommand,
 } from './commands/run';
+import { SERVE_SUMMARY, SERVE_USAGE, serveCommand } from './commands/serve';
 
 interface Command {
   readonly summary: string;
@@ -26,6 +28,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: RUN_SUMMARY, usage: RUN_USAGE, run: runCommand },
   scenarios: { summary: SCENARIOS_SUMMARY, usage: SCENARIOS_USAGE, run: scenariosCommand },
   replay: { summary: REPLAY_SUMMARY, usage: REPLAY_USAGE, run: replayCommand },
+  serve: { summary: SERVE_SUMMARY, usage: SERVE_USAGE, run: serveCommand },
+  report: { summary: REPORT_SUMMARY, usage: REPORT_USAGE, run: reportCommand },
 };
 
 export const VERSION: string = pkg.version;

@@ -308,7 +308,14 @@ export function createWin32Memory(): OsMemory {
     },
     protect(address, size, protect) {
       const old: [number] = [0];
-      return VirtualProtect(address, size, protect, old) === 0 ? lastError('VirtualProtect') : OK_VOID;
+      if (VirtualProtect(address, size, protect, old) !== 0) return OK_VOID;
+      const r = lastError<void>('VirtualProtect');
+      // Pages that are not committed: Windows says ERROR_INVALID_ADDRESS, Wine ERROR_INVALID_PARAMETER. The
+      // protection itself is valid by the time it gets here, so both mean the same: not an address to protect.
+      if (!r.ok && r.error.code === 'invalid-argument') {
+        return fail('invalid-address', r.error.native, 'VirtualProtect', 'the range is not committed memory');
+      }
+      return r;
     },
     reset(address, size) {
       return VirtualAlloc(address, size, MEM.RESET, PAGE.NOACCESS) === 0 ? lastError('VirtualAlloc') : OK_VOID;

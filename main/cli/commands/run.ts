@@ -6,6 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
+import {
+  buildLiveReport,
+  ChromiumMissingError,
+  collectReportEvents,
+  type PrintHtml,
+  type ReportLanguage,
+} from '../../reports';
 import { SessionRecorder } from '../../telemetry/recorder';
 import { createSampler } from '../../telemetry/sampler';
 import { takeSnapshot } from '../../telemetry/snapshot';
@@ -22,13 +29,15 @@ import {
 import { parsePolicy } from '../exec/policy';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
+import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
 
 export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
 export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their parameters';
 
 export const RUN_USAGE = `Usage: hostmem run (--scenario NAME | --script FILE) [--seed N] [--duration 30s] [--rate N]
                    [--max-calls N] [--param NAME=VALUE ...] [--commit-limit SIZE] [--reserve-limit SIZE]
-                   [--policy FILE.json] [--record FILE] [--max-record-size SIZE] [--quiet]
+                   [--policy FILE.json] [--record FILE] [--max-record-size SIZE]
+                   [--report FILE ...] [--lang LANG] [--force] [--quiet]
 
 Runs a workload against a fresh host memory manager over this OS until it ends (its duration, --max-calls, or
 Ctrl-C), then prints a summary: calls, peaks, failures by critical level. 'hostmem scenarios' lists the scenarios.
@@ -47,10 +56,15 @@ Options:
   --record FILE           record the session (every call in exec format, samples, snapshots) to FILE
   --snapshot-every D      with --record, a region-map snapshot every D (e.g. 10s; default: at start and end)
   --max-record-size SIZE  stop recording past SIZE (default 1GiB)
+  --report FILE           at the end, write an allocation report; format by extension: .html .csv .json .pdf
+                          (repeatable; see 'hostmem report --help')
+  --lang LANG             language of the HTML/PDF report: en (default), fr, zh-CN
+  --force                 replace report files that exist
   --quiet                 no progress line
   -h, --help              show this help
 
-Exit status: 0 when the workload ended normally, 1 when it failed (threw, hung, flooded), 2 for a usage error.
+Exit status: 0 when the workload ended normally, 1 when it failed (threw, hung, flooded) or a report could not
+be written, 2 for a usage error.
 `;
 
 export const SCENARIOS_USAGE = `Usage: hostmem scenarios [--json]
@@ -66,6 +80,9 @@ interface RunArgs {
   /** Region-map snapshots into the session every this many ms (0: one at the start and one at the end). */
   readonly snapshotEveryMs: number;
   readonly quiet: boolean;
+  readonly reports: readonly string[];
+  readonly language: ReportLanguage;
+  readonly force: boolean;
 }
 
 class UsageError extends Error {}
@@ -87,6 +104,9 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
       record: { type: 'string' },
       'snapshot-every': { type: 'string' },
       'max-record-size': { type: 'string' },
+      report: { type: 'string', multiple: true },
+      lang: { type: 'string' },
+      force: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -175,7 +195,21 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
+    ...reportArgs(values.report ?? [], values.lang, values.force ?? false),
   };
+}
+
+function reportArgs(
+  reports: readonly string[],
+  lang: string | undefined,
+  force: boolean,
+): { reports: readonly string[]; language: ReportLanguage; force: boolean } {
+  try {
+    checkReportTargets(reports, force, '--report');
+    return { reports, language: parseLanguage(lang), force };
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function snapshotEvery(text: string | undefined): number {
@@ -213,7 +247,16 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.stdout.write(RUN_USAGE);
     return 0;
   }
+  let print: PrintHtml | undefined;
+  try {
+    print = printerFor(args.reports);
+  } catch (error) {
+    if (!(error instanceof ChromiumMissingError)) throw error;
+    io.stderr.write(`hostmem run: --report: ${error.message}\n`);
+    return 2;
+  }
   const host = createHost({ policy: args.policy });
+  const collector = args.reports.length > 0 ? collectReportEvents(host) : undefined;
   let writer: SessionWriter | undefined;
   let recorder: SessionRecorder | undefined;
   if (args.record !== undefined) {
@@ -268,6 +311,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     sampler.stop();
     if (snapshots) clearInterval(snapshots);
     recorder?.stop();
+    collector?.stop();
     await writer?.close();
     host.dispose();
     io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -320,6 +364,19 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   recorder?.stop();
   await writer?.close();
   const final = host.stats();
+  let reportsOk = true;
+  if (collector) {
+    collector.stop();
+    // The report describes the host as the workload left it: before dispose releases everything.
+    const model = buildLiveReport({
+      host,
+      samples: sampler.samples(),
+      collector,
+      language: args.language,
+      command: `hostmem run ${argv.join(' ')}`,
+    });
+    reportsOk = await writeReports(model, args.reports, { force: args.force, print }, io, 'hostmem run');
+  }
   host.dispose();
 
   const seconds = summary.durationMs / 1000;
@@ -343,7 +400,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       `  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`,
     );
   io.stdout.write(lines.join('\n') + '\n');
-  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) ? 1 : 0;
+  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) || !reportsOk ? 1 : 0;
 }
 
 export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {

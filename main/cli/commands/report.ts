@@ -1,0 +1,176 @@
+/**
+ * `hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force]`: rebuild an allocation report
+ * from a recorded session, in every format asked for (by extension: .html .csv .json .pdf). Also the helpers
+ * `hostmem run --report` shares: argument checks and writing a model to several targets.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  buildSessionReport,
+  ChromiumMissingError,
+  defaultPrinter,
+  formatOf,
+  isReportLanguage,
+  outputPaths,
+  REPORT_LANGUAGES,
+  ReportExistsError,
+  writeReport,
+  type PrintHtml,
+  type ReportLanguage,
+  type ReportModel,
+} from '../../reports';
+import { SessionFormatError } from '../../telemetry/session';
+import type { CliIo } from './io';
+
+export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
+
+export const REPORT_USAGE = `Usage: hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force]
+
+Rebuilds an allocation report from a session recorded with 'hostmem run --record' (or by the app): summary
+(peaks, totals at the end, failures by critical level and reason), the reserved vs committed chart with failure
+markers, clerks (per tag), failures grouped by critical level, the live allocations at the end, policy and host.
+
+The format follows each FILE's extension:
+  .html   one self-contained page (opens offline, prints well)
+  .csv    the allocations; the failures and samples go to NAME.failures.csv and NAME.samples.csv beside it
+  .json   schema hostmem.report/1 (docs/report-schema.md)
+  .pdf    the HTML printed by headless Chromium (/usr/bin/chromium, or set HOSTMEM_CHROMIUM)
+
+Options:
+  --out FILE     a report to write (repeatable)
+  --lang LANG    language of the HTML and PDF text: en (default), fr, zh-CN; CSV and JSON do not change
+  --force        replace files that exist (otherwise an existing file is an error and is kept)
+  -h, --help     show this help
+
+Each file is written to a temporary file and renamed: it is whole or absent.
+Exit status: 0 when every report was written, 1 when writing one failed, 2 for a usage error, a missing file
+or a file that is not a session.
+`;
+
+export class ReportUsageError extends Error {}
+
+/** Check report targets before any work: known extensions, no repeats, and nothing in the way unless `force`. */
+export function checkReportTargets(targets: readonly string[], force: boolean, option: string): void {
+  const seen = new Set<string>();
+  for (const target of targets) {
+    if (formatOf(target) === undefined)
+      throw new ReportUsageError(
+        `${option} ${JSON.stringify(target)}: unknown report format (the extension must be .html, .csv, .json or .pdf)`,
+      );
+    for (const path of outputPaths(target)) {
+      if (seen.has(path)) throw new ReportUsageError(`${option} ${JSON.stringify(path)}: given twice`);
+      seen.add(path);
+      if (existsSync(path)) {
+        if (statSync(path).isDirectory()) throw new ReportUsageError(`${option} ${path}: is a folder`);
+        if (!force) throw new ReportUsageError(`${path} already exists (use --force to replace it)`);
+      }
+    }
+  }
+}
+
+/** The PDF printer when a target needs one; throws ChromiumMissingError (clear message) when there is none. */
+export function printerFor(targets: readonly string[]): PrintHtml | undefined {
+  return targets.some((t) => formatOf(t) === 'pdf') ? defaultPrinter() : undefined;
+}
+
+/**
+ * Write `model` to each target; returns false (after saying why on stderr) when one failed. A PDF is printed by
+ * Chromium in its own process, so it is started first and the other formats are written meanwhile.
+ */
+export async function writeReports(
+  model: ReportModel,
+  targets: readonly string[],
+  options: { readonly force: boolean; readonly print: PrintHtml | undefined },
+  io: CliIo,
+  command: string,
+): Promise<boolean> {
+  let ok = true;
+  const one = async (target: string): Promise<void> => {
+    try {
+      const started = Date.now();
+      const written = await writeReport(model, target, {
+        force: options.force,
+        ...(options.print ? { print: options.print } : {}),
+      });
+      for (const path of written) {
+        io.stdout.write(`wrote ${path} (${statSync(path).size} bytes, ${Date.now() - started} ms)\n`);
+      }
+    } catch (error) {
+      ok = false;
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`${command}: ${error instanceof ReportExistsError ? message : `report ${target}: ${message}`}\n`);
+    }
+  };
+  const pdfs = targets.filter((t) => formatOf(t) === 'pdf').map(one);
+  for (const target of targets) if (formatOf(target) !== 'pdf') await one(target);
+  await Promise.all(pdfs);
+  return ok;
+}
+
+export function parseLanguage(text: string | undefined): ReportLanguage {
+  if (text === undefined) return 'en';
+  if (!isReportLanguage(text))
+    throw new ReportUsageError(`--lang: expected one of ${REPORT_LANGUAGES.join(', ')}, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+export async function reportCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let session: string;
+  let outs: string[];
+  let language: ReportLanguage;
+  let force: boolean;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: {
+        out: { type: 'string', short: 'o', multiple: true },
+        lang: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (values.help) {
+      io.stdout.write(REPORT_USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new ReportUsageError('expected one SESSION file');
+    session = positionals[0]!;
+    outs = values.out ?? [];
+    if (outs.length === 0) throw new ReportUsageError('give at least one --out FILE (.html, .csv, .json or .pdf)');
+    language = parseLanguage(values.lang);
+    force = values.force ?? false;
+    checkReportTargets(outs, force, '--out');
+  } catch (error) {
+    io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
+    return 2;
+  }
+  if (!existsSync(session)) {
+    io.stderr.write(`hostmem report: ${session}: no such file\n`);
+    return 2;
+  }
+  if (statSync(session).isDirectory()) {
+    io.stderr.write(`hostmem report: ${session}: is a folder, not a session file\n`);
+    return 2;
+  }
+  let print: PrintHtml | undefined;
+  try {
+    print = printerFor(outs);
+  } catch (error) {
+    if (!(error instanceof ChromiumMissingError)) throw error;
+    io.stderr.write(`hostmem report: ${error.message}\n`);
+    return 1;
+  }
+  let model: ReportModel;
+  try {
+    model = await buildSessionReport(session, { language });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(
+      `hostmem report: ${error instanceof SessionFormatError ? `not a hostmem session: ${message}` : message}\n`,
+    );
+    return 2;
+  }
+  return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;
+}

@@ -1,0 +1,57 @@
+/** `hostmem serve` argument handling: usage errors exit 2 before anything listens; --help prints the usage. */
+import assert from 'node:assert/strict';
+import { Readable, Writable } from 'node:stream';
+import { test } from 'node:test';
+import type { CliIo } from './io';
+import { SERVE_USAGE, serveCommand } from './serve';
+
+function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (append: (text: string) => void): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        append(chunk.toString());
+        callback();
+      },
+    });
+  const io: CliIo = {
+    stdin: Readable.from([]),
+    stdout: sink((t) => (out += t)),
+    stderr: sink((t) => (err += t)),
+  };
+  return { io, stdout: () => out, stderr: () => err };
+}
+
+test('serve --help prints the usage', async () => {
+  const c = capture();
+  assert.equal(await serveCommand(['--help'], c.io), 0);
+  assert.equal(c.stdout(), SERVE_USAGE);
+});
+
+test('a non-loopback --host without --allow-remote is refused (exit 2, nothing printed on stdout)', async () => {
+  for (const host of ['0.0.0.0', '192.168.1.10', '::']) {
+    const c = capture();
+    assert.equal(await serveCommand(['--host', host], c.io), 2);
+    assert.equal(c.stdout(), '');
+    assert.match(c.stderr(), /not a loopback address/);
+    assert.match(c.stderr(), /--allow-remote/);
+  }
+});
+
+test('bad ports, sizes and scenarios are usage errors', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--port', '70000'], /--port/],
+    [['--port', 'x'], /--port/],
+    [['--scenario', 'nope'], /unknown scenario "nope"/],
+    [['--commit-limit', 'lots'], /--commit-limit/],
+    [['--commit-limit', '0'], /--commit-limit: a limit must be > 0/],
+    [['--bogus'], /Unknown option/],
+  ];
+  for (const [argv, message] of cases) {
+    const c = capture();
+    assert.equal(await serveCommand(argv, c.io), 2, argv.join(' '));
+    assert.match(c.stderr(), message);
+    assert.equal(c.stdout(), '');
+  }
+});

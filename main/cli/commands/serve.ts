@@ -1,0 +1,192 @@
+/**
+ * `hostmem serve`: the dashboard in a browser. A host over this OS, its sampler and publisher, the service that
+ * answers the contract, and the server (main/server) that carries it over loopback HTTP + WebSocket behind a token.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pkg from '../../../package.json';
+import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
+import { isLoopback, ServeError, startServer } from '../../server';
+import { createService } from '../../service';
+import { createPublisher } from '../../telemetry/publisher';
+import { createSampler } from '../../telemetry/sampler';
+import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
+import { parseSize } from '../exec/values';
+import type { CliIo } from './io';
+
+export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
+
+export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
+                     [--reserve-limit SIZE] [--allow-remote]
+
+Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
+over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
+Ctrl-C stops the workloads, releases the host's memory and exits.
+
+Options:
+  --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
+  --port N              port (default 0: any free port)
+  --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}; 'none' for none)
+  --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
+  --reserve-limit SIZE  the host's reserve limit
+  --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
+  -h, --help            show this help
+
+Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
+`;
+
+interface ServeArgs {
+  readonly host: string;
+  readonly port: number;
+  readonly scenario: string | null;
+  readonly policy: HostPolicy;
+  readonly allowRemote: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      scenario: { type: 'string' },
+      'commit-limit': { type: 'string' },
+      'reserve-limit': { type: 'string' },
+      'allow-remote': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(values.port)}`);
+  }
+  const scenario = values.scenario ?? DEFAULT_SCENARIO;
+  if (scenario !== 'none' && !getScenario(scenario)) {
+    throw new UsageError(
+      `unknown scenario ${JSON.stringify(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
+    );
+  }
+  const size = (name: string, text: string | undefined): number | null => {
+    if (text === undefined) return null;
+    const p = parseSize(text);
+    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
+    if (p.value === 0) throw new UsageError(`--${name}: a limit must be > 0`);
+    return p.value;
+  };
+  const host = values.host ?? '127.0.0.1';
+  if (host.length === 0) throw new UsageError('--host: expected an address');
+  return {
+    host,
+    port,
+    scenario: scenario === 'none' ? null : scenario,
+    policy: {
+      ...DEFAULT_POLICY,
+      commitLimit: size('commit-limit', values['commit-limit']),
+      reserveLimit: size('reserve-limit', values['reserve-limit']),
+    },
+    allowRemote: values['allow-remote'] ?? false,
+  };
+}
+
+/** out/renderer next to the CLI bundle (out/cli/hostmem.js), or HOSTMEM_RENDERER_DIR. */
+export function rendererDir(): string {
+  const env = process.env.HOSTMEM_RENDERER_DIR;
+  if (env) return resolve(env);
+  const here = dirname(fileURLToPath(import.meta.url));
+  // out/cli/hostmem.js → out/renderer; a bundled test sits deeper (out/tests/main/cli/…): walk up to out/.
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'renderer', 'index.html');
+    if (existsSync(candidate)) return join(dir, 'renderer');
+    if (existsSync(join(dir, 'out', 'renderer', 'index.html'))) return join(dir, 'out', 'renderer');
+  }
+  return join(here, '..', 'renderer');
+}
+
+export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let args: ServeArgs | 'help';
+  try {
+    args = parseServeArgs(argv);
+  } catch (error) {
+    io.stderr.write(`hostmem serve: ${error instanceof Error ? error.message : String(error)}\n\n${SERVE_USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    io.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if (!isLoopback(args.host) && !args.allowRemote) {
+    io.stderr.write(
+      `hostmem serve: --host ${args.host} is not a loopback address; anyone who reaches it with the token controls this process's memory. Pass --allow-remote to do it anyway.\n`,
+    );
+    return 2;
+  }
+
+  const host = createHost({ policy: args.policy });
+  const sampler = createSampler(host, { intervalMs: 250 });
+  const publisher = createPublisher(host, sampler, { maxPushesPerSecond: 20 });
+  const service = createService({ host, sampler, publisher, transport: 'websocket', version: pkg.version });
+  sampler.start();
+
+  const shutdown = async (): Promise<void> => {
+    await service.dispose();
+    publisher.stop();
+    sampler.stop();
+    host.dispose();
+  };
+
+  let server;
+  try {
+    server = await startServer({
+      service,
+      staticDir: rendererDir(),
+      host: args.host,
+      port: args.port,
+      allowRemote: args.allowRemote,
+    });
+  } catch (error) {
+    await shutdown();
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`hostmem serve: ${message}\n`);
+    return error instanceof ServeError ? 2 : 1;
+  }
+  io.stdout.write(`hostmem serving at ${server.url}\n`);
+  if (!isLoopback(args.host)) {
+    io.stderr.write(
+      `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
+    );
+  }
+  if (args.scenario !== null) {
+    try {
+      const started = service.startWorkload(args.scenario);
+      io.stderr.write(`hostmem serve: workload ${started.id} (${started.name}) running\n`);
+    } catch (error) {
+      io.stderr.write(
+        `hostmem serve: could not start ${args.scenario}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+  }
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      io.stderr.write(`hostmem serve: stopping (${signal})…\n`);
+      resolveStop();
+    };
+    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await server.close();
+  await shutdown();
+  io.stderr.write('hostmem serve: stopped\n');
+  return 0;
+}

@@ -1,0 +1,289 @@
+/**
+ * `hostmem serve`'s transport: the built renderer over HTTP and the contract over a WebSocket (`/ws`), both behind
+ * a random token. Loopback by default; a non-loopback address must be asked for explicitly (`allowRemote`).
+ *
+ * Every HTTP request and every socket needs the token, as `?token=` or as the `hostmem_token` cookie (set, HttpOnly
+ * and SameSite=Strict, when a page is served with a valid query token, so the page's own assets and socket carry
+ * it). Missing or wrong token: 401. A request whose `Origin` is not the server's own, or whose `Host` is not one of
+ * the server's names (DNS rebinding): 403. Refusals happen before anything is read or upgraded.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { parseRequestFrame, type Push, type ResponseFrame, type ServerFrame } from '../contract';
+import type { Service } from '../service';
+
+export const TOKEN_COOKIE = 'hostmem_token';
+
+export interface ServerOptions {
+  readonly service: Service;
+  /** Folder of the built renderer (index.html, assets/). */
+  readonly staticDir: string;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+  /** Needed for a host that is not a loopback address. */
+  readonly allowRemote?: boolean;
+  /** Default: 32 random bytes, base64url. */
+  readonly token?: string;
+  /** Largest incoming WebSocket message. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /** Past this many bytes queued on a socket, pushes to it are dropped and it gets a full message later. 16 MiB. */
+  readonly maxBuffered?: number;
+}
+
+export interface RunningServer {
+  /** `http://127.0.0.1:PORT/?token=…` */
+  readonly url: string;
+  readonly origin: string;
+  readonly token: string;
+  readonly port: number;
+  readonly host: string;
+  /** Open sockets now. */
+  readonly connections: number;
+  /** Close every socket and stop listening. */
+  close(): Promise<void>;
+}
+
+export class ServeError extends Error {}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+function sameToken(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+type Verdict =
+  | { readonly ok: true; readonly viaQuery: boolean }
+  | { readonly ok: false; readonly status: 401 | 403; readonly why: string };
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const bindHost = options.host ?? '127.0.0.1';
+  if (!isLoopback(bindHost) && !options.allowRemote) {
+    throw new ServeError(
+      `--host ${bindHost} is not a loopback address: anyone who can reach it and learns the token controls this process's memory; pass --allow-remote to do it anyway`,
+    );
+  }
+  const staticDir = resolve(options.staticDir);
+  if (!existsSync(join(staticDir, 'index.html'))) {
+    throw new ServeError(`the renderer is not built (no ${join(staticDir, 'index.html')}): run npm run build:app`);
+  }
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const maxBuffered = options.maxBuffered ?? 16 * 1024 * 1024;
+  const service = options.service;
+  let port = 0;
+
+  /** Host names this server answers to (the Host header must be one, with the port). */
+  const names = (): Set<string> => {
+    const hosts = new Set<string>(['127.0.0.1', 'localhost', '[::1]']);
+    hosts.add(bindHost.includes(':') ? `[${bindHost}]` : bindHost);
+    return new Set([...hosts].map((h) => `${h}:${port}`));
+  };
+
+  const check = (req: IncomingMessage): Verdict => {
+    const hostHeader = req.headers.host ?? '';
+    // A remote bind answers to whatever name reaches it (the token protects it); a loopback one only to its own.
+    if (!options.allowRemote && !names().has(hostHeader.toLowerCase())) {
+      return { ok: false, status: 403, why: 'unexpected Host header' };
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${hostHeader}`) {
+      return { ok: false, status: 403, why: 'cross-origin request refused' };
+    }
+    let query: string | undefined;
+    try {
+      query = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
+    } catch {
+      return { ok: false, status: 401, why: 'bad URL' };
+    }
+    if (sameToken(query, token)) return { ok: true, viaQuery: true };
+    if (query === undefined && sameToken(cookieToken(req), token)) return { ok: true, viaQuery: false };
+    return { ok: false, status: 401, why: 'a valid token is required (the URL hostmem serve printed)' };
+  };
+
+  const refuse = (res: ServerResponse, status: number, why: string): void => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${why}\n`);
+  };
+
+  const serveFile = (req: IncomingMessage, res: ServerResponse, viaQuery: boolean): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' });
+      res.end();
+      return;
+    }
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      refuse(res, 403, 'bad path');
+      return;
+    }
+    if (pathname.includes('\0')) return refuse(res, 403, 'bad path');
+    const relative = pathname === '/' ? 'index.html' : normalize(pathname).replace(/^([/\\])+/, '');
+    const file = resolve(staticDir, relative);
+    if (file !== staticDir && !file.startsWith(staticDir + sep)) return refuse(res, 403, 'outside the app');
+    let stat;
+    try {
+      stat = statSync(file);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found\n');
+      return;
+    }
+    if (!stat.isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found\n');
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': stat.size,
+      'x-content-type-options': 'nosniff',
+      // The token is in the page's URL: never send it anywhere as a referrer.
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cache-control': file.endsWith('.html') ? 'no-store' : 'private, max-age=3600',
+    };
+    if (viaQuery) headers['set-cookie'] = `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
+
+  const http: Server = createServer((req, res) => {
+    const verdict = check(req);
+    if (!verdict.ok) return refuse(res, verdict.status, verdict.why);
+    serveFile(req, res, verdict.viaQuery);
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const verdict = check(req);
+    let pathname = '';
+    try {
+      pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      // refused below
+    }
+    const reject = (status: number, why: string): void => {
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden'}\r\n` +
+          `Content-Type: text/plain\r\nConnection: close\r\n\r\n${why}\n`,
+      );
+    };
+    if (!verdict.ok) return reject(verdict.status, verdict.why);
+    if (pathname !== '/ws') return reject(404, 'the socket is at /ws');
+    wss.handleUpgrade(req, socket, head, (ws) => connect(ws));
+  });
+
+  const connect = (ws: WebSocket): void => {
+    const sendFrame = (frame: ServerFrame): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify(frame));
+    };
+    const session = service.connect((message: Push) => {
+      if (ws.readyState !== ws.OPEN) throw new Error('socket not open');
+      // A client that does not read: drop the push; the publisher's next one to it is a full message.
+      if (ws.bufferedAmount > maxBuffered) throw new Error('client too slow');
+      ws.send(JSON.stringify({ t: 'push', message } satisfies ServerFrame));
+    });
+    ws.on('message', (data, isBinary) => {
+      let frame: unknown;
+      try {
+        frame = isBinary ? undefined : JSON.parse(data.toString());
+      } catch {
+        frame = undefined;
+      }
+      const parsed = parseRequestFrame(frame);
+      if (!parsed.ok) {
+        sendFrame({ t: 'res', id: parsed.id, ok: false, error: parsed.error } satisfies ResponseFrame);
+        return;
+      }
+      void session.handle(parsed.request).then((answer) => {
+        sendFrame(
+          answer.ok
+            ? { t: 'res', id: parsed.id, ok: true, result: answer.value }
+            : { t: 'res', id: parsed.id, ok: false, error: answer.error },
+        );
+      });
+    });
+    ws.on('close', () => session.close());
+    ws.on('error', () => {
+      session.close();
+      ws.terminate();
+    });
+  };
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    http.once('error', rejectListen);
+    http.listen(options.port ?? 0, bindHost, () => {
+      http.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  port = (http.address() as AddressInfo).port;
+  const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+  const origin = `http://${urlHost}:${port}`;
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    port,
+    host: bindHost,
+    get connections() {
+      return wss.clients.size;
+    },
+    close: () =>
+      new Promise<void>((done) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        http.closeAllConnections();
+        http.close(() => done());
+      }),
+  };
+}

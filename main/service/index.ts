@@ -1,0 +1,442 @@
+/**
+ * The service: one object that answers every request of the contract (`main/contract`), whatever the transport.
+ * `hostmem serve` (WebSocket) and the Electron shell (IPC) are thin layers over it: each connected UI is a
+ * `ServiceSession` that gets the publisher's pushes plus workload progress and log lines, and hands every incoming
+ * request — unvalidated — to `session.request`, which validates it with the contract's schemas and answers with a
+ * result or an error. A bad request never throws out of it.
+ *
+ * Owns the workloads started through it (several at once; stopped and their memory released on `dispose`) and the
+ * snapshot store. Does not own the host, sampler or publisher: whoever made them disposes of them.
+ */
+import { type Host, hresultName, type HostState } from '../host';
+import {
+  type ApiError,
+  type CallAnswer,
+  type HelloResult,
+  LANGUAGES,
+  MAX_DIFF_ENTRIES,
+  parseRequest,
+  type Parsed,
+  type ParsedParams,
+  type Push,
+  type Request,
+  type Results,
+  type SnapshotDiff,
+  type WorkloadInfo,
+  type WorkloadSummaryInfo,
+} from '../contract';
+import type { StateInfo } from '../telemetry/messages';
+import { regionRow, type Publisher, type Send } from '../telemetry/publisher';
+import { every as defaultEvery, type Every, type Sampler } from '../telemetry/sampler';
+import { SnapshotStore } from '../telemetry/snapshot';
+import {
+  listScenarios,
+  startWorkload,
+  WorkloadParamsError,
+  type WorkloadHandle,
+  type WorkloadLogEntry,
+  type WorkloadSummary,
+} from '../workloads';
+
+export interface ServiceOptions {
+  readonly host: Host;
+  readonly sampler: Pick<Sampler, 'samples'>;
+  readonly publisher: Publisher;
+  /** Default: a new store over `host`. */
+  readonly snapshots?: SnapshotStore;
+  readonly transport: 'websocket' | 'ipc';
+  /** The hostmem version, for `hello`. */
+  readonly version: string;
+  /** The publisher's rate limit, for `hello`. Default 20. */
+  readonly maxPushesPerSecond?: number;
+  /** Workloads running at once at most. Default 8. */
+  readonly maxWorkloads?: number;
+  /** Ended workloads still listed by `workloads`. Default 20. */
+  readonly keepEnded?: number;
+  /** How often a `workloads` push goes out while any runs. Default 1,000 ms. */
+  readonly progressIntervalMs?: number;
+  /** The timer for progress pushes. Default setInterval, unref'd. */
+  readonly every?: Every;
+  /** Clock, ms since the epoch. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export type Answer<T = unknown> = Parsed<T>;
+
+/** One connected UI. */
+export interface ServiceSession {
+  /** Validate and answer one request `{ method, params }`. Never rejects. */
+  request(input: unknown): Promise<Answer>;
+  /** Answer an already validated request. Never rejects. */
+  handle(request: Request): Promise<Answer>;
+  /** Stop pushing to this session. Idempotent. */
+  close(): void;
+}
+
+export interface Service {
+  /** A new session: its first push is a full message; then deltas, workload progress and log lines. */
+  connect(send: (message: Push) => void): ServiceSession;
+  /** Start a workload as if a UI had asked (`hostmem serve --scenario`). */
+  startWorkload(scenario: string, params?: Record<string, unknown>): Results['startWorkload'];
+  /** Workloads running now (not ended). */
+  readonly running: number;
+  readonly sessions: number;
+  /** A service log line to every session (and to `onLog`). */
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Stop every workload (their memory released), drop every session and the progress timer. */
+  dispose(): Promise<void>;
+}
+
+interface Tracked {
+  readonly handle: WorkloadHandle;
+  summary: WorkloadSummary | undefined;
+  endedAt: number;
+}
+
+class ServiceError extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+const refused = (message: string): ServiceError => new ServiceError({ code: 'refused', message });
+const notFound = (message: string): ServiceError => new ServiceError({ code: 'not-found', message });
+
+function answer(r: { hr: number; reason?: string | undefined }): CallAnswer {
+  return {
+    hr: r.hr,
+    hrName: hresultName(r.hr),
+    ...(r.reason !== undefined && { reason: r.reason as NonNullable<CallAnswer['reason']> }),
+  };
+}
+
+function summaryInfo(s: WorkloadSummary): WorkloadSummaryInfo {
+  return s;
+}
+
+function capDiff(diff: SnapshotDiff): Results['diffSnapshots'] {
+  const over = (list: readonly unknown[]): boolean => list.length > MAX_DIFF_ENTRIES;
+  const truncated = over(diff.appeared) || over(diff.vanished) || over(diff.changed);
+  if (!truncated) return { diff, truncated };
+  return {
+    diff: {
+      ...diff,
+      appeared: diff.appeared.slice(0, MAX_DIFF_ENTRIES),
+      vanished: diff.vanished.slice(0, MAX_DIFF_ENTRIES),
+      changed: diff.changed.slice(0, MAX_DIFF_ENTRIES),
+    },
+    truncated,
+  };
+}
+
+class ServiceImpl implements Service {
+  private readonly host: Host;
+  private readonly store: SnapshotStore;
+  private readonly workloads = new Map<string, Tracked>();
+  private readonly pushTargets = new Set<(message: Push) => void>();
+  private readonly now: () => number;
+  private readonly every: Every;
+  private readonly maxWorkloads: number;
+  private readonly keepEnded: number;
+  private readonly progressIntervalMs: number;
+  private stopProgress: (() => void) | undefined;
+  private stateInfo: StateInfo;
+  private readonly unsubscribeHost: () => void;
+  private disposed = false;
+  private sessionCount = 0;
+
+  constructor(private readonly options: ServiceOptions) {
+    this.host = options.host;
+    this.store = options.snapshots ?? new SnapshotStore(options.host);
+    this.now = options.now ?? Date.now;
+    this.every = options.every ?? defaultEvery;
+    this.maxWorkloads = options.maxWorkloads ?? 8;
+    this.keepEnded = options.keepEnded ?? 20;
+    this.progressIntervalMs = options.progressIntervalMs ?? 1000;
+    this.stateInfo = { state: this.host.stats().state, cause: null, since: null };
+    this.unsubscribeHost = this.host.subscribe((e) => {
+      if (e.kind === 'state') this.stateInfo = { state: e.state, cause: e.cause, since: e.time };
+    });
+  }
+
+  get running(): number {
+    let n = 0;
+    for (const w of this.workloads.values()) if (w.summary === undefined) n++;
+    return n;
+  }
+
+  get sessions(): number {
+    return this.sessionCount;
+  }
+
+  // ------------------------------------------------------------------------------ sessions and pushes
+
+  connect(send: (message: Push) => void): ServiceSession {
+    if (this.disposed) throw new Error('service disposed');
+    // The publisher needs one stable function per subscriber (resync finds it by identity).
+    const publisherSend: Send = (message) => send(message);
+    const unsubscribe = this.options.publisher.subscribe(publisherSend);
+    this.pushTargets.add(send);
+    this.sessionCount++;
+    let closed = false;
+    const handle = (request: Request): Promise<Answer> => this.handle(request, publisherSend);
+    return {
+      request: async (input) => {
+        const parsed = parseRequest(input);
+        return parsed.ok ? handle(parsed.value) : parsed;
+      },
+      handle,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        this.pushTargets.delete(send);
+        this.sessionCount--;
+      },
+    };
+  }
+
+  private broadcast(message: Push): void {
+    for (const send of [...this.pushTargets]) {
+      try {
+        send(message);
+      } catch {
+        // A transport that failed is closed by its owner; the others go on.
+      }
+    }
+  }
+
+  log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.broadcast({ type: 'log', time: this.now(), level, workload: null, name: null, message });
+  }
+
+  private onWorkloadLog(entry: WorkloadLogEntry): void {
+    this.broadcast({
+      type: 'log',
+      time: entry.time,
+      level: 'info',
+      workload: entry.workload,
+      name: entry.name,
+      message: entry.message,
+    });
+  }
+
+  private workloadInfos(): WorkloadInfo[] {
+    const list: WorkloadInfo[] = [];
+    for (const [id, w] of this.workloads) {
+      const p = w.handle.progress();
+      const s = w.summary;
+      list.push({
+        id,
+        name: w.handle.name,
+        kind: w.handle.kind,
+        state: s ? 'ended' : p.state,
+        startedAt: w.handle.startedAt,
+        elapsedMs: s ? s.durationMs : p.elapsedMs,
+        calls: s ? s.calls : p.calls,
+        failures: s ? s.failures : p.failures,
+        held: p.held,
+        peak: s ? s.peak : p.peak,
+        params: w.handle.params,
+        ...(s && { end: s.end }),
+        ...(s?.error !== undefined && { error: s.error }),
+      });
+    }
+    return list;
+  }
+
+  private pushProgress(): void {
+    if (this.pushTargets.size === 0) return;
+    this.broadcast({ type: 'workloads', time: this.now(), workloads: this.workloadInfos() });
+  }
+
+  private updateProgressTimer(): void {
+    const want = !this.disposed && this.running > 0;
+    if (want && this.stopProgress === undefined) {
+      this.stopProgress = this.every(this.progressIntervalMs, () => this.pushProgress());
+    } else if (!want && this.stopProgress !== undefined) {
+      this.stopProgress();
+      this.stopProgress = undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ workloads
+
+  startWorkload(scenario: string, params: Record<string, unknown> = {}): Results['startWorkload'] {
+    if (this.disposed) throw refused('the service is shutting down');
+    if (this.running >= this.maxWorkloads) {
+      throw refused(`at most ${this.maxWorkloads} workloads run at once; stop one first`);
+    }
+    let handle: WorkloadHandle;
+    try {
+      handle = startWorkload(this.host, { scenario, params }, { onLog: (entry) => this.onWorkloadLog(entry) });
+    } catch (e) {
+      if (e instanceof WorkloadParamsError) throw refused(e.message);
+      throw e;
+    }
+    const tracked: Tracked = { handle, summary: undefined, endedAt: 0 };
+    this.workloads.set(handle.id, tracked);
+    void handle.done.then((summary) => {
+      tracked.summary = summary;
+      tracked.endedAt = this.now();
+      this.trimEnded();
+      this.updateProgressTimer();
+      this.pushProgress();
+    });
+    this.updateProgressTimer();
+    this.pushProgress();
+    return { id: handle.id, name: handle.name, params: handle.params };
+  }
+
+  private trimEnded(): void {
+    const ended = [...this.workloads].filter(([, w]) => w.summary !== undefined);
+    for (const [id] of ended.slice(0, Math.max(0, ended.length - this.keepEnded))) this.workloads.delete(id);
+  }
+
+  private workload(id: string): Tracked {
+    const w = this.workloads.get(id);
+    if (!w) throw notFound(`no workload ${JSON.stringify(id)}`);
+    return w;
+  }
+
+  // ------------------------------------------------------------------------------ requests
+
+  private async handle(request: Request, publisherSend: Send): Promise<Answer> {
+    try {
+      return { ok: true, value: await this.dispatch(request, publisherSend) };
+    } catch (e) {
+      if (e instanceof ServiceError) return { ok: false, error: e.error };
+      return {
+        ok: false,
+        error: { code: 'internal', message: `${request.method} failed: ${e instanceof Error ? e.message : String(e)}` },
+      };
+    }
+  }
+
+  private dispatch(request: Request, publisherSend: Send): Promise<unknown> | unknown {
+    switch (request.method) {
+      case 'hello':
+        return this.hello();
+      case 'resync':
+        this.options.publisher.resync(publisherSend);
+        return { ok: true } satisfies Results['resync'];
+      case 'reset':
+        this.host.reset();
+        return { state: this.host.stats().state } satisfies Results['reset'];
+      case 'setPolicy':
+        try {
+          this.host.setPolicy(request.params.policy);
+        } catch (e) {
+          throw refused(e instanceof Error ? e.message : String(e));
+        }
+        return { policy: this.host.policy() } satisfies Results['setPolicy'];
+      case 'virtualAlloc':
+        return this.virtualAlloc(request.params);
+      case 'virtualFree':
+        return this.virtualFree(request.params);
+      case 'pageMap':
+        return this.pageMap(request.params);
+      case 'startWorkload':
+        return this.startWorkload(request.params.scenario, request.params.params ?? {});
+      case 'stopWorkload':
+        return this.stopWorkload(request.params.id);
+      case 'pauseWorkload': {
+        const w = this.workload(request.params.id);
+        if (w.summary === undefined) {
+          if (request.params.paused) w.handle.pause();
+          else w.handle.resume();
+        }
+        this.pushProgress();
+        return { id: request.params.id, paused: w.handle.paused } satisfies Results['pauseWorkload'];
+      }
+      case 'workloads':
+        return { workloads: this.workloadInfos() } satisfies Results['workloads'];
+      case 'takeSnapshot': {
+        const snap = this.store.take(request.params?.label);
+        const info = this.store.list().find((s) => s.id === snap.id);
+        if (!info) throw new Error('the snapshot just taken is not in the store');
+        return { id: snap.id, snapshot: info } satisfies Results['takeSnapshot'];
+      }
+      case 'snapshots':
+        return { snapshots: this.store.list() } satisfies Results['snapshots'];
+      case 'diffSnapshots': {
+        const { a, b } = request.params;
+        for (const id of [a, b]) if (!this.store.get(id)) throw notFound(`no snapshot ${id}`);
+        const diff = this.store.diff(a, b);
+        if (!diff) throw notFound(`no snapshot ${a} or ${b}`);
+        return capDiff(diff);
+      }
+      case 'history': {
+        const since = request.params?.since ?? this.now() - 3_600_000;
+        const points = this.options.sampler.samples(since, { maxPoints: request.params?.maxPoints ?? 1200 });
+        return { points } satisfies Results['history'];
+      }
+    }
+  }
+
+  private hello(): HelloResult {
+    const h = this.host;
+    const names = { 1: 'Low', 2: 'Neutral', 3: 'High' } as const;
+    const state: HostState = h.stats().state;
+    return {
+      version: this.options.version,
+      transport: this.options.transport,
+      host: {
+        backend: h.backend,
+        pageSize: h.pageSize,
+        allocationGranularity: h.allocationGranularity,
+        policy: h.policy(),
+        state: { ...this.stateInfo, state },
+        memoryAvailable: names[h.memoryState()],
+      },
+      scenarios: listScenarios(),
+      languages: LANGUAGES,
+      maxPushesPerSecond: this.options.maxPushesPerSecond ?? 20,
+    };
+  }
+
+  private async virtualAlloc(p: ParsedParams<'virtualAlloc'>): Promise<Results['virtualAlloc']> {
+    const r = await this.host.VirtualAlloc(p.address, p.size, p.type, p.protect, p.level, p.tag);
+    return { ...answer(r), address: r.address };
+  }
+
+  private async virtualFree(p: ParsedParams<'virtualFree'>): Promise<Results['virtualFree']> {
+    return answer(await this.host.VirtualFree(p.address, p.size, p.type));
+  }
+
+  private pageMap(p: ParsedParams<'pageMap'>): Results['pageMap'] {
+    const map = this.host.pageMap(p.address);
+    if (!map) return { found: false, pageSize: this.host.pageSize };
+    return {
+      found: true,
+      pageSize: this.host.pageSize,
+      region: regionRow(map.region),
+      runs: map.runs.map((r) => ({
+        start: r.start,
+        end: r.end,
+        protect: r.protect,
+        state: r.protect === 0 ? 'reserve' : 'commit',
+      })),
+    };
+  }
+
+  private async stopWorkload(id: string): Promise<Results['stopWorkload']> {
+    const w = this.workload(id);
+    const summary = w.summary ?? (await w.handle.stop());
+    return summaryInfo(summary);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.updateProgressTimer();
+    await Promise.all([...this.workloads.values()].map((w) => w.handle.stop()));
+    this.store.stopPeriodic();
+    this.unsubscribeHost();
+    this.pushTargets.clear();
+  }
+}
+
+export function createService(options: ServiceOptions): Service {
+  return new ServiceImpl(options);
+}

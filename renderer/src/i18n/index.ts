@@ -1,0 +1,53 @@
+/** vue-i18n set-up: English, French, Simplified Chinese; the choice persists in localStorage. */
+import { createI18n } from 'vue-i18n';
+import en, { type Messages } from './en';
+import fr from './fr';
+import zhCN from './zh-CN';
+
+export const LOCALES = ['en', 'fr', 'zh-CN'] as const;
+export type Locale = (typeof LOCALES)[number];
+export const LOCALE_NAMES: Readonly<Record<Locale, string>> = { en: 'English', fr: 'Français', 'zh-CN': '简体中文' };
+export const STORAGE_KEY = 'hostmem.locale';
+
+export const catalogues: Readonly<Record<Locale, Messages>> = { en, fr, 'zh-CN': zhCN };
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+function storage(): Storage | undefined {
+  try {
+    return typeof localStorage === 'undefined' ? undefined : localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stored choice, else the browser's language when we have it, else English. */
+export function initialLocale(): Locale {
+  const stored = storage()?.getItem(STORAGE_KEY);
+  if (isLocale(stored)) return stored;
+  const nav = typeof navigator === 'undefined' ? [] : navigator.languages;
+  for (const lang of nav) {
+    if (lang.toLowerCase().startsWith('zh')) return 'zh-CN';
+    if (lang.toLowerCase().startsWith('fr')) return 'fr';
+    if (lang.toLowerCase().startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function createAppI18n(locale: Locale = initialLocale()) {
+  return createI18n<[Messages], Locale, false>({
+    legacy: false,
+    locale,
+    fallbackLocale: 'en',
+    messages: catalogues,
+  });
+}
+
+export type AppI18n = ReturnType<typeof createAppI18n>;
+
+export function persistLocale(locale: Locale): void {
+  storage()?.setItem(STORAGE_KEY, locale);
+  if (typeof document !== 'undefined') document.documentElement.lang = locale;
+}

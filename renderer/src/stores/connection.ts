@@ -1,0 +1,82 @@
+/**
+ * The connection to the backend: owns the ApiClient, routes pushes to the stores, asks for a resync after a
+ * reconnection or a gap in the deltas, and exposes `api` to the components.
+ */
+import { defineStore } from 'pinia';
+import { markRaw, shallowRef } from 'vue';
+import type { HelloResult, LogMessage, Push } from '../api/contract';
+import type { LiveClient } from '../api/client';
+import type { ConnectionStatus } from '../api/socket';
+import { applyPush, resetLiveView } from './live';
+import { useWorkloadsStore } from './workloads';
+
+export const useConnectionStore = defineStore('connection', () => {
+  const status = shallowRef<ConnectionStatus>('connecting');
+  const hello = shallowRef<HelloResult | null>(null);
+  const error = shallowRef<string | null>(null);
+  const log = shallowRef<readonly LogMessage[]>([]);
+  let client: LiveClient | null = null;
+  const stops: (() => void)[] = [];
+
+  function api(): LiveClient {
+    if (client === null) throw new Error('not connected');
+    return client;
+  }
+
+  function resync(): void {
+    client?.call('resync').catch((e: unknown) => {
+      error.value = e instanceof Error ? e.message : String(e);
+    });
+  }
+
+  function onPush(message: Push): void {
+    switch (message.type) {
+      case 'full':
+      case 'delta':
+        applyPush(message, resync);
+        break;
+      case 'workloads':
+        useWorkloadsStore().apply(message.workloads);
+        break;
+      case 'log':
+        log.value = [...log.value.slice(-199), message];
+        break;
+    }
+  }
+
+  async function sayHello(): Promise<void> {
+    try {
+      hello.value = await api().call('hello');
+      error.value = null;
+      void useWorkloadsStore().refresh();
+    } catch (e) {
+      error.value = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  function connect(c: LiveClient): void {
+    disconnect();
+    client = markRaw(c);
+    resetLiveView();
+    stops.push(
+      c.onPush(onPush),
+      c.onStatus((s) => {
+        status.value = s;
+      }),
+      c.onReconnect(() => {
+        resetLiveView();
+        resync();
+        void sayHello();
+      }),
+    );
+    void sayHello();
+  }
+
+  function disconnect(): void {
+    for (const stop of stops.splice(0)) stop();
+    client?.close();
+    client = null;
+  }
+
+  return { status, hello, error, log, api, connect, disconnect, resync };
+});
