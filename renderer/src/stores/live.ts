@@ -47,8 +47,11 @@ export function applyPush(message: PushMessage, resync: () => void): boolean {
     samples.replace(next.samples);
     failures.replace(next.failures, next.stats.failures);
   } else {
-    const rowsChanged = message.added.length + message.updated.length + message.removed.length > 0;
-    regions.changed(next.rows, next.complete, rowsChanged);
+    const bases: number[] = [];
+    for (const r of message.added) bases.push(r.base);
+    for (const r of message.updated) bases.push(r.base);
+    for (const base of message.removed) bases.push(base);
+    regions.changed(next.rows, next.complete, bases);
     if (message.samples.length > 0) samples.append(message.samples);
     failures.update(next.failures, next.stats.failures, message.failures.length > 0, message.failuresDropped);
   }

@@ -4,7 +4,18 @@ import { delta, failure, full, row, sample, stats, T0 } from '../test/fixtures';
 import { useFailuresStore } from './failures';
 import { useHostStore } from './host';
 import { applyPush, resetLiveView } from './live';
-import { clerksOf, findContaining, NO_TAG, selectRows, useRegionsStore } from './regions';
+import {
+  clerksOf,
+  findContaining,
+  granuleOf,
+  NO_TAG,
+  selectRows,
+  updateRows,
+  useRegionsStore,
+  type RegionFilter,
+  type SortKey,
+} from './regions';
+import type { RegionRow } from '../api/contract';
 import { useSamplesStore } from './samples';
 
 beforeEach(() => {
@@ -144,5 +155,57 @@ describe('region selection', () => {
       ['y', 1, 100],
       ['x', 2, 15],
     ]);
+  });
+});
+
+describe('updateRows (incremental sort)', () => {
+  it('gives the same list as a full filter and sort, for every key and direction, through random changes', () => {
+    let seed = 42;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const levels = ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical'] as const;
+    const makeRow = (slot: number): RegionRow => ({
+      base: 0x7f0000000000 + slot * 0x10000,
+      size: (1 + rnd(16)) * 0x1000,
+      committed: rnd(16) * 0x1000,
+      level: levels[rnd(3)]!,
+      tag: rnd(5) === 0 ? null : `t${rnd(7)}`,
+      protect: rnd(4) === 0 ? 'mixed' : 4,
+      allocationProtect: 4,
+      created: 1000 + rnd(1000),
+      runs: 1,
+    });
+    const keys: SortKey[] = ['base', 'size', 'committed', 'protect', 'level', 'tag', 'age'];
+    for (const key of keys) {
+      for (const descending of [false, true]) {
+        const filter: RegionFilter = { level: '', tag: '', protect: 0, minSize: rnd(2) === 0 ? 0 : 0x4000 };
+        const rows = new Map<number, RegionRow>();
+        for (let i = 0; i < 400; i++) {
+          const r = makeRow(rnd(1000));
+          rows.set(r.base, r);
+        }
+        let list = selectRows(rows.values(), filter, key, descending);
+        for (let round = 0; round < 20; round++) {
+          const changes = new Map<number, RegionRow | null>();
+          for (let i = 0; i < 30; i++) {
+            const slot = rnd(1000);
+            const base = 0x7f0000000000 + slot * 0x10000;
+            if (rows.has(base) && rnd(2) === 0) {
+              rows.delete(base);
+              changes.set(granuleOf(base), null);
+            } else {
+              const r = makeRow(slot);
+              rows.set(base, r);
+              changes.set(granuleOf(base), r);
+            }
+          }
+          list = updateRows(list, changes, filter, key, descending);
+          const full = selectRows(rows.values(), filter, key, descending);
+          expect(list.map((r) => r.base)).toEqual(full.map((r) => r.base));
+        }
+      }
+    }
   });
 });
