@@ -274,3 +274,68 @@ test('release a region from the drawer', async () => {
   );
   assert.equal((await api.call('pageMap', { address: base })).found, false, 'released in the host');
 });
+
+test('scenarios view: the policy editor, the playground, snapshots and their diff, start and stop a workload', async () => {
+  await nav('scenarios');
+  // Policy editor: a 48 MiB commit limit, seen by the overview's gauge.
+  await page.locator(tid('policy-commit-limit')).fill('48MiB');
+  await page.locator(tid('policy-apply')).click();
+  await nav('overview');
+  await waitAttr('commit-gauge', 'data-limit', 'eq', 48 * MiB);
+  await nav('scenarios');
+
+  // Snapshot A, one VirtualAlloc from the playground, snapshot B: the diff shows the region that appeared.
+  const rows = page.locator(tid('snapshot-row'));
+  const before = await rows.count();
+  await page.locator(tid('snapshot-take')).click();
+  await page.waitForFunction(
+    (n) =>
+      (
+        globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+      ).document.querySelectorAll('[data-testid="snapshot-row"]').length > n,
+    before,
+    { timeout: WAIT },
+  );
+  await page.locator(tid('playground-size')).fill('262144');
+  await page.locator(tid('playground-type')).selectOption('12288');
+  await page.locator(tid('playground-protect')).selectOption('4');
+  await page.locator(tid('playground-level')).selectOption('eAppDomainCritical');
+  await page.locator(tid('playground-tag')).fill('e2e/playground');
+  await page.locator(tid('playground-alloc')).click();
+  await waitAttr('playground-result', 'data-hr', 'eq', '0x00000000');
+  await page.locator(tid('snapshot-take')).click();
+  await page.waitForFunction(
+    (n) =>
+      (
+        globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+      ).document.querySelectorAll('[data-testid="snapshot-row"]').length >
+      n + 1,
+    before,
+    { timeout: WAIT },
+  );
+  const ids = await rows.evaluateAll((els) =>
+    els.map((e) => (e as unknown as PageElement).getAttribute('data-id') ?? ''),
+  );
+  await page.locator(tid('snapshot-diff-a')).selectOption(ids.at(-2)!);
+  await page.locator(tid('snapshot-diff-b')).selectOption(ids.at(-1)!);
+  await page.locator(tid('snapshot-diff')).click();
+  await waitAttr('snapshot-diff-result', 'data-appeared', 'ge', 1);
+  assert.equal(await numberAttr('snapshot-diff-result', 'data-vanished'), 0);
+
+  // A workload started from the panel runs, then stops.
+  await page.locator(tid('scenario-select')).selectOption('steady');
+  await page.locator(tid('scenario-start')).click();
+  await page
+    .locator(`${tid('workload-row')}[data-state="running"]`)
+    .first()
+    .waitFor({ timeout: WAIT });
+  await page.locator(tid('scenario-stop')).click();
+  await page.waitForFunction(
+    () =>
+      (
+        globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+      ).document.querySelectorAll('[data-testid="workload-row"][data-state="running"]').length === 0,
+    undefined,
+    { timeout: WAIT },
+  );
+});
