@@ -3,16 +3,19 @@
 //
 // Legs, in order (all of them run; each is timed and reported; the exit status is non-zero if any failed):
 //   lint · typecheck node · typecheck web · build node · node tests · renderer (vitest) · win32 (Wine) ·
-//   chromium · electron-vite build · e2e (Chromium against `hostmem serve`)
+//   chromium · electron-vite build · electronegativity (over out/main, out/preload, out/renderer) ·
+//   e2e (Chromium against `hostmem serve`)
 // The last line is exactly `hostmem: N passed, M failed, K skipped`, the test counts summed over the node tests,
 // the Wine run, vitest and the e2e tests.
 //
 // Options: --only=leg,leg  --skip=leg,leg  (leg ids: lint, typecheck-node, typecheck-web, build-node, node-tests,
-// vitest, wine, chromium, app-build, e2e)
+// vitest, wine, chromium, app-build, electronegativity, e2e)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFiles, formatDuration, repoRoot, runBin, runNpm } from './util.mjs';
+import { findFiles, formatDuration, repoRelative, repoRoot, runBin, runNpm } from './util.mjs';
 
 const isCI = process.env.CI === 'true' || process.env.CI === '1';
 
@@ -154,6 +157,15 @@ const legs = [
     },
   },
   {
+    id: 'electronegativity',
+    name: 'electronegativity (out/main, out/preload, out/renderer)',
+    async run() {
+      if (state.appBuildRan && !state.appBuildOk)
+        return { status: 'failed', detail: 'not run: electron-vite build failed' };
+      return runElectronegativity();
+    },
+  },
+  {
     id: 'e2e',
     name: 'e2e (Chromium against hostmem serve)',
     async run() {
@@ -175,6 +187,66 @@ const legs = [
     },
   },
 ];
+
+/**
+ * Electronegativity (Doyensec's Electron security linter) over what electron-vite built. Any finding of MEDIUM
+ * severity or above fails the leg, unless the source justifies it on the finding's line with electronegativity's own
+ * `eng-disable CHECK_ID` comment — written `/* eng-disable CHECK_ID @preserve *\/` so that the bundler keeps it in
+ * out/ (it drops plain comments). A file it cannot parse fails the leg too (it would otherwise go unchecked). It
+ * works offline: its translation and Electron-release look-ups time out after a second and are not needed.
+ * The CSV of every finding, LOW included, is written to out/test-results/electronegativity.csv.
+ */
+async function runElectronegativity() {
+  const dirs = ['main', 'preload', 'renderer'];
+  const missing = dirs.filter((dir) => !existsSync(join(repoRoot, 'out', dir)));
+  if (missing.length)
+    return { status: 'failed', detail: `out/${missing.join(', out/')} missing: run npm run build:app` };
+  const require = createRequire(import.meta.url);
+  // The Electron the app is typed and packaged against (electronegativity cannot see it from out/).
+  const electronVersion = JSON.parse(readFileSync(require.resolve('electron/package.json'), 'utf8')).version;
+  const { default: electronegativity } = await import('@doyensec/electronegativity');
+  const reportDir = join(repoRoot, 'out', 'test-results');
+  const report = join(reportDir, 'electronegativity.csv');
+  mkdirSync(reportDir, { recursive: true });
+  // One scan over the three folders together: its global checks (CSP, navigation limits, permission handler) weigh
+  // what main does against what the renderer ships, so they need to see the whole app at once. out/ also holds the
+  // CLI, tests and benchmarks, which are not the app: copy the app's three folders aside.
+  const app = mkdtempSync(join(tmpdir(), 'hostmem-electronegativity-'));
+  let result;
+  try {
+    for (const dir of dirs) cpSync(join(repoRoot, 'out', dir), join(app, dir), { recursive: true });
+    result = await electronegativity({
+      input: app,
+      output: report,
+      isRelative: true,
+      electronVersionOverride: electronVersion,
+      severitySet: 'informational',
+      confidenceSet: 'tentative',
+    });
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+  const problems = result.errors.filter((e) => !e.tolerable).map((e) => `${e.file}: ${e.message}`);
+  const blocking = [];
+  let low = 0;
+  for (const issue of result.issues) {
+    const where = issue.file === 'N/A' ? 'app-wide' : `out/${issue.file}:${issue.location.line}`;
+    const line = `${issue.id} (${issue.severity.name}, ${issue.confidence.name}) ${where} ${String(issue.sample ?? '')
+      .trim()
+      .slice(0, 100)}`;
+    if (issue.severity.value >= 2) blocking.push(line);
+    else low += 1;
+    console.log(`  ${issue.severity.value >= 2 ? 'FINDING' : 'low    '}  ${line}`);
+  }
+  for (const problem of problems) console.log(`  unparsed  ${problem}`);
+  const summary = `Electron ${electronVersion}; ${blocking.length} at medium or above, ${low} low/informational (${repoRelative(report)})`;
+  if (blocking.length || problems.length)
+    return {
+      status: 'failed',
+      detail: `${summary}${problems.length ? `; ${problems.length} file(s) could not be parsed` : ''}; fix them or justify inline with /* eng-disable CHECK_ID @preserve */`,
+    };
+  return ok(summary);
+}
 
 function ok(detail) {
   return { status: 'passed', ...(detail ? { detail } : {}) };

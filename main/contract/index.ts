@@ -442,7 +442,7 @@ export function parseParams(method: unknown, params: unknown): Parsed<Request> {
       ok: false,
       error: {
         code: 'bad-request',
-        message: `unknown method ${JSON.stringify(method)?.slice(0, 80) ?? String(method)} (methods: ${METHODS.join(', ')})`,
+        message: `unknown method ${typeof method === 'string' ? JSON.stringify(method.slice(0, 80)) : `of type ${typeof method}`} (methods: ${METHODS.join(', ')})`,
       },
     };
   }
