@@ -36,8 +36,9 @@ function callsPerSecond(stdout: string): number {
   return Number(m[2]);
 }
 
-function runCli(seconds: number, record: boolean): number {
-  const argv = [
+/** The measured run: `steady` flat out, one page per commit, optionally recorded. */
+function runArgs(seconds: number, ...extra: string[]): string[] {
+  return [
     CLI,
     'run',
     '--scenario',
@@ -49,8 +50,12 @@ function runCli(seconds: number, record: boolean): number {
     '--duration',
     `${seconds}s`,
     '--quiet',
+    ...extra,
   ];
-  if (record) argv.push('--record', join(dir, 'throughput.session'));
+}
+
+function runCli(seconds: number, record: boolean): number {
+  const argv = record ? runArgs(seconds, '--record', join(dir, 'throughput.session')) : runArgs(seconds);
   const r = spawnSync(process.execPath, argv, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`hostmem run failed: ${r.stderr}`);
   return callsPerSecond(r.stdout);
@@ -58,27 +63,9 @@ function runCli(seconds: number, record: boolean): number {
 
 async function soak(seconds: number): Promise<void> {
   const session = join(dir, 'soak.session');
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--scenario',
-      'steady',
-      '--rate',
-      '0',
-      '--param',
-      'chunkPages=1',
-      '--duration',
-      `${seconds}s`,
-      '--quiet',
-      '--record',
-      session,
-      '--max-record-size',
-      '64GiB',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawn(process.execPath, runArgs(seconds, '--record', session, '--max-record-size', '64GiB'), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const rss: Array<[number, number]> = [];

@@ -924,30 +924,31 @@ export class Host implements HostMemoryManager {
     return HR.HOST_E_INVALIDOPERATION;
   }
 
-  private async implFill(address: number, size: number, byte: number): Promise<HostResult> {
-    const failWith = (hr: number, reason: FailureReason): HostResult =>
-      this.fail<HostResult>('Fill', hr, reason, 'other', size, address, 0, undefined, {});
-    if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
+  /** Why Fill/Check may not touch [address, address+size) with `byte`: an HRESULT, or 0 when they may. */
+  private touchRefusal(address: number, size: number, byte: number, accept: (protect: number) => boolean): number {
+    if (this.state === 'unavailable') return HR.HOST_E_CLRNOTAVAILABLE;
     if (!isValidSize(size) || !isValidAddress(address) || !Number.isInteger(byte) || byte < 0 || byte > 255) {
-      return failWith(HR.E_INVALIDARG, 'invalid');
+      return HR.E_INVALIDARG;
     }
-    const refused = this.touchable(address, size, isWritable);
-    if (refused !== 0) return failWith(refused, 'invalid');
+    return this.touchable(address, size, accept);
+  }
+
+  private touchFailure<T extends HostResult>(method: 'Fill' | 'Check', hr: number, address: number, size: number): T {
+    const reason: FailureReason = hr === HR.HOST_E_CLRNOTAVAILABLE ? 'unavailable' : 'invalid';
+    return this.fail<T>(method, hr, reason, 'other', size, address, 0, undefined, {} as Omit<T, 'hr' | 'reason'>);
+  }
+
+  private async implFill(address: number, size: number, byte: number): Promise<HostResult> {
+    const refused = this.touchRefusal(address, size, byte, isWritable);
+    if (refused !== 0) return this.touchFailure<HostResult>('Fill', refused, address, size);
     this.os.fill(address, size, byte);
     return OK;
   }
 
   private async implCheck(address: number, size: number, byte: number): Promise<CheckResult> {
-    const failWith = (hr: number, reason: FailureReason): CheckResult =>
-      this.fail<CheckResult>('Check', hr, reason, 'other', size, address, 0, undefined, {});
-    if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (!isValidSize(size) || !isValidAddress(address) || !Number.isInteger(byte) || byte < 0 || byte > 255) {
-      return failWith(HR.E_INVALIDARG, 'invalid');
-    }
-    const refused = this.touchable(address, size, isReadable);
-    if (refused !== 0) return failWith(refused, 'invalid');
-    const equal = this.os.compare(address, size, byte);
-    return { hr: HR.S_OK, equal };
+    const refused = this.touchRefusal(address, size, byte, isReadable);
+    if (refused !== 0) return this.touchFailure<CheckResult>('Check', refused, address, size);
+    return { hr: HR.S_OK, equal: this.os.compare(address, size, byte) };
   }
 
   // ---------------------------------------------------------------- books

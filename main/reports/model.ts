@@ -27,7 +27,7 @@ import {
   type HostState,
   type LevelName,
 } from '../host';
-import type { MemoryAvailableName, Sample } from '../telemetry/messages';
+import type { MemoryAvailableName, RegionRow, Sample } from '../telemetry/messages';
 import {
   SESSION_FORMAT,
   SessionFormatError,
@@ -57,21 +57,8 @@ export interface ReportSample extends ReportTotals {
   readonly failures: FailureCounts;
 }
 
-export interface ReportAllocation {
-  readonly base: number;
-  /** Reserved bytes. */
-  readonly size: number;
-  readonly committed: number;
-  readonly level: LevelName;
-  readonly tag: string | null;
-  /** PAGE_* of the committed pages when they share one, 'mixed' when they differ, 0 when none is committed. */
-  readonly protect: number | 'mixed';
-  readonly allocationProtect: number;
-  /** ms since the epoch. */
-  readonly created: number;
-  /** Committed page runs. */
-  readonly runs: number;
-}
+/** One live allocation: the same row the dashboard shows. */
+export type ReportAllocation = RegionRow;
 
 /** Reserved and committed bytes per tag (SQL Server's "memory clerks"). */
 export interface ReportClerk {
