@@ -37,6 +37,22 @@ export { DEFAULT_POLICY, FAILURE_GROUPS, LEVELS } from '../host/types';
 export const LANGUAGES = ['en', 'fr', 'zh-CN'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** Report formats the UI can export (the same as `hostmem report`'s). */
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'pdf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Report sections a user may leave out; the summary, clerks, policy and host info are always there. */
+export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
+export type ReportSection = (typeof REPORT_SECTIONS)[number];
+
+/** What `exportReport` did. */
+export type ExportResult =
+  /** Written by the app where the user chose: every file (a CSV export writes three). */
+  | { readonly outcome: 'saved'; readonly files: readonly string[] }
+  /** Made by `hostmem serve`: same-origin links, each valid once, for a few minutes. */
+  | { readonly outcome: 'download'; readonly files: readonly { readonly name: string; readonly url: string }[] }
+  /** The user closed the save dialog. */
+  | { readonly outcome: 'cancelled' };
+
 // ---------------------------------------------------------------------------------------------- building blocks
 
 /** A byte count or address: a non-negative safe integer. */
@@ -333,6 +349,15 @@ export const requestSchemas = {
       maxPoints: z.number().int().min(1).max(20_000).optional(),
     })
     .optional(),
+  /**
+   * A report of the live host. The app asks where to save it (a save dialog that confirms a replace); `hostmem serve`
+   * answers with download links. `include` leaves sections out (default: all); `language` defaults to English.
+   */
+  exportReport: z.strictObject({
+    format: z.enum(EXPORT_FORMATS),
+    include: z.array(z.enum(REPORT_SECTIONS)).max(REPORT_SECTIONS.length).optional(),
+    language: z.enum(LANGUAGES).optional(),
+  }),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -359,6 +384,7 @@ export interface Results {
   snapshots: { readonly snapshots: readonly SnapshotInfo[] };
   diffSnapshots: DiffResult;
   history: { readonly points: readonly HistoryPoint[] };
+  exportReport: ExportResult;
 }
 export type Result<M extends Method> = Results[M];
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { METHODS } from '../contract';
-import { guardIpc, IPC_REQUEST_CHANNEL, type IpcMessage, type IpcVerdict } from './ipc-guard';
+import { guardIpc, guardSender, IPC_REQUEST_CHANNEL, type IpcMessage, type IpcVerdict } from './ipc-guard';
 
 // What the shell passes: the built renderer's index.html as a file: URL (a Windows path under Wine's Node).
 const page = pathToFileURL(join(process.cwd(), 'out', 'renderer', 'index.html')).href;
@@ -192,5 +192,17 @@ describe('guardIpc: fuzzing', () => {
       }),
       { numRuns: 500, seed: 7 },
     );
+  });
+});
+
+describe('guardSender (the subscribe message)', () => {
+  test("passes the app's own page in the main frame and refuses anything else", () => {
+    assert.equal(guardSender({ senderUrl: built.appOrigin, senderFrameIsMain: true }, built), null);
+    assert.match(guardSender({ senderUrl: built.appOrigin, senderFrameIsMain: false }, built) ?? '', /main frame/);
+    assert.match(
+      guardSender({ senderUrl: 'https://evil.example/', senderFrameIsMain: true }, built) ?? '',
+      /not the app/,
+    );
+    assert.match(guardSender({ senderUrl: undefined, senderFrameIsMain: true }, built) ?? '', /no URL/);
   });
 });

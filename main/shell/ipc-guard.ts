@@ -6,9 +6,10 @@
 // No Electron here: the IPC handler passes plain data (event.senderFrame?.url, event.senderFrame ===
 // event.sender.mainFrame, the channel, the payload), so all of it is tested in plain Node.
 import { parseRequest, type ApiError, type Request } from '../contract';
+import { IPC_CHANNELS } from '../contract/ipc';
 
 /** The channel the preload's `call` uses (ipcRenderer.invoke): its payload is `{ method, params }`. */
-export const IPC_REQUEST_CHANNEL = 'hostmem:call';
+export const IPC_REQUEST_CHANNEL = IPC_CHANNELS.call;
 
 export interface IpcMessage {
   /** The sending frame's URL (`event.senderFrame?.url`); undefined or null when the frame is gone. */
@@ -57,6 +58,18 @@ export function guardIpc(message: IpcMessage, options: IpcGuardOptions): IpcVerd
     // A payload the validators choke on (structured clone can carry BigInts, cycles, …) is a bad request too.
     const message = `invalid request (${error instanceof Error ? error.message : 'validation failed'})`;
     return { ok: false, refused: 'payload', reason: message, error: { code: 'bad-request', message } };
+  }
+}
+
+/**
+ * For messages without a request (the preload's subscribe): null when the sender is the app's own page in the
+ * window's main frame, else why not. Never throws.
+ */
+export function guardSender(message: Omit<IpcMessage, 'channel' | 'payload'>, options: IpcGuardOptions): string | null {
+  try {
+    return checkSender({ ...message, channel: '', payload: undefined }, options.appOrigin);
+  } catch (error) {
+    return `sender check failed (${error instanceof Error ? error.message : 'unknown'})`;
   }
 }
 

@@ -23,6 +23,7 @@ const custom: Settings = {
   theme: 'dark',
   closeToTray: false,
   startAtLogin: true,
+  trayHintShown: true,
   defaultWorkload: 'pressure',
   policy: {
     ...DEFAULT_POLICY,

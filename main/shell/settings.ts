@@ -58,6 +58,8 @@ const fieldSchemas = {
   /** Closing the window hides it to the tray (Quit is in the tray menu). */
   closeToTray: z.boolean(),
   startAtLogin: z.boolean(),
+  /** The one-time hint "hostmem keeps running in the tray" was shown (closing the window the first time). */
+  trayHintShown: z.boolean(),
   /** The built-in scenario started with the app, or 'none' for an idle host. */
   defaultWorkload: z.string().refine((name) => name === 'none' || SCENARIOS.some((s) => s.name === name), {
     message: `a built-in scenario (${SCENARIOS.map((s) => s.name).join(', ')}) or "none"`,
@@ -82,6 +84,7 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   theme: 'system',
   closeToTray: true,
   startAtLogin: false,
+  trayHintShown: false,
   defaultWorkload: DEFAULT_SCENARIO,
   policy: DEFAULT_POLICY,
 });

@@ -5,7 +5,15 @@ import { app, BrowserWindow } from 'electron';
 
 const here = import.meta.dirname; // out/main after the build
 
-export function createMainWindow(): BrowserWindow {
+/** The built page (out/renderer/index.html): what the window loads and the only sender the IPC guard accepts. */
+export const RENDERER_INDEX = join(here, '../renderer/index.html');
+
+export interface MainWindowOptions {
+  /** Show it once its first paint is ready (false: it stays hidden, e.g. until the tray opens it). */
+  readonly show: boolean;
+}
+
+export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   const window = new BrowserWindow({
     width: 1280,
     height: 820,
@@ -35,12 +43,11 @@ export function createMainWindow(): BrowserWindow {
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
 
-  window.once('ready-to-show', () => window.show());
+  if (options.show) window.once('ready-to-show', () => window.show());
 
   // `electron-vite dev` serves the renderer and says where; a packaged or built app loads the files.
   const devServer = process.env['ELECTRON_RENDERER_URL'];
-  const load =
-    !app.isPackaged && devServer ? window.loadURL(devServer) : window.loadFile(join(here, '../renderer/index.html'));
+  const load = !app.isPackaged && devServer ? window.loadURL(devServer) : window.loadFile(RENDERER_INDEX);
   load.catch((error: unknown) => console.error('hostmem: could not load the renderer', error));
 
   return window;

@@ -1,0 +1,352 @@
+/**
+ * The desktop app: one core (host, telemetry, service, default workload — ./core), the window, the IPC transport,
+ * the tray monitor, notifications, the application menu (Help ▸ Open logs folder, About), settings and logging.
+ * Behaviour that can be tested without Electron lives in ./core and the pure modules; this file wires them to
+ * Electron's objects and is type-checked against Electron's own types (`npm run build`).
+ */
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  app,
+  type BrowserWindow,
+  clipboard,
+  dialog,
+  Menu,
+  nativeTheme,
+  Notification,
+  shell,
+  type MenuItemConstructorOptions,
+} from 'electron';
+import log from 'electron-log/main';
+import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language } from '../contract';
+import { formatOf, writeReport, type ReportModel } from '../reports';
+import { createShellCore, type ShellCore, type ShellNotification } from './core';
+import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
+import { APP_ID, PRODUCT_NAME } from './identity';
+import { serveIpc, type IpcTransport } from './ipc';
+import { loadSettings, saveSettings, SETTINGS_FILE, type Settings } from './settings';
+import { createTrayMonitor, type TrayMonitor } from './tray';
+import { MENU_IDS } from './tray-model';
+import { createMainWindow, RENDERER_INDEX, revealWindow } from './window';
+
+export interface DesktopAppOptions {
+  /** Start in the tray (`--hidden`, the login item). */
+  readonly hidden: boolean;
+}
+
+/** What the Electron end-to-end tests reach through `electronApp.evaluate` (only with HOSTMEM_E2E=1). */
+export interface TestHook {
+  tray(): { exists: boolean; tooltip: string; menuLabels: string[]; iconKey: string };
+  windowVisible(): boolean;
+  closeWindow(): void;
+  open(): void;
+  exportReport(path: string): Promise<string[]>;
+  settingsPath(): string;
+}
+
+const HINT_TEXT: Readonly<Record<Language, { title: string; body: string }>> = {
+  en: { title: 'hostmem is still running', body: 'It keeps monitoring from the tray. Quit from the tray menu.' },
+  fr: {
+    title: 'hostmem tourne toujours',
+    body: 'La surveillance continue depuis la zone de notification. Quittez depuis son menu.',
+  },
+  'zh-CN': { title: 'hostmem 仍在运行', body: '它在系统托盘中继续监控。请从托盘菜单退出。' },
+};
+
+export class DesktopApp {
+  private readonly settingsPath = join(app.getPath('userData'), SETTINGS_FILE);
+  private settings: Settings;
+  private readonly core: ShellCore;
+  private readonly ipc: IpcTransport;
+  private readonly tray: TrayMonitor;
+  private window: BrowserWindow | null = null;
+  private quitting = false;
+  /** Notifications stay referenced until closed (a collected Notification loses its click handler). */
+  private readonly shown = new Set<Notification>();
+  private lastExportFolder = defaultReportFolder();
+
+  constructor(options: DesktopAppOptions) {
+    const loaded = loadSettings(this.settingsPath);
+    this.settings = loaded.settings;
+    if (loaded.warning) log.warn(`settings: ${loaded.warning}`);
+    nativeTheme.themeSource = this.settings.theme;
+
+    this.core = createShellCore({
+      settings: this.settings,
+      systemLocale: app.getLocale(),
+      saveReport: (request, model) => this.saveReport(request.format, model),
+    });
+    log.info(
+      `hostmem ${app.getVersion()} started: backend ${this.core.host.backend}, locale ${this.core.locale}, ` +
+        `workload ${this.settings.defaultWorkload}, settings ${this.settingsPath}`,
+    );
+
+    this.ipc = serveIpc(this.core.service, { appOrigin: this.appOrigin() }, log);
+    this.tray = createTrayMonitor(this.core.trayView(), {
+      onMenu: (id, checked) => void this.onTrayMenu(id, checked),
+      onClick: () => this.open(),
+    });
+    this.core.onTrayChange((view) => this.tray.update(view));
+    this.core.onNotification((n) => this.notify(n));
+    Menu.setApplicationMenu(this.applicationMenu());
+
+    if (loaded.warning) this.showNotification('hostmem settings', loaded.warning, null);
+    if (!options.hidden) this.open();
+    else log.info('started hidden in the tray');
+  }
+
+  /** The URL the guard accepts: the built page, or the dev server's origin under `electron-vite dev`. */
+  private appOrigin(): string {
+    const dev = process.env['ELECTRON_RENDERER_URL'];
+    return !app.isPackaged && dev ? new URL(dev).origin : pathToFileURL(RENDERER_INDEX).href;
+  }
+
+  /** Show the window, creating it when there is none. */
+  open(): void {
+    if (this.window && !this.window.isDestroyed()) {
+      revealWindow(this.window);
+      return;
+    }
+    const window = createMainWindow({ show: true });
+    this.window = window;
+    const contents = window.webContents;
+    window.on('close', (event) => {
+      if (this.quitting || !this.settings.closeToTray) return;
+      event.preventDefault();
+      window.hide();
+      this.trayHint();
+    });
+    window.on('closed', () => {
+      if (this.window === window) this.window = null;
+    });
+    contents.on('render-process-gone', (_event, details) => {
+      log.error(`renderer gone: ${details.reason} (exit code ${details.exitCode})`);
+      this.ipc.drop(contents);
+      // Anything but a clean exit is reloaded: the page subscribes again and gets a full message from main.
+      if (details.reason !== 'clean-exit' && !this.quitting && !window.isDestroyed()) contents.reload();
+    });
+    contents.on('unresponsive', () => log.warn('renderer unresponsive'));
+    contents.on('responsive', () => log.info('renderer responsive again'));
+  }
+
+  /** The first time the window is closed to the tray, say where the app went. */
+  private trayHint(): void {
+    if (this.settings.trayHintShown) return;
+    const text = HINT_TEXT[this.core.locale];
+    if (!this.tray.balloon(text.title, text.body)) this.showNotification(text.title, text.body, null);
+    this.updateSettings({ trayHintShown: true });
+  }
+
+  private updateSettings(patch: Partial<Settings>): void {
+    this.settings = { ...this.settings, ...patch };
+    try {
+      saveSettings(this.settingsPath, this.settings);
+    } catch (error) {
+      log.error(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async onTrayMenu(id: string, checked: boolean): Promise<void> {
+    try {
+      switch (id) {
+        case MENU_IDS.open:
+          this.open();
+          return;
+        case MENU_IDS.pause:
+        case MENU_IDS.resume: {
+          const n = await this.core.setPaused(id === MENU_IDS.pause);
+          log.info(`${id}: ${n} workload(s)`);
+          return;
+        }
+        case MENU_IDS.exportReport: {
+          const result = await this.exportFromTray();
+          if (result.outcome === 'saved') this.showNotification('Report saved', result.files.join('\n'), null);
+          return;
+        }
+        case MENU_IDS.startAtLogin:
+          this.setStartAtLogin(checked);
+          return;
+        case MENU_IDS.quit:
+          app.quit();
+          return;
+        default:
+          if (id.startsWith('failure:')) {
+            this.open();
+            return;
+          }
+          log.warn(`tray: unknown menu item ${id}`);
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log.error(`tray ${id}: ${message}`);
+      dialog.showErrorBox('hostmem', message);
+    }
+  }
+
+  private setStartAtLogin(on: boolean): void {
+    // Windows and macOS: a login item that starts hostmem hidden in the tray. Elsewhere Electron has none.
+    if (process.platform === 'win32' || process.platform === 'darwin') {
+      app.setLoginItemSettings({ openAtLogin: on, args: ['--hidden'] });
+    } else {
+      log.warn('start at login: not supported on this platform (Windows and macOS only)');
+    }
+    this.core.startAtLogin = on;
+    this.updateSettings({ startAtLogin: on });
+  }
+
+  /** The tray's Export report…: the whole report, the format chosen by the file's extension in the dialog. */
+  async exportFromTray(path?: string): Promise<ExportResult> {
+    return this.exportVia(path, 'html');
+  }
+
+  private async exportVia(path: string | undefined, format: ExportFormat): Promise<ExportResult> {
+    this.fixedTarget = path;
+    try {
+      const answer = await this.core.exportReport({
+        format: (path && formatOf(path)) || format,
+        include: [...REPORT_SECTIONS],
+        language: this.core.locale,
+      });
+      if (!answer.ok) throw new Error(answer.error.message);
+      return answer.value;
+    } finally {
+      this.fixedTarget = undefined;
+    }
+  }
+
+  /** Set for the test hook's export: write there instead of asking. */
+  private fixedTarget: string | undefined;
+
+  private async saveReport(format: ExportFormat, model: ReportModel): Promise<ExportResult> {
+    if (this.fixedTarget !== undefined) {
+      return { outcome: 'saved', files: await writeReport(model, this.fixedTarget, { print: printWithElectron }) };
+    }
+    const parent = this.window && !this.window.isDestroyed() && this.window.isVisible() ? this.window : null;
+    const result = await saveReportWithDialog(model, { parent, format, folder: this.lastExportFolder });
+    if (result.outcome === 'saved' && result.files[0]) this.lastExportFolder = dirname(result.files[0]);
+    if (result.outcome === 'saved') log.info(`report saved: ${result.files.join(', ')}`);
+    return result;
+  }
+
+  private notify(n: ShellNotification): void {
+    log.info(`notification: ${n.title} — ${n.body}`);
+    this.showNotification(n.title, n.body, n.failureSeq);
+  }
+
+  private showNotification(title: string, body: string, failureSeq: number | null): void {
+    if (!Notification.isSupported()) return;
+    const notification = new Notification({ title, body, silent: false });
+    this.shown.add(notification);
+    const forget = (): void => void this.shown.delete(notification);
+    notification.on('click', () => {
+      forget();
+      this.open();
+      if (failureSeq !== null) log.info(`notification for failure #${failureSeq} clicked`);
+    });
+    notification.on('close', forget);
+    notification.show();
+  }
+
+  private applicationMenu(): Menu {
+    const template: MenuItemConstructorOptions[] = [
+      {
+        label: '&File',
+        submenu: [
+          {
+            label: 'Export report…',
+            accelerator: 'CmdOrCtrl+E',
+            click: () => void this.onTrayMenu(MENU_IDS.exportReport, false),
+          },
+          { type: 'separator' },
+          { label: 'Close window', accelerator: 'CmdOrCtrl+W', click: () => this.window?.close() },
+          { label: 'Quit hostmem', accelerator: 'CmdOrCtrl+Q', click: () => app.quit() },
+        ],
+      },
+      {
+        label: '&View',
+        submenu: [
+          { role: 'reload' },
+          ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' } as const]),
+          { type: 'separator' },
+          { role: 'resetZoom' },
+          { role: 'zoomIn' },
+          { role: 'zoomOut' },
+          { type: 'separator' },
+          { role: 'togglefullscreen' },
+        ],
+      },
+      {
+        label: '&Help',
+        submenu: [
+          { label: 'Open logs folder', click: () => void this.openLogsFolder() },
+          { label: 'Open settings folder', click: () => void shell.openPath(dirname(this.settingsPath)) },
+          { type: 'separator' },
+          { label: `About ${PRODUCT_NAME}`, click: () => void this.about() },
+        ],
+      },
+    ];
+    return Menu.buildFromTemplate(template);
+  }
+
+  private async openLogsFolder(): Promise<void> {
+    const folder = dirname(log.transports.file.getFile().path);
+    const error = await shell.openPath(folder);
+    if (error) dialog.showErrorBox('hostmem', `Could not open ${folder}: ${error}`);
+  }
+
+  private async about(): Promise<void> {
+    const { host } = this.core;
+    const detail = [
+      `Version ${app.getVersion()}`,
+      `Electron ${process.versions.electron} · Chromium ${process.versions.chrome} · Node ${process.versions.node}`,
+      `Backend ${host.backend} (${process.platform} ${process.arch}), page ${host.pageSize} B, granularity ${host.allocationGranularity} B`,
+      `App ID ${APP_ID}`,
+      `Settings ${this.settingsPath}`,
+      `Logs ${log.transports.file.getFile().path}`,
+    ].join('\n');
+    const options: Electron.MessageBoxOptions = {
+      type: 'info',
+      title: `About ${PRODUCT_NAME}`,
+      message: `${PRODUCT_NAME} — a host memory manager (IHostMemoryManager) over the real OS`,
+      detail,
+      buttons: ['OK', 'Copy details'],
+      defaultId: 0,
+    };
+    const answer =
+      this.window && !this.window.isDestroyed()
+        ? await dialog.showMessageBox(this.window, options)
+        : await dialog.showMessageBox(options);
+    if (answer.response === 1) clipboard.writeText(detail);
+  }
+
+  /** Before quitting: stop the workloads (their memory released), telemetry and the host. */
+  async shutdown(): Promise<void> {
+    this.quitting = true;
+    this.ipc.close();
+    this.tray.destroy();
+    await this.core.dispose();
+    log.info('hostmem stopped');
+  }
+
+  get quittingNow(): boolean {
+    return this.quitting;
+  }
+
+  markQuitting(): void {
+    this.quitting = true;
+  }
+
+  testHook(): TestHook {
+    return {
+      tray: () => this.tray.describe(),
+      windowVisible: () => this.window !== null && !this.window.isDestroyed() && this.window.isVisible(),
+      closeWindow: () => this.window?.close(),
+      open: () => this.open(),
+      exportReport: async (path) => {
+        const result = await this.exportVia(path, formatOf(path) ?? 'html');
+        return result.outcome === 'saved' ? [...result.files] : [];
+      },
+      settingsPath: () => this.settingsPath,
+    };
+  }
+}

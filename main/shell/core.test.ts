@@ -1,0 +1,160 @@
+// The desktop app's core with the real host over this OS (posix here, win32 under Wine): what the tray shows,
+// when it changes, notifications, Pause/Resume of the workloads, and the export path the tray and the page share.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { DEFAULT_POLICY } from '../contract';
+import { createShellCore, RECENT_FAILURES, type ShellCore, type ShellNotification, type TrayView } from './core';
+import { DEFAULT_SETTINGS, type Settings } from './settings';
+import { MENU_IDS, TOOLTIP_MAX } from './tray-model';
+
+const MEM_COMMIT_RESERVE = 0x3000;
+const PAGE_READWRITE = 0x04;
+const MiB = 1024 * 1024;
+
+// The sampler's timer is unref'd (it must not keep a CLI alive): hold the event loop while the tests wait on it.
+const keepAlive = setInterval(() => undefined, 1000);
+after(() => clearInterval(keepAlive));
+
+function settings(patch: Partial<Settings> = {}): Settings {
+  return { ...DEFAULT_SETTINGS, samplingIntervalMs: 100, defaultWorkload: 'none', ...patch };
+}
+
+function ids(view: TrayView): string[] {
+  return view.menu.flatMap((m) => (m.id ? [m.id] : []));
+}
+
+/** The next tray view the core reports (it reports only changes). */
+function nextTrayChange(core: ShellCore, accept: (view: TrayView) => boolean): Promise<TrayView> {
+  return new Promise((resolve) => {
+    const stop = core.onTrayChange((view) => {
+      if (!accept(view)) return;
+      stop();
+      resolve(view);
+    });
+  });
+}
+
+test('the tray view: tooltip within 127 characters with the figures, the whole menu, an icon at every size', async () => {
+  const core = createShellCore({ settings: settings(), systemLocale: 'en-US' });
+  try {
+    const view = core.trayView();
+    assert.ok(view.tooltip.length <= TOOLTIP_MAX);
+    assert.match(view.tooltip, /^hostmem · memory (Low|Neutral|High)\nCommitted 0 B \(no limit\)\nReserved 0 B/);
+    assert.deepEqual(ids(view), [
+      MENU_IDS.open,
+      MENU_IDS.pause,
+      MENU_IDS.exportReport,
+      MENU_IDS.recentFailures,
+      MENU_IDS.startAtLogin,
+      MENU_IDS.quit,
+    ]);
+    assert.deepEqual(
+      view.icon.frames.map((f) => f.size),
+      [16, 20, 24, 32],
+    );
+    for (const f of view.icon.frames) assert.deepEqual([...f.png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // 'PNG'
+  } finally {
+    await core.dispose();
+  }
+});
+
+test('the language setting picks the tray language; "system" follows the OS locale', async () => {
+  for (const [language, systemLocale, expected] of [
+    ['system', 'fr-FR', /Engagé|engagé|Validé|validé/],
+    ['zh-CN', 'en-US', /已提交/],
+  ] as const) {
+    const core = createShellCore({ settings: settings({ language }), systemLocale });
+    try {
+      assert.match(core.trayView().tooltip, expected);
+    } finally {
+      await core.dispose();
+    }
+  }
+});
+
+test('committing memory against a commit limit changes the icon and tooltip, and the core reports it', async () => {
+  const core = createShellCore({
+    settings: settings({ policy: { ...DEFAULT_POLICY, commitLimit: 8 * MiB } }),
+    systemLocale: 'en',
+  });
+  try {
+    const before = core.trayView();
+    assert.match(before.tooltip, /Committed 0 B \/ 8 MiB \(0%\)/);
+    const changed = nextTrayChange(core, (v) => v.tooltip.includes('(75%)'));
+    const r = await core.host.VirtualAlloc(null, 6 * MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 0);
+    assert.equal(r.hr, 0);
+    const view = await changed;
+    assert.match(view.tooltip, /Committed 6 MiB \/ 8 MiB \(75%\)/);
+    assert.notEqual(view.iconKey, before.iconKey, 'the gauge shows more filled rows');
+    assert.equal(view.icon.changed, true);
+    // Nothing changed since: the next view redraws nothing.
+    assert.equal(core.trayView().icon.changed, false);
+  } finally {
+    await core.dispose();
+  }
+});
+
+test('AppDomain-critical failures notify, rate-limited; they are listed under Recent failures', async () => {
+  const core = createShellCore({
+    settings: settings({ policy: { ...DEFAULT_POLICY, commitLimit: 1 * MiB } }),
+    systemLocale: 'en',
+    notifyIntervalMs: 60_000,
+  });
+  const shown: ShellNotification[] = [];
+  core.onNotification((n) => shown.push(n));
+  try {
+    const first = await core.host.VirtualAlloc(null, 4 * MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 1);
+    assert.notEqual(first.hr, 0, 'over the commit limit');
+    const second = await core.host.VirtualAlloc(null, 4 * MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 1);
+    assert.notEqual(second.hr, 0);
+    const task = await core.host.VirtualAlloc(null, 4 * MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 0);
+    assert.notEqual(task.hr, 0);
+    const failures = shown.filter((n) => n.kind !== 'low-memory');
+    assert.equal(failures.length, 1, 'the second AppDomain failure is held back; Task-critical does not notify');
+    assert.equal(failures[0]?.kind, 'eAppDomainCritical');
+    assert.match(failures[0]?.body ?? '', /VirtualAlloc · E_OUTOFMEMORY · 4 MiB/);
+    const seq = failures[0]?.failureSeq;
+    assert.ok(seq !== null && seq !== undefined && core.recentFailure(seq)?.level === 'eAppDomainCritical');
+
+    const view = core.trayView();
+    const recent = view.menu.find((m) => m.id === MENU_IDS.recentFailures);
+    assert.equal(recent?.submenu?.length, 3, 'all three failures, newest first');
+    assert.match(recent?.submenu?.[0]?.label ?? '', /VirtualAlloc · E_OUTOFMEMORY · Task$/);
+    assert.match(view.tooltip, /Failures: Task 1 · AppDomain 2 · Process 0 · Other 0/);
+
+    for (let i = 0; i < RECENT_FAILURES + 5; i++) {
+      await core.host.VirtualAlloc(null, 4 * MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 0);
+    }
+    assert.equal(core.trayView().menu.find((m) => m.id === MENU_IDS.recentFailures)?.submenu?.length, RECENT_FAILURES);
+  } finally {
+    await core.dispose();
+  }
+});
+
+test('Pause / Resume workloads: the default workload pauses, the menu offers Resume, then runs again', async () => {
+  const core = createShellCore({ settings: settings({ defaultWorkload: 'steady' }), systemLocale: 'en' });
+  try {
+    assert.equal(await core.setPaused(true), 1);
+    assert.equal(core.paused, true);
+    assert.deepEqual(
+      ids(core.trayView()).filter((id) => id === MENU_IDS.resume || id === MENU_IDS.pause),
+      [MENU_IDS.resume],
+    );
+    assert.equal(await core.setPaused(true), 0, 'already paused: nothing to do');
+    assert.equal(await core.setPaused(false), 1);
+    assert.equal(core.paused, false);
+    assert.ok(ids(core.trayView()).includes(MENU_IDS.pause));
+  } finally {
+    await core.dispose();
+  }
+});
+
+test('dispose stops the default workload, releases its memory, and can be called twice', async () => {
+  const core = createShellCore({ settings: settings({ defaultWorkload: 'steady' }), systemLocale: 'en' });
+  // The steady workload holds memory soon after it starts.
+  await nextTrayChange(core, () => core.host.stats().regions > 0);
+  assert.equal(core.service.running, 1);
+  await Promise.all([core.dispose(), core.dispose()]);
+  assert.equal(core.service.running, 0);
+  assert.equal(core.host.stats().regions, 0, 'every reservation was released');
+});
