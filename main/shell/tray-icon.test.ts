@@ -3,7 +3,7 @@
  * neighbour enlargements and a contact sheet on light and dark taskbar colours) to test-artifacts/tray/ for a look.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
@@ -332,6 +332,17 @@ describe('tray icon PNG', () => {
     writeFileSync(join(artifacts, 'levels-16-dark.png'), encodePng(sheet(levels, [0x20, 0x20, 0x20], 8)));
     writeFileSync(join(artifacts, 'levels-16-light.png'), encodePng(sheet(levels, [0xf3, 0xf3, 0xf3], 8)));
     assert.ok(existsSync(join(artifacts, 'tray-unavailable-16.png')));
+  });
+
+  test('build/tray/ (the committed tray images) is exactly what the app draws at run time', () => {
+    // The images ship beside the installer's icon for docs and packaging; they must not drift from the drawing.
+    for (const { name, inputs } of STATES) {
+      for (const size of TRAY_ICON_SIZES) {
+        const file = join(repoRoot(), 'build', 'tray', `tray-${name}-${size}.png`);
+        assert.ok(existsSync(file), `${file} exists (copy it from test-artifacts/tray/ after changing the drawing)`);
+        assert.deepEqual(decodePng(readFileSync(file)).rgba, drawTrayIcon(inputs, size).rgba, file);
+      }
+    }
   });
 });
 

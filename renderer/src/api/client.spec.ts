@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiCallError, type Push } from './contract';
-import { createWebSocketClient, socketUrl } from './client';
+import { ApiCallError, type ApiClient, type Push } from './contract';
+import { createIpcClient, createWebSocketClient, socketUrl } from './client';
 import type { SocketLike } from './socket';
 
 /** A test double for the browser WebSocket: records frames, lets the test open, answer and drop it. */
@@ -141,5 +141,36 @@ describe('WebSocket ApiClient', () => {
     expect(FakeSocket.all).toHaveLength(2);
     vi.advanceTimersByTime(100);
     expect(FakeSocket.all).toHaveLength(3);
+  });
+});
+
+describe('createIpcClient (the preload bridge)', () => {
+  it("turns the preload's plain-object rejection into an ApiCallError with its code and issues", async () => {
+    // What preload/index.ts rejects with: the contract's ApiError as a plain object.
+    const bridge: ApiClient = {
+      call: () =>
+        Promise.reject({ code: 'bad-request', message: 'invalid params', issues: ['params.size: Too small'] }),
+      onPush: () => () => undefined,
+    };
+    const error = await createIpcClient(bridge)
+      .call('hello')
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(ApiCallError);
+    expect((error as ApiCallError).code).toBe('bad-request');
+    expect((error as ApiCallError).issues).toEqual(['params.size: Too small']);
+  });
+
+  it('keeps an unknown code from the bridge as internal, never as a made-up code', async () => {
+    const bridge: ApiClient = {
+      call: () => Promise.reject({ code: 'weird', message: 'm' }),
+      onPush: () => () => undefined,
+    };
+    const error = await createIpcClient(bridge)
+      .call('hello')
+      .catch((e: unknown) => e);
+    expect((error as ApiCallError).code).toBe('internal');
   });
 });

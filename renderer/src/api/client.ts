@@ -51,8 +51,29 @@ export function isPush(message: unknown): message is Push {
   }
 }
 
+/** The preload rejects with the contract's ApiError as a plain object (Error fields do not cross contextBridge). */
+function isApiErrorLike(e: unknown): e is { code: string; message: string; issues?: unknown } {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    !(e instanceof Error) &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    typeof (e as { message?: unknown }).message === 'string'
+  );
+}
+
+const ERROR_CODES = new Set(['bad-request', 'not-found', 'refused', 'internal', 'closed']);
+
 function toApiError(e: unknown): ApiCallError {
   if (e instanceof ApiCallError) return e;
+  if (isApiErrorLike(e)) {
+    const issues = Array.isArray(e.issues) ? e.issues.filter((i): i is string => typeof i === 'string') : [];
+    return new ApiCallError({
+      code: (ERROR_CODES.has(e.code) ? e.code : 'internal') as ConstructorParameters<typeof ApiCallError>[0]['code'],
+      message: e.message,
+      issues,
+    });
+  }
   if (e instanceof RequestError) {
     const code = e.code === 'bad-request' || e.code === 'not-found' || e.code === 'refused' || e.code === 'internal';
     return new ApiCallError({ code: code ? e.code : 'closed', message: e.message } as ConstructorParameters<
