@@ -4,12 +4,13 @@
 // Legs, in order (all of them run; each is timed and reported; the exit status is non-zero if any failed):
 //   lint · typecheck node · typecheck web · build node · node tests · renderer (vitest) · win32 (Wine) ·
 //   chromium · electron-vite build · electronegativity (over out/main, out/preload, out/renderer) ·
-//   e2e (Chromium against `hostmem serve`)
+//   e2e (Chromium against `hostmem serve`) · electron (the desktop app; skipped, and counted as skipped, where there
+//   is no Electron binary)
 // The last line is exactly `hostmem: N passed, M failed, K skipped`, the test counts summed over the node tests,
-// the Wine run, vitest and the e2e tests.
+// the Wine run, vitest, the e2e tests and the Electron tests.
 //
 // Options: --only=leg,leg  --skip=leg,leg  (leg ids: lint, typecheck-node, typecheck-web, build-node, node-tests,
-// vitest, wine, chromium, app-build, electronegativity, e2e)
+// vitest, wine, chromium, app-build, electronegativity, e2e, electron)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -184,6 +185,20 @@ const legs = [
       const result = await runE2e();
       addNodeCounts(result.counts);
       return { status: result.ok ? 'passed' : 'failed', detail: result.message };
+    },
+  },
+  {
+    id: 'electron',
+    name: 'electron (the desktop app, playwright-core _electron)',
+    async run() {
+      // Skipped with the reason where there is no Electron binary (its tests still count as skipped); a failure
+      // under CI=true on Windows, where the workflow downloads it.
+      if (state.appBuildRan && !state.appBuildOk)
+        return { status: 'failed', detail: 'not run: electron-vite build failed' };
+      const { runElectronLeg } = await import('./test-electron.mjs');
+      const result = await runElectronLeg({ ci: isCI });
+      addNodeCounts(result.counts);
+      return { status: result.status, detail: result.message };
     },
   },
 ];

@@ -48,6 +48,7 @@ export const printWithElectron: PrintHtml = async (html) => {
       javascript: false,
       webSecurity: true,
       spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
