@@ -2,13 +2,14 @@
  * The dashboard end to end: Debian's Chromium (playwright-core, headless) against a real `hostmem serve` child over
  * the real OS. Start `pressure`, see the chart and the books grow, rows appear, failures land in their level groups,
  * screenshots in English and Chinese, reset the host, release a region from the drawer; token and Origin refusals
- * against the same server. Selectors are the `data-testid`s of renderer/TESTIDS.md.
+ * against the same server; Export… a JSON report from a second server running its default `steady` workload and read
+ * the browser's download. Selectors are the `data-testid`s of renderer/TESTIDS.md.
  *
  * Run by `npm test` (leg `e2e`, after the electron-vite build) from out/e2e/dashboard.e2e.js; screenshots go to
  * test-artifacts/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -338,4 +339,88 @@ test('scenarios view: the policy editor, the playground, snapshots and their dif
     undefined,
     { timeout: WAIT },
   );
+});
+
+test('Export…: a JSON report without samples, downloaded by the browser from a steady host', async () => {
+  // A server of its own with the default workload (steady), so that the host holds committed memory.
+  const steady = await serve(['--port', '0']);
+  const ctx = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    locale: 'en-US',
+    acceptDownloads: true,
+  });
+  try {
+    const p = await ctx.newPage();
+    await p.goto(steady.url);
+    await p.locator(tid('connection-state') + '[data-state="open"]').waitFor({ timeout: WAIT });
+    await p.locator(`${tid('stat-committed')}:not([data-value="0"])`).waitFor({ timeout: WAIT });
+
+    await p.locator(tid('export-open')).click();
+    const dialog = p.locator(tid('export-dialog'));
+    await dialog.waitFor({ timeout: WAIT });
+    assert.equal(await dialog.getAttribute('aria-modal'), 'true');
+    assert.equal(
+      await p.locator(tid('export-language')).inputValue(),
+      'en',
+      'the report language starts at the UI one',
+    );
+    await p.locator(tid('export-format-json')).check();
+    await p.locator(tid('export-include-samples')).uncheck();
+    assert.ok(await p.locator(tid('export-include-allocations')).isChecked());
+
+    const downloaded = p.waitForEvent('download', { timeout: WAIT });
+    await p.locator(tid('export-submit')).click();
+    const download = await downloaded;
+    assert.match(download.suggestedFilename(), /\.json$/);
+    assert.equal(await download.failure(), null);
+    const file = await download.path();
+    const report = JSON.parse(readFileSync(file, 'utf8')) as {
+      schema: string;
+      language: string;
+      source: { kind: string };
+      summary: {
+        current: { reserved: number; committed: number; regions: number };
+        peak: { committed: number };
+        calls: number;
+      };
+      allocations?: readonly { committed: number }[];
+      samples?: readonly unknown[];
+    };
+    assert.equal(report.schema, 'hostmem.report/1');
+    assert.equal(report.source.kind, 'live');
+    assert.equal(report.language, 'en');
+    const { current, peak, calls } = report.summary;
+    assert.ok(current.committed > 0, `committed ${current.committed} under steady`);
+    assert.ok(current.reserved >= current.committed, 'reserved ≥ committed');
+    assert.ok(current.regions > 0 && calls > 0, `regions ${current.regions}, calls ${calls}`);
+    assert.ok(peak.committed >= current.committed, 'peak ≥ current');
+    assert.ok((report.allocations ?? []).length > 0, 'allocations were asked for');
+    assert.equal(
+      (report.allocations ?? []).reduce((sum, a) => sum + a.committed, 0),
+      current.committed,
+      'the allocations add up to summary.current.committed',
+    );
+    assert.equal((report.samples ?? []).length, 0, 'samples were left out');
+
+    const result = p.locator(tid('export-result'));
+    await result.waitFor({ timeout: WAIT });
+    assert.equal(await result.getAttribute('data-outcome'), 'download');
+    assert.equal(await p.locator(tid('export-error')).count(), 0);
+    // Escape closes the dialog and focus goes back to Export….
+    await p.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal(
+      await p.evaluate(
+        () =>
+          (
+            globalThis as unknown as { document: { activeElement: PageElement | null } }
+          ).document.activeElement?.getAttribute('data-testid') ?? null,
+      ),
+      'export-open',
+    );
+  } finally {
+    await ctx.close();
+    const code = await steady.stop();
+    assert.equal(code, 0, `hostmem serve (steady) exited ${code}: ${steady.stderr()}`);
+  }
 });
