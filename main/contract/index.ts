@@ -299,6 +299,71 @@ export interface DiffResult {
 
 // ---------------------------------------------------------------------------------------------- the requests
 
+// ---------------------------------------------------------------------------------------------- app settings
+
+/** How much sample history the app keeps and shows. */
+export const HISTORY_LENGTHS = ['15m', '1h', '6h', '24h'] as const;
+export type HistoryLength = (typeof HISTORY_LENGTHS)[number];
+export const SETTINGS_LANGUAGES = ['system', ...LANGUAGES] as const;
+export type SettingsLanguage = (typeof SETTINGS_LANGUAGES)[number];
+export const THEMES = ['system', 'light', 'dark'] as const;
+export type Theme = (typeof THEMES)[number];
+export const MIN_SAMPLING_INTERVAL_MS = 100;
+export const MAX_SAMPLING_INTERVAL_MS = 10_000;
+
+/**
+ * The desktop app's settings, field by field (main/shell/settings.ts stores them; a field that fails its validator
+ * on load takes its default, the others are kept). `defaultWorkload` is further checked against the scenarios.
+ */
+export function settingsFieldSchemas() {
+  return {
+    /** How often the sampler takes a point. */
+    samplingIntervalMs: z.number().int().min(MIN_SAMPLING_INTERVAL_MS).max(MAX_SAMPLING_INTERVAL_MS),
+    historyLength: z.enum(HISTORY_LENGTHS),
+    /** 'system' follows the OS locale (falling back to English). */
+    language: z.enum(SETTINGS_LANGUAGES),
+    /** 'system' follows the OS (nativeTheme). */
+    theme: z.enum(THEMES),
+    /** Closing the window hides it to the tray (Quit is in the tray menu). */
+    closeToTray: z.boolean(),
+    startAtLogin: z.boolean(),
+    /** The one-time hint "hostmem keeps running in the tray" was shown (closing the window the first time). */
+    trayHintShown: z.boolean(),
+    /** The built-in scenario started with the app, or 'none' for an idle host. */
+    defaultWorkload: z.string().min(1).max(64),
+    /** The host policy the app starts with, as setPolicy takes it (sizes in bytes). */
+    policy: policySchema,
+  } as const;
+}
+
+export interface AppSettings {
+  readonly samplingIntervalMs: number;
+  readonly historyLength: HistoryLength;
+  readonly language: SettingsLanguage;
+  readonly theme: Theme;
+  readonly closeToTray: boolean;
+  readonly startAtLogin: boolean;
+  readonly trayHintShown: boolean;
+  readonly defaultWorkload: string;
+  readonly policy: HostPolicy;
+}
+
+/** Settings that take effect at the next start (the others apply at once). */
+export const SETTINGS_APPLIED_AT_RESTART = [
+  'samplingIntervalMs',
+  'historyLength',
+  'defaultWorkload',
+  'policy',
+] as const;
+
+export interface SettingsResult {
+  readonly settings: AppSettings;
+  /** The settings file. */
+  readonly path: string;
+  /** Changed settings that wait for a restart (updateSettings). */
+  readonly pendingRestart: readonly (keyof AppSettings)[];
+}
+
 /**
  * Every request: its params schema (what main validates) and, in `Results` below, its result type.
  * Params are objects; a request without parameters takes `{}` (or nothing).
@@ -358,6 +423,10 @@ export const requestSchemas = {
     include: z.array(z.enum(REPORT_SECTIONS)).max(REPORT_SECTIONS.length).optional(),
     language: z.enum(LANGUAGES).optional(),
   }),
+  /** The desktop app's settings (the app only; `hostmem serve` refuses). */
+  getSettings: empty,
+  /** Change some settings; each is validated, nothing is changed when one is invalid. The app only. */
+  updateSettings: z.strictObject({ settings: z.strictObject(settingsFieldSchemas()).partial() }),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -385,6 +454,8 @@ export interface Results {
   diffSnapshots: DiffResult;
   history: { readonly points: readonly HistoryPoint[] };
   exportReport: ExportResult;
+  getSettings: SettingsResult;
+  updateSettings: SettingsResult;
 }
 export type Result<M extends Method> = Results[M];
 

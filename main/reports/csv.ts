@@ -1,6 +1,7 @@
 /**
  * The CSV report: three RFC 4180 files written with csv-stringify — `NAME.csv` the live allocations,
- * `NAME.failures.csv` every failure event, `NAME.samples.csv` the sample series. Locale-independent: plain numbers
+ * `NAME.failures.csv` every failure event, `NAME.samples.csv` the sample series (a section left out of the model has
+ * no file). Locale-independent: plain numbers
  * (bytes, ms), ISO 8601 UTC times next to ms since the epoch, hex addresses and flags, identifiers not words.
  * Rows are handed to the file a batch at a time, so memory stays flat. Text cells that a spreadsheet would take for
  * a formula (=, +, -, @) are escaped with a leading quote.
@@ -12,7 +13,14 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { hex } from './json';
-import type { ReportAllocation, ReportFailure, ReportModel, ReportSample } from './model';
+import {
+  omittedSections,
+  type ReportAllocation,
+  type ReportFailure,
+  type ReportModel,
+  type ReportSample,
+  type ReportSection,
+} from './model';
 import type { ReportSink } from './write';
 
 export const ALLOCATION_COLUMNS = [
@@ -173,15 +181,45 @@ export function csvPaths(path: string): [string, string, string] {
   return [path, `${stem}.failures.csv`, `${stem}.samples.csv`];
 }
 
+/** The section each file of `csvPaths` holds, in the same order. */
+export const CSV_SECTIONS: readonly [ReportSection, ReportSection, ReportSection] = [
+  'allocations',
+  'failures',
+  'samples',
+];
+
+/**
+ * The files a CSV report writes for target `NAME.csv`: one per section not left out (a left-out section has no file,
+ * so an empty file always means "none"), in `csvPaths` order.
+ */
+export function csvFiles(path: string, omitted: readonly ReportSection[] = []): string[] {
+  return csvPaths(path).filter((_, i) => !omitted.includes(CSV_SECTIONS[i]!));
+}
+
+/** Write the CSV files: `sinks` are one per section not left out, in the order of `csvFiles`. */
 export async function writeCsvReport(model: ReportModel, sinks: readonly ReportSink[]): Promise<void> {
-  const [allocations, failures, samples] = sinks;
-  await writeCsv(allocations!, ALLOCATION_COLUMNS, ['tag'], model.allocations, allocationRow);
-  await writeCsv(
-    failures!,
-    FAILURE_COLUMNS,
-    ['method', 'address', 'hr_name', 'reason', 'tag'],
-    model.failures.events(),
-    failureRow,
-  );
-  await writeCsv(samples!, SAMPLE_COLUMNS, [], model.samples, sampleRow);
+  const omitted = omittedSections(model);
+  const sections = CSV_SECTIONS.filter((section) => !omitted.includes(section));
+  if (sinks.length !== sections.length)
+    throw new Error(`writeCsvReport: ${sinks.length} sinks for ${sections.length} sections`);
+  for (const [i, section] of sections.entries()) {
+    const sink = sinks[i]!;
+    switch (section) {
+      case 'allocations':
+        await writeCsv(sink, ALLOCATION_COLUMNS, ['tag'], model.allocations, allocationRow);
+        break;
+      case 'failures':
+        await writeCsv(
+          sink,
+          FAILURE_COLUMNS,
+          ['method', 'address', 'hr_name', 'reason', 'tag'],
+          model.failures.events(),
+          failureRow,
+        );
+        break;
+      case 'samples':
+        await writeCsv(sink, SAMPLE_COLUMNS, [], model.samples, sampleRow);
+        break;
+    }
+  }
 }

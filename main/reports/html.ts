@@ -3,12 +3,20 @@
  * and prints well. Sections: summary, the reserved-vs-committed chart with failure markers by level, clerks (per
  * tag), failures grouped by critical level, the live allocations, policy and host. Text in the model's language,
  * numbers and dates through Intl. Long lists are capped (the CSV and JSON reports have everything), and written a
- * row at a time.
+ * row at a time. A section left out of the model (`selectSections`) is named at the top and says so in its place,
+ * never shown as an empty table (which means "none").
  */
 import { PAGE } from '../../native/os-memory';
 import { FAILURE_GROUPS, LEVELS, type FailureGroup } from '../host/types';
 import { LEVEL_KEYS, localizer, type Localizer, type MessageKey } from './i18n';
-import type { ReportModel, ReportSample, ReportTotals } from './model';
+import {
+  isOmitted,
+  omittedSections,
+  type ReportModel,
+  type ReportSample,
+  type ReportSection,
+  type ReportTotals,
+} from './model';
 import type { ReportSink } from './write';
 
 export interface HtmlOptions {
@@ -269,6 +277,17 @@ function chartSvg(model: ReportModel, l: Localizer): string {
 
 // ---------------------------------------------------------------------------------------------- sections
 
+const SECTION_KEYS: Readonly<Record<ReportSection, MessageKey>> = {
+  allocations: 'sectionAllocations',
+  failures: 'sectionFailures',
+  samples: 'sectionSamples',
+};
+
+/** What a section left out of the report shows instead of its table (never an empty table, which means "none"). */
+function omittedCap(key: MessageKey, l: Localizer): string {
+  return `<p class="cap omitted">${esc(l.t(key))}</p>`;
+}
+
 function levelTitle(level: FailureGroup, l: Localizer): string {
   return `${esc(l.t(LEVEL_KEYS[level]))} <span class="code">(${level})</span>`;
 }
@@ -300,6 +319,11 @@ function header(model: ReportModel, l: Localizer): string {
   const notes: string[] = [];
   if (src.torn) notes.push(`<p class="note">${esc(l.t('tornNote'))}</p>`);
   if (src.capped) notes.push(`<p class="note">${esc(l.t('cappedNote'))}</p>`);
+  const omitted = omittedSections(model);
+  if (omitted.length > 0) {
+    const sections = l.list(omitted.map((section) => l.t(SECTION_KEYS[section])));
+    notes.push(`<p class="note">${esc(l.t('omittedNote', { sections }))}</p>`);
+  }
   return `<header><h1>${esc(l.t('title'))}</h1><p class="meta">${meta.join('')}</p><dl>${rows.join('')}</dl>${notes.join('')}</header>`;
 }
 
@@ -331,6 +355,8 @@ ${reasons ? `<h3>${esc(l.t('failuresByReason'))}</h3><table><thead><tr><th>${esc
 }
 
 function chartSection(model: ReportModel, l: Localizer): string {
+  if (isOmitted(model, 'samples'))
+    return `<section id="chart"><h2>${esc(l.t('chart'))}</h2>${omittedCap('samplesOmitted', l)}</section>`;
   const svg = chartSvg(model, l);
   const legend = [
     `<span><span class="line" style="border-color:${SERIES.reserved}"></span> ${esc(l.t('reserved'))}</span>`,
@@ -345,7 +371,11 @@ function chartSection(model: ReportModel, l: Localizer): string {
   const markers = FAILURE_GROUPS.map((g) => `<span>${swatch(LEVEL_COLORS[g])} ${esc(l.t(LEVEL_KEYS[g]))}</span>`);
   return `<section id="chart"><h2>${esc(l.t('chart'))}</h2>${
     svg
-      ? `${svg}<div class="legend">${legend.join('')}</div><div class="legend"><span>${esc(l.t('failureMarkers'))}</span>${markers.join('')}</div>`
+      ? `${svg}<div class="legend">${legend.join('')}</div>${
+          isOmitted(model, 'failures')
+            ? omittedCap('markersOmitted', l)
+            : `<div class="legend"><span>${esc(l.t('failureMarkers'))}</span>${markers.join('')}</div>`
+        }`
       : `<p class="cap">${esc(l.t('chartNoSamples'))}</p>`
   }</section>`;
 }
@@ -364,6 +394,10 @@ function clerksSection(model: ReportModel, l: Localizer): string {
 
 async function failuresSection(model: ReportModel, l: Localizer, sink: ReportSink, max: number): Promise<void> {
   sink.write(`<section id="failures"><h2>${esc(l.t('failuresByLevel'))}</h2>`);
+  if (isOmitted(model, 'failures')) {
+    sink.write(`${omittedCap('failuresOmitted', l)}</section>`);
+    return;
+  }
   for (const group of model.failureGroups) {
     const g = group.level;
     sink.write(`<h3>${swatch(LEVEL_COLORS[g])} ${levelTitle(g, l)} — ${esc(l.number(group.count))}</h3>`);
@@ -400,6 +434,12 @@ async function failuresSection(model: ReportModel, l: Localizer, sink: ReportSin
 
 async function allocationsSection(model: ReportModel, l: Localizer, sink: ReportSink, max: number): Promise<void> {
   const list = model.allocations;
+  if (isOmitted(model, 'allocations')) {
+    sink.write(
+      `<section id="allocations"><h2>${esc(l.t('allocations'))}</h2>${omittedCap('allocationsOmitted', l)}</section>`,
+    );
+    return;
+  }
   sink.write(`<section id="allocations"><h2>${esc(l.t('allocations'))} — ${esc(l.number(list.length))}</h2>`);
   if (list.length === 0) {
     sink.write(`<p class="cap">${esc(l.t('noAllocations'))}</p></section>`);

@@ -101,6 +101,14 @@ const en = {
   footer: 'Made by hostmem {version}.',
   contents: 'Contents',
   labelValue: '{label}: {value}',
+  omittedNote: 'Left out of this report when it was made: {sections}. The summary still counts everything.',
+  sectionAllocations: 'the live allocations',
+  sectionFailures: 'the failure events',
+  sectionSamples: 'the sample series',
+  allocationsOmitted: 'The list of live allocations was left out of this report.',
+  failuresOmitted: 'The failure events were left out of this report; the summary counts them by level and by reason.',
+  samplesOmitted: 'The sample series was left out of this report: there is no chart.',
+  markersOmitted: 'The failure events were left out of this report: the chart has no failure markers.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -195,6 +203,16 @@ const fr: Messages = {
   footer: 'Produit par hostmem {version}.',
   contents: 'Sommaire',
   labelValue: '{label} : {value}',
+  omittedNote: 'Laissés de côté à la création de ce rapport : {sections}. La synthèse compte néanmoins l’ensemble.',
+  sectionAllocations: 'les allocations vivantes',
+  sectionFailures: 'les événements d’échec',
+  sectionSamples: 'la série d’échantillons',
+  allocationsOmitted: 'La liste des allocations vivantes a été laissée de côté dans ce rapport.',
+  failuresOmitted:
+    'Les événements d’échec ont été laissés de côté dans ce rapport ; la synthèse les compte par niveau et par cause.',
+  samplesOmitted: 'La série d’échantillons a été laissée de côté dans ce rapport : il n’y a pas de graphique.',
+  markersOmitted:
+    'Les événements d’échec ont été laissés de côté dans ce rapport : le graphique n’a pas de repères d’échec.',
 };
 
 const zhCN: Messages = {
@@ -284,6 +302,14 @@ const zhCN: Messages = {
   footer: '由 hostmem {version} 生成。',
   contents: '目录',
   labelValue: '{label}：{value}',
+  omittedNote: '生成本报告时省略了：{sections}。摘要仍统计全部内容。',
+  sectionAllocations: '存活的分配',
+  sectionFailures: '失败事件',
+  sectionSamples: '采样序列',
+  allocationsOmitted: '本报告省略了存活分配的列表。',
+  failuresOmitted: '本报告省略了失败事件；摘要仍按级别和原因统计它们。',
+  samplesOmitted: '本报告省略了采样序列：没有图表。',
+  markersOmitted: '本报告省略了失败事件：图表中没有失败标记。',
 };
 
 export const MESSAGES: Readonly<Record<ReportLanguage, Messages>> = { en, fr, 'zh-CN': zhCN };
@@ -330,6 +356,8 @@ export interface Localizer {
   percent(ratio: number): string;
   /** A reason identifier in words (unknown ones as they are). */
   reason(reason: string): string;
+  /** Items joined as the language lists them ("a, b and c" / "a, b et c" / "a、b和c"). */
+  list(items: readonly string[]): string;
 }
 
 export function localizer(lang: ReportLanguage): Localizer {
@@ -349,6 +377,7 @@ export function localizer(lang: ReportLanguage): Localizer {
     second: '2-digit',
     fractionalSecondDigits: 1,
   });
+  const list = new Intl.ListFormat(lang, { style: 'long', type: 'conjunction' });
   const units = UNITS[lang];
   // Intl puts a narrow no-break space before the unit in French; the same between number and byte unit.
   const space = lang === 'zh-CN' ? ' ' : '\u00a0';
@@ -381,5 +410,6 @@ export function localizer(lang: ReportLanguage): Localizer {
     time: (ms, precise) => (precise ? timePrecise : time).format(ms),
     percent: (ratio) => percent.format(ratio),
     reason: (reason) => (Object.hasOwn(REASON_KEYS, reason) ? messages[REASON_KEYS[reason as FailureReason]] : reason),
+    list: (items) => list.format(items),
   };
 }

@@ -7,16 +7,16 @@
  *   await writeReport(model, 'report.html');
  *   await writeReport(model, 'report.pdf', { print: myPrinter }); // the app passes Electron's printToPDF
  */
-import { csvPaths, writeCsvReport } from './csv';
+import { csvFiles, writeCsvReport } from './csv';
 import { writeHtmlReport, type HtmlOptions } from './html';
 import { writeJsonReport } from './json';
-import type { ReportModel } from './model';
+import { omittedSections, type ReportModel, type ReportSection } from './model';
 import { checkTargets, writeAtomically } from './write';
 import { defaultPrinter, htmlToPdf, pdfHtml, PDF_HTML_OPTIONS, type PrintHtml } from './pdf';
 
 export * from './model';
 export * from './i18n';
-export { csvPaths } from './csv';
+export { csvFiles, csvPaths } from './csv';
 export { writeHtmlReport, type HtmlOptions } from './html';
 export { writeJsonReport } from './json';
 export {
@@ -42,9 +42,9 @@ export function formatOf(path: string): ReportFormat | undefined {
   return (REPORT_FORMATS as readonly string[]).includes(ext ?? '') ? (ext as ReportFormat) : undefined;
 }
 
-/** Every file a target makes (a CSV target makes three). */
-export function outputPaths(path: string): string[] {
-  return formatOf(path) === 'csv' ? csvPaths(path) : [path];
+/** Every file a target makes (a CSV target makes three, less one per section left out). */
+export function outputPaths(path: string, omitted: readonly ReportSection[] = []): string[] {
+  return formatOf(path) === 'csv' ? csvFiles(path, omitted) : [path];
 }
 
 export interface WriteReportOptions {
@@ -72,7 +72,9 @@ export async function writeReport(
       await writeAtomically([path], { force }, ([sink]) => writeJsonReport(model, sink!));
       return [path];
     case 'csv': {
-      const paths = csvPaths(path);
+      const paths = csvFiles(path, omittedSections(model));
+      if (paths.length === 0)
+        throw new Error(`${path}: a CSV report holds allocations, failures and samples, and all three were left out`);
       await writeAtomically(paths, { force }, (sinks) => writeCsvReport(model, sinks));
       return paths;
     }

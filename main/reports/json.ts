@@ -3,7 +3,13 @@
  * field by field, one array element at a time, so a million failure events never become one string. Locale-
  * independent: times are ms since the epoch, addresses and HRESULTs hex strings, sizes bytes.
  */
-import type { ReportAllocation, ReportFailure, ReportModel, ReportSample } from './model';
+import {
+  omittedSections,
+  type ReportAllocation,
+  type ReportFailure,
+  type ReportModel,
+  type ReportSample,
+} from './model';
 import type { ReportSink } from './write';
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -74,7 +80,8 @@ export function reportHeadJson(model: ReportModel): Record<string, unknown> {
     schema: model.schema,
     generatedAt: model.generatedAt,
     language: model.language,
-    source: model.source,
+    // `omitted` always written (older reports lack it: read absent as none).
+    source: { ...model.source, omitted: omittedSections(model) },
     host: model.host,
     policy: model.policy,
     summary: model.summary,

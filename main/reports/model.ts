@@ -123,6 +123,10 @@ export interface ReportHostInfo {
   readonly memoryAvailable: MemoryAvailableName | null;
 }
 
+/** The sections a report may leave out (`selectSections`); summary, clerks, policy and host are always whole. */
+export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
+export type ReportSection = (typeof REPORT_SECTIONS)[number];
+
 export interface ReportSource {
   readonly kind: 'live' | 'session';
   /** The session file, as given. */
@@ -133,6 +137,11 @@ export interface ReportSource {
   readonly torn: boolean;
   /** The recording stopped at its size cap. */
   readonly capped: boolean;
+  /**
+   * Sections left out when the report was made (in REPORT_SECTIONS order): their lists are empty although the
+   * summary counts what they held. Absent or empty: nothing was left out.
+   */
+  readonly omitted?: readonly ReportSection[];
 }
 
 export interface ReportSummary {
@@ -167,6 +176,37 @@ export interface ReportModel {
   readonly failures: FailureLog;
   /** Live allocations in address order. */
   readonly allocations: readonly ReportAllocation[];
+}
+
+// ---------------------------------------------------------------------------------------------- sections
+
+/** The sections `model` left out, in REPORT_SECTIONS order (none for a model that never went through selectSections). */
+export function omittedSections(model: Pick<ReportModel, 'source'>): readonly ReportSection[] {
+  return model.source.omitted ?? [];
+}
+
+export function isOmitted(model: Pick<ReportModel, 'source'>, section: ReportSection): boolean {
+  return omittedSections(model).includes(section);
+}
+
+/**
+ * The same report with only the sections in `include`: a section left out has an empty list (`allocations`; the
+ * failure events and `failureGroups` for `failures`; `samples`) and is named in `source.omitted`, so a reader tells
+ * "none" from "left out". The summary (totals, peaks, failure counts by level and reason), the clerks, the policy and
+ * the host stay whole: the report still agrees with the host's Stats. A section already left out stays out.
+ */
+export function selectSections(model: ReportModel, include: readonly ReportSection[]): ReportModel {
+  const before = omittedSections(model);
+  const omitted = REPORT_SECTIONS.filter((s) => before.includes(s) || !include.includes(s));
+  const out = (s: ReportSection): boolean => omitted.includes(s);
+  return {
+    ...model,
+    source: { ...model.source, omitted },
+    failureGroups: out('failures') ? [] : model.failureGroups,
+    samples: out('samples') ? [] : model.samples,
+    failures: out('failures') ? new FailureLog() : model.failures,
+    allocations: out('allocations') ? [] : model.allocations,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------- failure log

@@ -24,15 +24,18 @@ import {
   localizer,
   MESSAGES,
   pdfHtml,
+  REPORT_SECTIONS,
   ReportExistsError,
   ReportWriteError,
+  selectSections,
   writeReport,
   type ReportModel,
+  type ReportSection,
 } from '.';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS, csvLine, type Cell } from './csv';
 import { esc } from './html';
-import { parseCsv } from './testing';
+import { parseCsv, pdfText } from './testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostmem-reports-'));
 const MiB = 1024 * 1024;
@@ -116,6 +119,11 @@ before(async () => {
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+const validateReport = ajv.compile(
+  JSON.parse(readFileSync(join(process.cwd(), 'docs', 'report.schema.json'), 'utf8')) as object,
+);
+
 test('the session model and the live model agree with the host Stats', () => {
   const { stats, live } = rec;
   for (const m of [model, live]) {
@@ -162,9 +170,7 @@ test('HTML, CSV, JSON (and PDF where Chromium is) agree with each other and with
     failures: Array<{ level: string }>;
     samples: unknown[];
   };
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
-  const validate = ajv.compile(JSON.parse(readFileSync(join(process.cwd(), 'docs', 'report.schema.json'), 'utf8')));
-  assert.ok(validate(json), JSON.stringify(validate.errors, null, 2));
+  assert.ok(validateReport(json), JSON.stringify(validateReport.errors, null, 2));
   assert.equal(json.schema, 'hostmem.report/1');
   assert.equal(json.summary.current.reserved, stats.reserved);
   assert.equal(json.summary.current.committed, stats.committed);
@@ -313,4 +319,217 @@ test('csvLine writes what csv-stringify writes, for plain and awkward cells alik
       stringify([row], CSV_OPTIONS),
     );
   }
+});
+
+// ---------------------------------------------------------------------------------------------- sections left out
+
+interface JsonReport {
+  source: { omitted?: string[] };
+  summary: unknown;
+  clerks: unknown;
+  policy: unknown;
+  host: unknown;
+  failureGroups: unknown[];
+  allocations: unknown[];
+  failures: unknown[];
+  samples: unknown[];
+}
+
+const readJson = (path: string): JsonReport => JSON.parse(readFileSync(path, 'utf8')) as JsonReport;
+const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+const squash = (text: string): string => text.replace(/\s+/g, ' ');
+
+/** What the HTML shows for a section: its note when left out, else its rows (or the chart). */
+function htmlShows(html: string, section: ReportSection): { note: boolean; content: boolean } {
+  const l = localizer('en');
+  switch (section) {
+    case 'allocations':
+      return {
+        note: html.includes(esc(l.t('allocationsOmitted'))),
+        content: /<tr><td class="code">0x/.test(html),
+      };
+    case 'failures':
+      return {
+        note: html.includes(esc(l.t('failuresOmitted'))),
+        content: [...LEVELS, 'other'].every((level) => html.includes(`(${level})</span> — `)),
+      };
+    case 'samples':
+      return { note: html.includes(esc(l.t('samplesOmitted'))), content: html.includes('<svg class="chart"') };
+  }
+}
+
+test('selectSections leaves each section out (and only it) while summary, clerks, policy and host stay whole', () => {
+  const { stats } = rec;
+  for (const section of REPORT_SECTIONS) {
+    const m = selectSections(
+      model,
+      REPORT_SECTIONS.filter((s) => s !== section),
+    );
+    assert.deepEqual(m.source.omitted, [section]);
+    assert.equal(m.summary, model.summary);
+    assert.equal(m.clerks, model.clerks);
+    assert.equal(m.policy, model.policy);
+    assert.equal(m.host, model.host);
+    assert.equal(m.summary.current.committed, stats.committed);
+    assert.deepEqual(m.summary.failures.byLevel, stats.failures);
+    assert.equal(m.allocations.length, section === 'allocations' ? 0 : stats.regions);
+    assert.equal(m.failures.length, section === 'failures' ? 0 : model.failures.length);
+    assert.equal(m.failureGroups.length, section === 'failures' ? 0 : 4);
+    assert.equal(m.samples.length, section === 'samples' ? 0 : model.samples.length);
+  }
+  // The original is untouched; everything included leaves nothing out; a section already out stays out.
+  assert.equal(model.source.omitted, undefined);
+  assert.deepEqual(selectSections(model, REPORT_SECTIONS).source.omitted, []);
+  const once = selectSections(model, ['failures', 'samples']);
+  assert.deepEqual(selectSections(once, REPORT_SECTIONS).source.omitted, ['allocations']);
+  assert.deepEqual(selectSections(once, ['samples']).source.omitted, ['allocations', 'failures']);
+  assert.deepEqual(selectSections(model, []).source.omitted, ['allocations', 'failures', 'samples']);
+});
+
+test('each section left out, in every format: JSON valid and empty there, no CSV file, a note in HTML and PDF', async () => {
+  const { stats } = rec;
+  const l = localizer('en');
+  for (const section of REPORT_SECTIONS) {
+    const m = selectSections(
+      model,
+      REPORT_SECTIONS.filter((s) => s !== section),
+    );
+    const out = join(dir, `without-${section}`);
+    mkdirSync(out);
+
+    // JSON: valid, names the section, empty only there, the summary as whole as before.
+    await writeReport(m, join(out, 'r.json'));
+    const json = readJson(join(out, 'r.json'));
+    assert.ok(validateReport(json), JSON.stringify(validateReport.errors, null, 2));
+    assert.deepEqual(json.source.omitted, [section]);
+    assert.deepEqual(json.summary, plain(model.summary));
+    assert.deepEqual(json.clerks, plain(model.clerks));
+    assert.deepEqual(json.policy, plain(model.policy));
+    assert.deepEqual(json.host, plain(model.host));
+    assert.equal(json.allocations.length, section === 'allocations' ? 0 : stats.regions);
+    assert.equal(json.failures.length, section === 'failures' ? 0 : model.summary.failures.total);
+    assert.equal(json.failureGroups.length, section === 'failures' ? 0 : 4);
+    assert.equal(json.samples.length, section === 'samples' ? 0 : model.samples.length);
+
+    // CSV: the left-out section's file is not written; the other two are whole.
+    const [allocCsv, failCsv, sampleCsv] = csvPaths(join(out, 'r.csv'));
+    const files = { allocations: allocCsv!, failures: failCsv!, samples: sampleCsv! };
+    const written = await writeReport(m, join(out, 'r.csv'));
+    assert.deepEqual(
+      written,
+      REPORT_SECTIONS.filter((s) => s !== section).map((s) => files[s]),
+    );
+    assert.equal(existsSync(files[section]), false, `${section}: no file`);
+    if (section !== 'allocations') assert.equal(csvObjects(allocCsv!).length, stats.regions);
+    if (section !== 'failures') assert.equal(csvObjects(failCsv!).length, model.summary.failures.total);
+    if (section !== 'samples') assert.equal(csvObjects(sampleCsv!).length, model.samples.length);
+
+    // HTML: says it was left out (at the top and in its place) instead of an empty table; the others are there.
+    await writeReport(m, join(out, 'r.html'));
+    const html = readFileSync(join(out, 'r.html'), 'utf8');
+    const sectionName = l.t(
+      section === 'allocations' ? 'sectionAllocations' : section === 'failures' ? 'sectionFailures' : 'sectionSamples',
+    );
+    assert.ok(html.includes(esc(l.t('omittedNote', { sections: sectionName }))), `${section}: the note at the top`);
+    assert.deepEqual(htmlShows(html, section), { note: true, content: false }, section);
+    for (const other of REPORT_SECTIONS.filter((s) => s !== section))
+      assert.deepEqual(htmlShows(html, other), { note: false, content: true }, `${other} without ${section}`);
+    assert.ok(!html.includes(esc(l.t('noAllocations'))) && !html.includes(esc(l.t('noFailures'))), 'never "none"');
+    // The chart has no failure markers without the failures, and says so.
+    assert.equal(html.includes(esc(l.t('markersOmitted'))), section === 'failures');
+    // The summary still shows the totals and the failure counts.
+    assert.ok(html.includes(`<div class="v">${esc(l.bytes(stats.committed))}</div>`));
+    assert.ok(
+      html.includes(
+        esc(
+          l.t('labelValue', {
+            label: l.t('failuresTotal'),
+            value: l.number(
+              stats.failures.eTaskCritical +
+                stats.failures.eAppDomainCritical +
+                stats.failures.eProcessCritical +
+                stats.failures.other,
+            ),
+          }),
+        ),
+      ),
+    );
+
+    // PDF: the same HTML, capped.
+    assert.deepEqual(htmlShows(await pdfHtml(m), section), { note: true, content: false }, `PDF ${section}`);
+  }
+});
+
+test('all three left out: JSON valid, HTML and PDF name them, CSV refuses with a clear error and writes nothing', async (t) => {
+  const m = selectSections(model, []);
+  const out = join(dir, 'without-all');
+  mkdirSync(out);
+  await writeReport(m, join(out, 'r.json'));
+  const json = readJson(join(out, 'r.json'));
+  assert.ok(validateReport(json), JSON.stringify(validateReport.errors, null, 2));
+  assert.deepEqual(json.source.omitted, ['allocations', 'failures', 'samples']);
+  await assert.rejects(writeReport(m, join(out, 'r.csv')), /all three were left out/);
+  assert.deepEqual(readdirSync(out), ['r.json']);
+  const l = localizer('en');
+  const listed = l.list([l.t('sectionAllocations'), l.t('sectionFailures'), l.t('sectionSamples')]);
+  for (const key of ['sectionAllocations', 'sectionFailures', 'sectionSamples'] as const)
+    assert.ok(listed.includes(l.t(key)), `${key} in "${listed}"`);
+  await writeReport(m, join(out, 'r.html'));
+  const html = readFileSync(join(out, 'r.html'), 'utf8');
+  assert.ok(html.includes(esc(l.t('omittedNote', { sections: listed }))));
+  for (const section of REPORT_SECTIONS) assert.deepEqual(htmlShows(html, section), { note: true, content: false });
+
+  // French and Chinese: every note translated, no English left.
+  const enValues = Object.values(MESSAGES.en).filter((v) => !v.includes('{'));
+  for (const lang of ['fr', 'zh-CN'] as const) {
+    const other = await pdfHtml({ ...m, language: lang });
+    for (const key of ['allocationsOmitted', 'failuresOmitted', 'samplesOmitted'] as const)
+      assert.ok(other.includes(esc(MESSAGES[lang][key])), `${lang}.${key}`);
+    for (const en of enValues) if (en.length >= 12) assert.ok(!other.includes(esc(en)), `${lang}: English "${en}"`);
+  }
+
+  // A real PDF where Chromium is, read back where pdftotext is.
+  if (findChromium() === undefined) {
+    t.diagnostic('PDF skipped: no Chromium (/usr/bin/chromium or HOSTMEM_CHROMIUM)');
+    return;
+  }
+  await writeReport(m, join(out, 'r.pdf'));
+  const text = pdfText(join(out, 'r.pdf'), out);
+  if (text === undefined) {
+    t.diagnostic('PDF text not checked: no pdftotext');
+    return;
+  }
+  for (const key of ['allocationsOmitted', 'failuresOmitted', 'samplesOmitted'] as const)
+    assert.ok(squash(text).includes(squash(l.t(key))), `PDF: ${key}`);
+});
+
+test('"none" is not "left out": an empty list shows its own words; the schema ties emptiness to source.omitted', async () => {
+  const l = localizer('en');
+  const empty: ReportModel = { ...model, allocations: [] };
+  const html = await pdfHtml(empty);
+  assert.ok(html.includes(esc(l.t('noAllocations'))));
+  assert.ok(!html.includes(esc(l.t('allocationsOmitted'))));
+
+  const out = join(dir, 'schema');
+  mkdirSync(out);
+  await writeReport(model, join(out, 'r.json'));
+  const full = readJson(join(out, 'r.json'));
+  assert.deepEqual(full.source.omitted, [], 'always written');
+  assert.ok(validateReport(full));
+  // A report written before the field existed is still valid.
+  const older = structuredClone(full);
+  delete older.source.omitted;
+  assert.ok(validateReport(older), JSON.stringify(validateReport.errors));
+  // Naming a section whose list is not empty, or emptying failureGroups without naming failures, is invalid.
+  for (const section of REPORT_SECTIONS) {
+    const lying = structuredClone(full);
+    lying.source.omitted = [section];
+    assert.equal(validateReport(lying), false, `omitted ${section} with its list full`);
+  }
+  const noGroups = structuredClone(full);
+  noGroups.failureGroups = [];
+  assert.equal(validateReport(noGroups), false, 'failureGroups empty without omitting failures');
+  const unknown = structuredClone(full);
+  unknown.source.omitted = ['clerks'];
+  assert.equal(validateReport(unknown), false, 'clerks cannot be left out');
 });

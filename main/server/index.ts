@@ -6,6 +6,9 @@
  * and SameSite=Strict, when a page is served with a valid query token, so the page's own assets and socket carry
  * it). Missing or wrong token: 401. A request whose `Origin` is not the server's own, or whose `Host` is not one of
  * the server's names (DNS rebinding): 403. Refusals happen before anything is read or upgraded.
+ *
+ * Exported reports are downloads (`downloads.ts`): `GET /download/<id>`, behind the same checks, serves a report file
+ * once as an attachment.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -16,6 +19,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseRequestFrame, type Push, type ResponseFrame, type ServerFrame } from '../contract';
 import type { Service } from '../service';
+import { DOWNLOAD_PATH, type ReportDownloads } from './downloads';
+
+export { createReportDownloads, reportStamp, type ReportDownloads, type ReportDownloadsOptions } from './downloads';
 
 export const TOKEN_COOKIE = 'hostmem_token';
 
@@ -35,6 +41,11 @@ export interface ServerOptions {
   readonly maxPayload?: number;
   /** Past this many bytes queued on a socket, pushes to it are dropped and it gets a full message later. 16 MiB. */
   readonly maxBuffered?: number;
+  /**
+   * The report downloads whose `saveReport` the service was given: served at `/download/<id>`, and closed (their
+   * folder removed) when the server closes. Without it, `/download/…` is 404.
+   */
+  readonly downloads?: ReportDownloads;
 }
 
 export interface RunningServer {
@@ -193,11 +204,59 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .pipe(res);
   };
 
+  const notFound = (res: ServerResponse, why = 'Not found'): void => {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`${why}\n`);
+  };
+
+  /** A report file, once: taken from the list before the first byte, deleted when sent (or when sending failed). */
+  const serveDownload = (req: IncomingMessage, res: ServerResponse, id: string): void => {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' });
+      res.end();
+      return;
+    }
+    const file = options.downloads?.take(id);
+    if (!file) return notFound(res, 'Not found: a download link works once, for 10 minutes');
+    let size: number;
+    try {
+      size = statSync(file.path).size;
+    } catch {
+      file.done();
+      return notFound(res);
+    }
+    res.writeHead(200, {
+      'content-type': file.contentType,
+      'content-length': size,
+      // The name is ours (hostmem-report-<stamp>.<ext>): plain ASCII, nothing to quote.
+      'content-disposition': `attachment; filename="${file.name}"`,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+      // Should a browser show the HTML report rather than save it: no script, no request, nothing but its own CSS.
+      'content-security-policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    });
+    const stream = createReadStream(file.path);
+    // Deleted once its handle is closed (Windows cannot delete an open file): sent, failed or abandoned alike.
+    stream.once('close', () => file.done());
+    stream.once('error', () => res.destroy());
+    res.once('close', () => stream.destroy());
+    stream.pipe(res);
+  };
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
 
   const http: Server = createServer((req, res) => {
     const verdict = check(req);
     if (!verdict.ok) return refuse(res, verdict.status, verdict.why);
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      return refuse(res, 403, 'bad path');
+    }
+    if (pathname.startsWith(DOWNLOAD_PATH)) return serveDownload(req, res, pathname.slice(DOWNLOAD_PATH.length));
     serveFile(req, res, verdict.viaQuery);
   });
 
@@ -278,12 +337,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     get connections() {
       return wss.clients.size;
     },
-    close: () =>
-      new Promise<void>((done) => {
+    close: async () => {
+      await new Promise<void>((done) => {
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         http.closeAllConnections();
         http.close(() => done());
-      }),
+      });
+      await options.downloads?.close();
+    },
   };
 }

@@ -2,23 +2,42 @@
  * The real server on 127.0.0.1 (a random port) with the real service and host: token and Origin refusals over HTTP
  * and WebSocket, the page and its cookie, hello and the first full message, a few hundred random frames answered
  * without bringing the server down, and a virtualAlloc sent through the socket showing up as a row of the next
- * delta. No timing assertion.
+ * delta. Exported reports as one-time downloads over real HTTP (fetch): the content is the report, a second fetch is
+ * 404, the token and Origin checks apply, CSV gives three links, links expire and are bounded. No timing assertion.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020';
 import WebSocket from 'ws';
 import { MEM, PAGE } from '../../native';
-import { createSocketClient, type DeltaMessage, type Push, type ServerFrame, type SocketClient } from '../contract';
+import {
+  createSocketClient,
+  type DeltaMessage,
+  type ExportResult,
+  type Params,
+  type Push,
+  type ServerFrame,
+  type SocketClient,
+} from '../contract';
 import { createHost, type Host } from '../host';
 import { seededRandom } from '../host/random';
+import { defaultPrinter, findChromium } from '../reports';
+import { parseCsv } from '../reports/testing';
 import { createService, type Service } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
-import { ServeError, startServer, TOKEN_COOKIE, type RunningServer } from './index';
+import {
+  createReportDownloads,
+  ServeError,
+  startServer,
+  TOKEN_COOKIE,
+  type ReportDownloads,
+  type RunningServer,
+} from './index';
 
 interface HttpAnswer {
   status: number;
@@ -59,6 +78,9 @@ let sampler: Sampler;
 let publisher: Publisher;
 let service: Service;
 let server: RunningServer;
+let downloads: ReportDownloads;
+/** The downloads' clock: stands still unless a test moves it (expiry without waiting). */
+let downloadClock = 1_000_000;
 
 before(async () => {
   staticDir = mkdtempSync(join(tmpdir(), 'hostmem-serve-'));
@@ -68,9 +90,17 @@ before(async () => {
   host = createHost();
   sampler = createSampler(host, { intervalMs: 250 });
   publisher = createPublisher(host, sampler);
-  service = createService({ host, sampler, publisher, transport: 'websocket', version: '0.0.0-test' });
+  downloads = createReportDownloads({ now: () => downloadClock });
+  service = createService({
+    host,
+    sampler,
+    publisher,
+    transport: 'websocket',
+    version: '0.0.0-test',
+    saveReport: downloads.saveReport,
+  });
   sampler.start();
-  server = await startServer({ service, staticDir });
+  server = await startServer({ service, staticDir, downloads });
 });
 
 after(async () => {
@@ -247,6 +277,7 @@ describe('the socket', () => {
       'diffSnapshots',
       'history',
       'startWorkload',
+      'exportReport',
       'constructor',
       '__proto__',
       '',
@@ -329,5 +360,244 @@ describe('the socket', () => {
     assert.equal((await get(server.url)).status, 200);
     // Whatever the fuzz started or allocated goes away with the host in `after`.
     host.reset();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- report downloads
+
+interface Fetched {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+async function fetchUrl(url: string, init: RequestInit = {}): Promise<Fetched> {
+  const res = await fetch(url, { redirect: 'manual', ...init });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+type Download = Extract<ExportResult, { outcome: 'download' }>;
+
+describe('report downloads', () => {
+  let client: SocketClient;
+  const cookie = (): Record<string, string> => ({ cookie: `${TOKEN_COOKIE}=${server.token}` });
+  const link = (url: string): string => `${server.origin}${url}`;
+
+  const exportReport = async (params: Params<'exportReport'>): Promise<Download> => {
+    const r = await client.call('exportReport', params);
+    assert.equal(r.outcome, 'download');
+    return r as Download;
+  };
+
+  before(async () => {
+    const opened = await openSocket(wsUrl(server.token), { origin: server.origin });
+    assert.ok(opened instanceof WebSocket);
+    client = createSocketClient(opened);
+    // Something to report: live allocations, and failures at two levels and without one.
+    host.setPolicy({ ...host.policy(), commitLimit: 8 * 1024 * 1024 });
+    for (const level of ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical'] as const) {
+      const r = await client.call('virtualAlloc', {
+        address: null,
+        size: 1024 * 1024,
+        type: MEM.RESERVE | MEM.COMMIT,
+        protect: PAGE.READWRITE,
+        level,
+        tag: `dl/${level}`,
+      });
+      assert.equal(r.hrName, 'S_OK');
+    }
+    for (const level of ['eTaskCritical', 'eAppDomainCritical'] as const) {
+      const r = await client.call('virtualAlloc', {
+        address: null,
+        size: 6 * 1024 * 1024,
+        type: MEM.RESERVE | MEM.COMMIT,
+        protect: PAGE.READWRITE,
+        level,
+      });
+      assert.notEqual(r.hrName, 'S_OK');
+    }
+    await client.call('virtualFree', { address: 0x1000, size: 0, type: MEM.RELEASE });
+  });
+  after(() => client.close());
+
+  test('a JSON export downloads once, as an attachment, and is the report of this host', async () => {
+    const r = await exportReport({ format: 'json' });
+    assert.equal(r.files.length, 1);
+    const [file] = r.files;
+    assert.match(file!.name, /^hostmem-report-\d{8}-\d{6}\.json$/);
+    assert.match(file!.url, /^\/download\/[A-Za-z0-9_-]{32}$/);
+    const got = await fetchUrl(link(file!.url), { headers: cookie() });
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(got.headers.get('content-disposition'), `attachment; filename="${file!.name}"`);
+    assert.equal(got.headers.get('cache-control'), 'no-store');
+    assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+    const json = JSON.parse(got.body.toString('utf8')) as {
+      schema: string;
+      source: { kind: string; omitted: string[] };
+      summary: { current: Record<string, number>; failures: { total: number; byLevel: Record<string, number> } };
+      allocations: Array<{ size: number; tag: string | null }>;
+      failures: unknown[];
+    };
+    const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
+      JSON.parse(readFileSync(join(process.cwd(), 'docs', 'report.schema.json'), 'utf8')) as object,
+    );
+    assert.ok(validate(json), JSON.stringify(validate.errors, null, 2));
+    assert.equal(json.schema, 'hostmem.report/1');
+    assert.equal(json.source.kind, 'live');
+    assert.deepEqual(json.source.omitted, []);
+    const stats = host.stats();
+    assert.equal(json.summary.current.reserved, stats.reserved);
+    assert.equal(json.summary.current.committed, stats.committed);
+    assert.equal(json.summary.current.regions, stats.regions);
+    assert.deepEqual(json.summary.failures.byLevel, stats.failures);
+    assert.ok(stats.failures.eTaskCritical > 0 && stats.failures.eAppDomainCritical > 0 && stats.failures.other > 0);
+    assert.equal(json.failures.length, json.summary.failures.total);
+    assert.equal(json.allocations.length, stats.regions);
+    assert.ok(json.allocations.some((a) => a.tag === 'dl/eProcessCritical'));
+
+    // Once: the second fetch is 404, and the file is gone from the private folder.
+    const again = await fetchUrl(link(file!.url), { headers: cookie() });
+    assert.equal(again.status, 404);
+    while (readdirSync(downloads.dir!).length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+
+  test('downloads need the token (401) and a same Origin (403); refusals do not use the link up', async () => {
+    const { files } = await exportReport({ format: 'html', language: 'fr', include: ['failures'] });
+    const url = link(files[0]!.url);
+    assert.equal((await fetchUrl(url)).status, 401);
+    assert.equal((await fetchUrl(`${url}?token=wrong`)).status, 401);
+    assert.equal((await fetchUrl(url, { headers: { cookie: `${TOKEN_COOKIE}=nope` } })).status, 401);
+    assert.equal((await fetchUrl(url, { headers: { ...cookie(), origin: 'http://evil.example' } })).status, 403);
+    assert.equal((await fetchUrl(url, { method: 'POST', headers: cookie() })).status, 405);
+    assert.equal((await fetchUrl(`${link('/download/')}${'A'.repeat(32)}`, { headers: cookie() })).status, 404);
+    const got = await fetchUrl(`${url}?token=${server.token}`, { headers: { origin: server.origin } });
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(String(got.headers.get('content-security-policy')), /sandbox/);
+    assert.equal(got.headers.get('set-cookie'), null);
+    const html = got.body.toString('utf8');
+    assert.match(html, /<html lang="fr">/);
+    assert.ok(html.includes('La liste des allocations vivantes a été laissée de côté dans ce rapport.'));
+    assert.equal((await fetchUrl(url, { headers: cookie() })).status, 404);
+  });
+
+  test('a CSV export gives three links, one per file, each the right list', async () => {
+    const { files } = await exportReport({ format: 'csv' });
+    assert.equal(files.length, 3);
+    const stem = files[0]!.name.replace(/\.csv$/, '');
+    assert.match(stem, /^hostmem-report-\d{8}-\d{6}$/);
+    assert.deepEqual(
+      files.map((f) => f.name),
+      [`${stem}.csv`, `${stem}.failures.csv`, `${stem}.samples.csv`],
+    );
+    assert.equal(new Set(files.map((f) => f.url)).size, 3);
+    const stats = host.stats();
+    const rows: string[][][] = [];
+    for (const f of files) {
+      const got = await fetchUrl(link(f.url), { headers: cookie() });
+      assert.equal(got.status, 200, f.name);
+      assert.equal(got.headers.get('content-type'), 'text/csv; charset=utf-8');
+      assert.equal(got.headers.get('content-disposition'), `attachment; filename="${f.name}"`);
+      rows.push(parseCsv(got.body.toString('utf8')));
+    }
+    const [allocations, failures, samples] = rows;
+    assert.equal(allocations![0]![0], 'base');
+    assert.equal(allocations!.length - 1, stats.regions);
+    const total = stats.failures.eTaskCritical + stats.failures.eAppDomainCritical;
+    assert.equal(failures!.length - 1, total + stats.failures.eProcessCritical + stats.failures.other);
+    assert.equal(samples![0]![0], 'time');
+    for (const f of files) assert.equal((await fetchUrl(link(f.url), { headers: cookie() })).status, 404);
+    // A section left out has no file, so no link.
+    const some = await exportReport({ format: 'csv', include: ['failures'] });
+    assert.deepEqual(
+      some.files.map((f) => f.name.replace(/^hostmem-report-\d{8}-\d{6}/, '')),
+      ['.failures.csv'],
+    );
+  });
+
+  test('links expire after 10 minutes; at most 32 files wait, the oldest dropped', async () => {
+    const first = await exportReport({ format: 'json', include: [] });
+    downloadClock += 10 * 60_000;
+    assert.equal((await fetchUrl(link(first.files[0]!.url), { headers: cookie() })).status, 404, 'expired');
+    const made: string[] = [];
+    for (let i = 0; i < 12; i++) made.push(...(await exportReport({ format: 'csv' })).files.map((f) => f.url));
+    assert.equal(made.length, 36);
+    assert.equal(downloads.pending, 32);
+    assert.equal(readdirSync(downloads.dir!).length, 32, 'dropped files are deleted');
+    for (const url of made.slice(0, 4))
+      assert.equal((await fetchUrl(link(url), { headers: cookie() })).status, 404, 'dropped');
+    assert.equal((await fetchUrl(link(made.at(-1)!), { headers: cookie() })).status, 200);
+    downloadClock += 10 * 60_000;
+    assert.equal((await fetchUrl(link(made[4]!), { headers: cookie() })).status, 404, 'expired');
+    assert.equal(downloads.pending, 0);
+  });
+
+  test('PDF: printed by Chromium where there is one; without one, refused saying so', async (t) => {
+    // A second service over the same host whose printer finds no Chromium.
+    const noChromium = createReportDownloads({
+      printer: () => defaultPrinter({ HOSTMEM_CHROMIUM: join(staticDir, 'no-chromium') }),
+    });
+    const other = createService({
+      host,
+      sampler,
+      publisher,
+      transport: 'websocket',
+      version: '0.0.0-test',
+      saveReport: noChromium.saveReport,
+    });
+    const session = other.connect(() => undefined);
+    try {
+      const a = await session.request({ method: 'exportReport', params: { format: 'pdf' } });
+      assert.equal(a.ok, false);
+      if (!a.ok) {
+        assert.equal(a.error.code, 'refused');
+        assert.match(a.error.message, /cannot make a PDF: HOSTMEM_CHROMIUM=.*no-chromium does not exist/);
+        assert.match(a.error.message, /Install Chromium/);
+      }
+      assert.equal(noChromium.dir, undefined, 'nothing written');
+    } finally {
+      session.close();
+      await other.dispose();
+      await noChromium.close();
+    }
+    if (findChromium() === undefined) {
+      t.diagnostic('PDF download skipped: no Chromium (/usr/bin/chromium or HOSTMEM_CHROMIUM)');
+      return;
+    }
+    const { files } = await exportReport({ format: 'pdf', include: ['allocations'] });
+    assert.match(files[0]!.name, /^hostmem-report-\d{8}-\d{6}\.pdf$/);
+    const got = await fetchUrl(link(files[0]!.url), { headers: cookie() });
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'application/pdf');
+    assert.equal(got.body.subarray(0, 5).toString('latin1'), '%PDF-');
+  });
+
+  test('closing the server removes the folder; later exports are refused', async () => {
+    const d = createReportDownloads();
+    const s = createService({
+      host,
+      sampler,
+      publisher,
+      transport: 'websocket',
+      version: '0.0.0-test',
+      saveReport: d.saveReport,
+    });
+    const running = await startServer({ service: s, staticDir, downloads: d });
+    const session = s.connect(() => undefined);
+    try {
+      const a = await session.request({ method: 'exportReport', params: { format: 'json' } });
+      assert.ok(a.ok);
+      const dir = d.dir!;
+      assert.equal(readdirSync(dir).length, 1);
+      await running.close();
+      assert.equal(existsSync(dir), false);
+      const b = await session.request({ method: 'exportReport', params: { format: 'json' } });
+      assert.equal(!b.ok && b.error.code, 'refused');
+      assert.match(!b.ok ? b.error.message : '', /shutting down/);
+    } finally {
+      session.close();
+      await s.dispose();
+    }
   });
 });

@@ -5,13 +5,19 @@
  * request — unvalidated — to `session.request`, which validates it with the contract's schemas and answers with a
  * result or an error. A bad request never throws out of it.
  *
- * Owns the workloads started through it (several at once; stopped and their memory released on `dispose`) and the
- * snapshot store. Does not own the host, sampler or publisher: whoever made them disposes of them.
+ * Owns the workloads started through it (several at once; stopped and their memory released on `dispose`), the
+ * snapshot store, and a report collector started at creation (the failure events of a live report are those since
+ * the service began). Does not own the host, sampler or publisher: whoever made them disposes of them.
+ *
+ * `exportReport` builds the live report here (sections chosen by the request) and hands it to the transport's
+ * `saveReport`: the app asks where to save it, `hostmem serve` makes download links.
  */
 import { type Host, hresultName, type HostState } from '../host';
 import {
   type ApiError,
+  type AppSettings,
   type CallAnswer,
+  type ExportResult,
   type HelloResult,
   LANGUAGES,
   MAX_DIFF_ENTRIES,
@@ -21,10 +27,19 @@ import {
   type Push,
   type Request,
   type Results,
+  type SettingsResult,
   type SnapshotDiff,
   type WorkloadInfo,
   type WorkloadSummaryInfo,
 } from '../contract';
+import {
+  buildLiveReport,
+  collectReportEvents,
+  REPORT_SECTIONS,
+  selectSections,
+  type ReportCollector,
+  type ReportModel,
+} from '../reports';
 import type { StateInfo } from '../telemetry/messages';
 import { regionRow, type Publisher, type Send } from '../telemetry/publisher';
 import { every as defaultEvery, type Every, type Sampler } from '../telemetry/sampler';
@@ -37,6 +52,14 @@ import {
   type WorkloadLogEntry,
   type WorkloadSummary,
 } from '../workloads';
+
+/**
+ * Where an exported report goes, given the request (format, language, sections) and the live report with only the
+ * chosen sections. The app asks where to save it and writes it (`saved`, or `cancelled`); `hostmem serve` writes it
+ * to a private folder and answers download links (`download`). A rejection (a file that cannot be written, no
+ * Chromium for a PDF…) answers `refused` with its message.
+ */
+export type SaveReport = (request: ParsedParams<'exportReport'>, model: ReportModel) => Promise<ExportResult>;
 
 export interface ServiceOptions {
   readonly host: Host;
@@ -59,6 +82,16 @@ export interface ServiceOptions {
   readonly every?: Every;
   /** Clock, ms since the epoch. Default Date.now. */
   readonly now?: () => number;
+  /** Where `exportReport` sends the report; without it, `exportReport` is refused. */
+  readonly saveReport?: SaveReport;
+  /**
+   * The desktop app's settings for getSettings / updateSettings (`update` throws an Error to refuse, with nothing
+   * changed); without it — `hostmem serve` — both are refused.
+   */
+  readonly appSettings?: {
+    get(): SettingsResult;
+    update(patch: Partial<AppSettings>): SettingsResult;
+  };
 }
 
 export type Answer<T = unknown> = Parsed<T>;
@@ -142,6 +175,7 @@ class ServiceImpl implements Service {
   private stopProgress: (() => void) | undefined;
   private stateInfo: StateInfo;
   private readonly unsubscribeHost: () => void;
+  private readonly collector: ReportCollector;
   private disposed = false;
   private sessionCount = 0;
 
@@ -157,6 +191,7 @@ class ServiceImpl implements Service {
     this.unsubscribeHost = this.host.subscribe((e) => {
       if (e.kind === 'state') this.stateInfo = { state: e.state, cause: e.cause, since: e.time };
     });
+    this.collector = collectReportEvents(this.host, this.now);
   }
 
   get running(): number {
@@ -371,6 +406,47 @@ class ServiceImpl implements Service {
         const points = this.options.sampler.samples(since, { maxPoints: request.params?.maxPoints ?? 1200 });
         return { points } satisfies Results['history'];
       }
+      case 'exportReport':
+        return this.exportReport(request.params);
+      case 'getSettings':
+        return this.settingsAccess().get() satisfies Results['getSettings'];
+      case 'updateSettings': {
+        const access = this.settingsAccess();
+        try {
+          return access.update(request.params.settings as Partial<AppSettings>) satisfies Results['updateSettings'];
+        } catch (e) {
+          throw refused(e instanceof Error ? e.message : String(e));
+        }
+      }
+    }
+  }
+
+  private settingsAccess(): NonNullable<ServiceOptions['appSettings']> {
+    const access = this.options.appSettings;
+    if (access === undefined) throw refused('settings belong to the desktop app; this server has none');
+    return access;
+  }
+
+  private async exportReport(p: ParsedParams<'exportReport'>): Promise<Results['exportReport']> {
+    const save = this.options.saveReport;
+    if (save === undefined) throw refused('exporting a report is not available here: nowhere to save it');
+    if (this.disposed) throw refused('the service is shutting down');
+    const include = p.include ?? REPORT_SECTIONS;
+    if (p.format === 'csv' && include.length === 0) {
+      throw refused('a CSV report holds allocations, failures and samples: include at least one of them');
+    }
+    const model = buildLiveReport({
+      host: this.host,
+      samples: this.options.sampler.samples(),
+      collector: this.collector,
+      language: p.language ?? 'en',
+      now: this.now,
+    });
+    try {
+      return await save(p, selectSections(model, include));
+    } catch (e) {
+      // Not our bug but the user's situation (an unwritable folder, no Chromium…): say what it is.
+      throw refused(e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -433,6 +509,7 @@ class ServiceImpl implements Service {
     await Promise.all([...this.workloads.values()].map((w) => w.handle.stop()));
     this.store.stopPeriodic();
     this.unsubscribeHost();
+    this.collector.stop();
     this.pushTargets.clear();
   }
 }

@@ -1,16 +1,21 @@
 /**
  * The service over the real host: every contract request answered (validated first), bad requests answered with
  * errors, workloads started / paused / stopped with their memory released, snapshots and their diff, pushes of
- * workload progress and log lines. No timing assertion: tests wait for events, never for durations.
+ * workload progress and log lines, live reports exported through a real writer. No timing assertion: tests wait
+ * for events, never for durations.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, test } from 'node:test';
 import { MEM, PAGE } from '../../native';
 import { type Push, type WorkloadsMessage } from '../contract';
-import { createHost, type Host } from '../host';
+import { createHost, DEFAULT_POLICY, type Host } from '../host';
+import { defaultPrinter, writeReport, type ReportModel } from '../reports';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
-import { createService, type Service, type ServiceSession } from './index';
+import { createService, type SaveReport, type Service, type ServiceOptions, type ServiceSession } from './index';
 
 const KiB = 1024;
 
@@ -25,11 +30,18 @@ interface Rig {
 
 const rigs: Rig[] = [];
 
-function rig(): Rig {
-  const host = createHost();
+function rig(options: Partial<Pick<ServiceOptions, 'saveReport'>> & { host?: Host } = {}): Rig {
+  const host = options.host ?? createHost();
   const sampler = createSampler(host, { intervalMs: 250 });
   const publisher = createPublisher(host, sampler);
-  const service = createService({ host, sampler, publisher, transport: 'ipc', version: '0.0.0-test' });
+  const service = createService({
+    host,
+    sampler,
+    publisher,
+    transport: 'ipc',
+    version: '0.0.0-test',
+    ...(options.saveReport && { saveReport: options.saveReport }),
+  });
   const pushes: Push[] = [];
   const session = service.connect((m) => pushes.push(m));
   const r = { host, sampler, publisher, service, session, pushes };
@@ -267,4 +279,152 @@ test('resync: the next push is a full message; a closed session gets nothing mor
   await host.VirtualAlloc(null, 64 * KiB, MEM.RESERVE, PAGE.READWRITE, 0);
   publisher.flush();
   assert.equal(pushes.length, n);
+});
+
+// ---------------------------------------------------------------------------------------------- exportReport
+
+const reportDir = mkdtempSync(join(tmpdir(), 'hostmem-service-reports-'));
+after(() => rmSync(reportDir, { recursive: true, force: true }));
+
+interface Saved {
+  request: unknown;
+  model: ReportModel;
+  files: string[];
+}
+
+/** A real saver, as the app's minus the dialog: writes the report into `folder` as r.<format>. */
+function saver(folder: string, saved: Saved[], print?: Parameters<typeof writeReport>[2]): SaveReport {
+  return async (request, model) => {
+    const files = await writeReport(model, join(folder, `r.${request.format}`), { force: true, ...print });
+    saved.push({ request, model, files });
+    return { outcome: 'saved', files };
+  };
+}
+
+/** Some successes and failures at every level on a host with a small commit limit. */
+async function exercise(host: Host): Promise<void> {
+  const MiB = 1024 * KiB;
+  const RC = MEM.RESERVE | MEM.COMMIT;
+  for (let i = 0; i < 3; i++) assert.equal((await host.VirtualAlloc(null, MiB, RC, PAGE.READWRITE, 2, 'keep')).hr, 0);
+  assert.notEqual((await host.VirtualAlloc(null, MiB, RC, PAGE.READWRITE, 0, 'grow')).hr, 0);
+  assert.notEqual((await host.VirtualAlloc(null, MiB, RC, PAGE.READWRITE, 1, 'grow')).hr, 0);
+  assert.notEqual((await host.VirtualFree(0x1000, 0, MEM.RELEASE)).hr, 0);
+}
+
+test('exportReport without a place to save it is refused, saying so; bad params are bad requests', async () => {
+  const { session } = rig();
+  const a = await session.request({ method: 'exportReport', params: { format: 'json' } });
+  assert.equal(a.ok, false);
+  if (!a.ok) {
+    assert.equal(a.error.code, 'refused');
+    assert.match(a.error.message, /nowhere to save/);
+  }
+  for (const params of [
+    undefined,
+    {},
+    { format: 'docx' },
+    { format: 'json', include: ['clerks'] },
+    { format: 'json', language: 'de' },
+    { format: 'json', extra: 1 },
+  ]) {
+    const r = await session.request({ method: 'exportReport', params });
+    assert.equal(!r.ok && r.error.code, 'bad-request', JSON.stringify(params));
+  }
+});
+
+test('exportReport builds the live report (events since the service began), sections and language as asked', async () => {
+  const saved: Saved[] = [];
+  const folder = mkdtempSync(join(reportDir, 'live-'));
+  const host = createHost({ policy: { ...DEFAULT_POLICY, commitLimit: 4 * 1024 * KiB } });
+  const { session, sampler } = rig({ host, saveReport: saver(folder, saved) });
+  sampler.sampleNow();
+  await exercise(host);
+  sampler.sampleNow();
+  const stats = host.stats();
+  const failuresTotal = stats.failures.eTaskCritical + stats.failures.eAppDomainCritical + stats.failures.other;
+  assert.ok(failuresTotal >= 3);
+
+  // Everything, by default, in English.
+  const all = await ok(session, 'exportReport', { format: 'json' });
+  assert.deepEqual(all, { outcome: 'saved', files: [join(folder, 'r.json')] });
+  const full = saved.at(-1)!.model;
+  assert.equal(full.language, 'en');
+  assert.equal(full.source.kind, 'live');
+  assert.deepEqual(full.source.omitted, []);
+  assert.equal(full.summary.current.reserved, stats.reserved);
+  assert.equal(full.summary.current.committed, stats.committed);
+  assert.equal(full.summary.current.regions, stats.regions);
+  assert.deepEqual(full.summary.failures.byLevel, stats.failures);
+  assert.equal(full.failures.length, failuresTotal, 'every failure event since the service began');
+  assert.equal(full.allocations.length, stats.regions);
+  assert.ok(full.samples.length >= 2);
+  const json = JSON.parse(readFileSync(join(folder, 'r.json'), 'utf8')) as {
+    schema: string;
+    summary: { failures: { byLevel: unknown } };
+    failures: unknown[];
+  };
+  assert.equal(json.schema, 'hostmem.report/1');
+  assert.deepEqual(json.summary.failures.byLevel, stats.failures);
+  assert.equal(json.failures.length, failuresTotal);
+
+  // Only the failures, in French: the rest left out, the summary whole.
+  await ok(session, 'exportReport', { format: 'html', include: ['failures'], language: 'fr' });
+  const some = saved.at(-1)!;
+  assert.deepEqual(some.request, { format: 'html', include: ['failures'], language: 'fr' });
+  assert.equal(some.model.language, 'fr');
+  assert.deepEqual(some.model.source.omitted, ['allocations', 'samples']);
+  assert.equal(some.model.allocations.length, 0);
+  assert.equal(some.model.samples.length, 0);
+  assert.equal(some.model.failures.length, failuresTotal);
+  assert.equal(some.model.summary.current.committed, stats.committed);
+  assert.deepEqual(some.model.summary.failures.byLevel, stats.failures);
+  assert.deepEqual(some.model.clerks, full.clerks);
+  assert.match(readFileSync(join(folder, 'r.html'), 'utf8'), /<html lang="fr">/);
+
+  // CSV: one file per included section; none at all is refused before anything is written.
+  const csv = (await ok(session, 'exportReport', { format: 'csv', include: ['samples', 'allocations'] })) as {
+    files: string[];
+  };
+  assert.deepEqual(csv.files, [join(folder, 'r.csv'), join(folder, 'r.samples.csv')]);
+  const none = await session.request({ method: 'exportReport', params: { format: 'csv', include: [] } });
+  assert.equal(!none.ok && none.error.code, 'refused');
+  assert.equal(saved.length, 3);
+});
+
+test('errors of saveReport (an unwritable folder, no Chromium) answer refused with their message', async () => {
+  const saved: Saved[] = [];
+  const missing = join(reportDir, 'no-such-folder');
+  const { session } = rig({ saveReport: saver(missing, saved) });
+  const a = await session.request({ method: 'exportReport', params: { format: 'html' } });
+  assert.equal(a.ok, false);
+  if (!a.ok) {
+    assert.equal(a.error.code, 'refused');
+    assert.match(a.error.message, /cannot write .*no-such-folder.*the folder does not exist/);
+  }
+  const folder = mkdtempSync(join(reportDir, 'pdf-'));
+  const noChromium = rig({
+    saveReport: (request, model) =>
+      saver(folder, saved, { print: defaultPrinter({ HOSTMEM_CHROMIUM: join(folder, 'no-chromium') }) })(
+        request,
+        model,
+      ),
+  });
+  const b = await noChromium.session.request({ method: 'exportReport', params: { format: 'pdf' } });
+  assert.equal(b.ok, false);
+  if (!b.ok) {
+    assert.equal(b.error.code, 'refused');
+    assert.match(b.error.message, /cannot make a PDF: HOSTMEM_CHROMIUM=.*no-chromium does not exist/);
+  }
+  assert.equal(saved.length, 0);
+  // Still answering.
+  await ok(session, 'hello');
+});
+
+test('a disposed service refuses exportReport', async () => {
+  const saved: Saved[] = [];
+  const { session, service } = rig({ saveReport: saver(reportDir, saved) });
+  await service.dispose();
+  const a = await session.request({ method: 'exportReport', params: { format: 'json' } });
+  assert.equal(!a.ok && a.error.code, 'refused');
+  assert.equal(saved.length, 0);
 });

@@ -22,9 +22,9 @@ import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language } 
 import { formatOf, writeReport, type ReportModel } from '../reports';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
-import { APP_ID, PRODUCT_NAME } from './identity';
+import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME } from './identity';
 import { serveIpc, type IpcTransport } from './ipc';
-import { loadSettings, saveSettings, SETTINGS_FILE, type Settings } from './settings';
+import { loadSettings, SETTINGS_FILE, SettingsStore, type Settings } from './settings';
 import { createTrayMonitor, type TrayMonitor } from './tray';
 import { MENU_IDS } from './tray-model';
 import { createMainWindow, RENDERER_INDEX, revealWindow } from './window';
@@ -55,7 +55,7 @@ const HINT_TEXT: Readonly<Record<Language, { title: string; body: string }>> = {
 
 export class DesktopApp {
   private readonly settingsPath = join(app.getPath('userData'), SETTINGS_FILE);
-  private settings: Settings;
+  private readonly store: SettingsStore;
   private readonly core: ShellCore;
   private readonly ipc: IpcTransport;
   private readonly tray: TrayMonitor;
@@ -67,18 +67,25 @@ export class DesktopApp {
 
   constructor(options: DesktopAppOptions) {
     const loaded = loadSettings(this.settingsPath);
-    this.settings = loaded.settings;
+    this.store = new SettingsStore(this.settingsPath, loaded.settings);
     if (loaded.warning) log.warn(`settings: ${loaded.warning}`);
-    nativeTheme.themeSource = this.settings.theme;
+    nativeTheme.themeSource = loaded.settings.theme;
 
     this.core = createShellCore({
-      settings: this.settings,
+      settings: loaded.settings,
+      appSettings: {
+        get: () => this.store.result(),
+        update: (patch) => {
+          this.updateSettings(patch);
+          return this.store.result();
+        },
+      },
       systemLocale: app.getLocale(),
       saveReport: (request, model) => this.saveReport(request.format, model),
     });
     log.info(
       `hostmem ${app.getVersion()} started: backend ${this.core.host.backend}, locale ${this.core.locale}, ` +
-        `workload ${this.settings.defaultWorkload}, settings ${this.settingsPath}`,
+        `workload ${loaded.settings.defaultWorkload}, settings ${this.settingsPath}`,
     );
 
     this.ipc = serveIpc(this.core.service, { appOrigin: this.appOrigin() }, log);
@@ -111,7 +118,7 @@ export class DesktopApp {
     this.window = window;
     const contents = window.webContents;
     window.on('close', (event) => {
-      if (this.quitting || !this.settings.closeToTray) return;
+      if (this.quitting || !this.store.current.closeToTray) return;
       event.preventDefault();
       window.hide();
       this.trayHint();
@@ -131,19 +138,28 @@ export class DesktopApp {
 
   /** The first time the window is closed to the tray, say where the app went. */
   private trayHint(): void {
-    if (this.settings.trayHintShown) return;
+    if (this.store.current.trayHintShown) return;
     const text = HINT_TEXT[this.core.locale];
     if (!this.tray.balloon(text.title, text.body)) this.showNotification(text.title, text.body, null);
-    this.updateSettings({ trayHintShown: true });
-  }
-
-  private updateSettings(patch: Partial<Settings>): void {
-    this.settings = { ...this.settings, ...patch };
     try {
-      saveSettings(this.settingsPath, this.settings);
+      this.updateSettings({ trayHintShown: true });
     } catch (error) {
       log.error(error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /**
+   * Save a settings change (throws SettingsRefusedError, nothing changed) and apply at once what can be: theme,
+   * language (tray, notifications), start at login. Close to tray is read when the window closes; the rest waits for
+   * a restart (SettingsResult.pendingRestart).
+   */
+  private updateSettings(patch: Partial<Settings>): void {
+    const changed = this.store.update(patch);
+    const now = this.store.current;
+    if (changed.length > 0) log.info(`settings changed: ${changed.join(', ')}`);
+    if (changed.includes('theme')) nativeTheme.themeSource = now.theme;
+    if (changed.includes('language')) this.core.setLanguage(now.language);
+    if (changed.includes('startAtLogin')) this.applyStartAtLogin(now.startAtLogin);
   }
 
   private async onTrayMenu(id: string, checked: boolean): Promise<void> {
@@ -184,14 +200,17 @@ export class DesktopApp {
   }
 
   private setStartAtLogin(on: boolean): void {
+    this.updateSettings({ startAtLogin: on });
+  }
+
+  private applyStartAtLogin(on: boolean): void {
     // Windows and macOS: a login item that starts hostmem hidden in the tray. Elsewhere Electron has none.
     if (process.platform === 'win32' || process.platform === 'darwin') {
-      app.setLoginItemSettings({ openAtLogin: on, args: ['--hidden'] });
+      app.setLoginItemSettings({ openAtLogin: on, args: [HIDDEN_SWITCH] });
     } else {
       log.warn('start at login: not supported on this platform (Windows and macOS only)');
     }
     this.core.startAtLogin = on;
-    this.updateSettings({ startAtLogin: on });
   }
 
   /** The tray's Export report…: the whole report, the format chosen by the file's extension in the dialog. */

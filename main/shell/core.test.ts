@@ -1,10 +1,13 @@
 // The desktop app's core with the real host over this OS (posix here, win32 under Wine): what the tray shows,
 // when it changes, notifications, Pause/Resume of the workloads, and the export path the tray and the page share.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { DEFAULT_POLICY } from '../contract';
+import { DEFAULT_POLICY, type SettingsResult } from '../contract';
 import { createShellCore, RECENT_FAILURES, type ShellCore, type ShellNotification, type TrayView } from './core';
-import { DEFAULT_SETTINGS, type Settings } from './settings';
+import { DEFAULT_SETTINGS, loadSettings, SettingsStore, type Settings } from './settings';
 import { MENU_IDS, TOOLTIP_MAX } from './tray-model';
 
 const MEM_COMMIT_RESERVE = 0x3000;
@@ -69,6 +72,24 @@ test('the language setting picks the tray language; "system" follows the OS loca
     } finally {
       await core.dispose();
     }
+  }
+});
+
+test('a language change redraws the tray in that language at the next sample', async () => {
+  const core = createShellCore({ settings: settings(), systemLocale: 'en' });
+  try {
+    assert.match(core.trayView().tooltip, /Committed/);
+    const changed = nextTrayChange(core, (v) => v.tooltip.includes('已提交'));
+    core.setLanguage('zh-CN');
+    const view = await changed;
+    assert.ok(
+      view.menu.some((m) => m.label === '退出' || (m.label ?? '').includes('退出')),
+      'the menu too',
+    );
+    core.setLanguage('system');
+    assert.match(core.trayView().tooltip, /Committed/);
+  } finally {
+    await core.dispose();
   }
 });
 
@@ -157,4 +178,84 @@ test('dispose stops the default workload, releases its memory, and can be called
   await Promise.all([core.dispose(), core.dispose()]);
   assert.equal(core.service.running, 0);
   assert.equal(core.host.stats().regions, 0, 'every reservation was released');
+});
+
+test('settings over the contract: read, change (saved, restart-bound ones pending), refuse bad values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hostmem-core-settings-'));
+  const store = new SettingsStore(join(dir, 'settings.json'), settings());
+  const core = createShellCore({
+    settings: store.current,
+    systemLocale: 'en',
+    appSettings: {
+      get: () => store.result(),
+      update: (patch) => {
+        store.update(patch);
+        return store.result();
+      },
+    },
+  });
+  const page = core.service.connect(() => undefined);
+  try {
+    const got = await page.request({ method: 'getSettings' });
+    assert.ok(got.ok);
+    assert.equal((got.value as SettingsResult).settings.closeToTray, true);
+
+    const changed = await page.request({
+      method: 'updateSettings',
+      params: { settings: { closeToTray: false, samplingIntervalMs: 1000 } },
+    });
+    assert.ok(changed.ok, JSON.stringify(changed));
+    assert.deepEqual((changed.value as SettingsResult).pendingRestart, ['samplingIntervalMs']);
+    assert.equal(loadSettings(store.path).settings.closeToTray, false, 'saved to the file');
+
+    const bad = await page.request({ method: 'updateSettings', params: { settings: { samplingIntervalMs: 1 } } });
+    assert.equal(!bad.ok && bad.error.code, 'bad-request');
+    const unknown = await page.request({ method: 'updateSettings', params: { settings: { defaultWorkload: 'nope' } } });
+    assert.equal(!unknown.ok && unknown.error.code, 'refused');
+    assert.equal(store.current.defaultWorkload, 'none', 'nothing changed');
+  } finally {
+    page.close();
+    await core.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without the app (hostmem serve), settings are refused; exporting needs somewhere to save', async () => {
+  const core = createShellCore({ settings: settings(), systemLocale: 'en' });
+  const page = core.service.connect(() => undefined);
+  try {
+    const got = await page.request({ method: 'getSettings' });
+    assert.equal(!got.ok && got.error.code, 'refused');
+    const exported = await core.exportReport({ format: 'json' });
+    assert.equal(!exported.ok && exported.error.code, 'refused');
+  } finally {
+    page.close();
+    await core.dispose();
+  }
+});
+
+test('the tray export goes through the service: the saver gets the live report with the sections asked for', async () => {
+  let saved: { format: string; allocations: number; samples: number; omitted: readonly string[] } | null = null;
+  const core = createShellCore({
+    settings: settings(),
+    systemLocale: 'en',
+    saveReport: (request, model) => {
+      saved = {
+        format: request.format,
+        allocations: model.allocations.length,
+        samples: model.samples.length,
+        omitted: model.source.omitted ?? [],
+      };
+      return Promise.resolve({ outcome: 'saved', files: ['/x/report.json'] });
+    },
+  });
+  try {
+    await core.host.VirtualAlloc(null, MiB, MEM_COMMIT_RESERVE, PAGE_READWRITE, 0);
+    const answer = await core.exportReport({ format: 'json', include: ['allocations', 'failures'] });
+    assert.ok(answer.ok);
+    assert.deepEqual(answer.value, { outcome: 'saved', files: ['/x/report.json'] });
+    assert.deepEqual(saved, { format: 'json', allocations: 1, samples: 0, omitted: ['samples'] });
+  } finally {
+    await core.dispose();
+  }
 });

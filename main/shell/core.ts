@@ -13,7 +13,7 @@ import type { ReportModel } from '../reports';
 import { createService, type Answer, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
-import type { ExportResult, Params, ParsedParams, WorkloadInfo } from '../contract';
+import type { AppSettings, ExportResult, Params, ParsedParams, SettingsResult, WorkloadInfo } from '../contract';
 import { NotificationThrottle, type ThrottledNotification } from './throttle';
 import { IconCache, visibleKey, type IconUpdate, type TrayIconInputs } from './tray-icon';
 import {
@@ -26,7 +26,7 @@ import {
   type NotificationText,
   type TrayLocale,
 } from './tray-model';
-import { historyMs, type Settings } from './settings';
+import { historyMs, type Settings, type SettingsLanguage } from './settings';
 
 /** Failures kept for the tray's "Recent failures" submenu. */
 export const RECENT_FAILURES = 10;
@@ -48,12 +48,20 @@ export interface ShellNotification extends NotificationText {
   readonly failureSeq: number | null;
 }
 
+/** Read and change the running app's settings (updateSettings throws an Error, nothing changed, to refuse). */
+export interface AppSettingsAccess {
+  get(): SettingsResult;
+  update(patch: Partial<AppSettings>): SettingsResult;
+}
+
 export interface ShellCoreOptions {
   readonly settings: Settings;
   /** The UI's locale when the settings say 'system' (Electron's app.getLocale()). */
   readonly systemLocale: string;
   /** Writes an exported report where the user wants it (the app's save dialog); see ServiceOptions. */
   readonly saveReport?: (request: ParsedParams<'exportReport'>, model: ReportModel) => Promise<ExportResult>;
+  /** The app's settings as the contract's getSettings / updateSettings see them (the service answers with these). */
+  readonly appSettings?: AppSettingsAccess;
   /** Default: a host over this OS with the settings' policy. */
   readonly host?: Host;
   /** Notification rate limit per kind, ms (default 30 s). */
@@ -66,7 +74,10 @@ export interface ShellCore {
   readonly sampler: Sampler;
   readonly publisher: Publisher;
   readonly service: Service;
+  /** The tray's and notifications' language. */
   readonly locale: TrayLocale;
+  /** Change the language (a settings change): the tray is redrawn at the next sample. */
+  setLanguage(language: SettingsLanguage): void;
   /** The current tray view (computes it now). */
   trayView(): TrayView;
   /** Called after a sample when the icon, the tooltip or the menu changed. Returns the unsubscribe function. */
@@ -96,9 +107,10 @@ class ShellCoreImpl implements ShellCore {
   readonly sampler: Sampler;
   readonly publisher: Publisher;
   readonly service: Service;
-  readonly locale: TrayLocale;
+  locale: TrayLocale;
   startAtLogin: boolean;
 
+  private readonly systemLocale: string;
   private readonly icons = new IconCache();
   private readonly throttle: NotificationThrottle;
   private readonly recent: FailureEvent[] = [];
@@ -114,6 +126,7 @@ class ShellCoreImpl implements ShellCore {
 
   constructor(options: ShellCoreOptions) {
     const { settings } = options;
+    this.systemLocale = options.systemLocale;
     this.locale = resolveLocale(settings.language === 'system' ? options.systemLocale : settings.language);
     this.startAtLogin = settings.startAtLogin;
     this.host = options.host ?? createHost({ policy: settings.policy });
@@ -130,6 +143,7 @@ class ShellCoreImpl implements ShellCore {
       transport: 'ipc',
       version: pkg.version,
       ...(options.saveReport && { saveReport: options.saveReport }),
+      ...(options.appSettings && { appSettings: options.appSettings }),
       ...(options.now && { now: options.now }),
     });
     this.throttle = new NotificationThrottle({
@@ -152,6 +166,10 @@ class ShellCoreImpl implements ShellCore {
     );
     this.sampler.start();
     if (settings.defaultWorkload !== 'none') this.service.startWorkload(settings.defaultWorkload);
+  }
+
+  setLanguage(language: SettingsLanguage): void {
+    this.locale = resolveLocale(language === 'system' ? this.systemLocale : language);
   }
 
   get paused(): boolean {

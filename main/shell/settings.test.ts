@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../contract';
-import { DEFAULT_SETTINGS, historyMs, loadSettings, saveSettings, type Settings } from './settings';
+import {
+  DEFAULT_SETTINGS,
+  historyMs,
+  loadSettings,
+  saveSettings,
+  SettingsRefusedError,
+  SettingsStore,
+  type Settings,
+} from './settings';
 
 const root = mkdtempSync(join(tmpdir(), 'hostmem-settings-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -239,5 +247,46 @@ describe('settings', () => {
     writeFileSync(blocker, 'x');
     const loaded = loadSettings(join(blocker, 'settings.json'));
     assert.deepEqual(loaded.settings, DEFAULT_SETTINGS);
+  });
+});
+
+describe('SettingsStore (changes while the app runs)', () => {
+  test('a change is saved at once; restart-bound ones are reported as pending until they match the start again', () => {
+    const { path } = fresh();
+    const store = new SettingsStore(path, DEFAULT_SETTINGS);
+    assert.deepEqual(store.update({ theme: 'dark', samplingIntervalMs: 500 }), ['samplingIntervalMs', 'theme']);
+    assert.equal(loadSettings(path).settings.theme, 'dark');
+    assert.equal(loadSettings(path).settings.samplingIntervalMs, 500);
+    assert.deepEqual(store.result().pendingRestart, ['samplingIntervalMs']);
+    assert.equal(store.result().path, path);
+    assert.deepEqual(store.update({ samplingIntervalMs: DEFAULT_SETTINGS.samplingIntervalMs }), ['samplingIntervalMs']);
+    assert.deepEqual(store.result().pendingRestart, []);
+    assert.deepEqual(store.update({ theme: 'dark' }), [], 'no change, nothing reported');
+  });
+
+  test('an invalid change is refused as a whole: nothing changes in memory or on disk', () => {
+    const { path } = fresh();
+    const store = new SettingsStore(path, DEFAULT_SETTINGS);
+    store.update({ closeToTray: false });
+    const before = readFileSync(path, 'utf8');
+    for (const patch of [
+      { closeToTray: true, defaultWorkload: 'no-such-scenario' },
+      { closeToTray: true, samplingIntervalMs: 5 },
+      { closeToTray: true, bogus: 1 } as Partial<Settings>,
+    ]) {
+      assert.throws(() => store.update(patch), SettingsRefusedError);
+      assert.equal(store.current.closeToTray, false);
+      assert.equal(readFileSync(path, 'utf8'), before);
+    }
+    assert.throws(() => store.update({ defaultWorkload: 'nope' }), /built-in scenario/);
+  });
+
+  test('a change that cannot be saved is refused and not applied', () => {
+    const { dir } = fresh();
+    const blocker = join(dir, 'file');
+    writeFileSync(blocker, 'x');
+    const store = new SettingsStore(join(blocker, 'settings.json'), DEFAULT_SETTINGS);
+    assert.throws(() => store.update({ theme: 'light' }), /Could not save the settings/);
+    assert.equal(store.current.theme, DEFAULT_SETTINGS.theme);
   });
 });

@@ -18,12 +18,26 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_POLICY, LANGUAGES, policySchema } from '../contract';
+import {
+  DEFAULT_POLICY,
+  SETTINGS_APPLIED_AT_RESTART,
+  settingsFieldSchemas,
+  type AppSettings,
+  type HistoryLength,
+  type SettingsResult,
+} from '../contract';
 import { DEFAULT_SCENARIO, SCENARIOS } from '../workloads';
 
-/** How much sample history the dashboard keeps and shows. */
-export const HISTORY_LENGTHS = ['15m', '1h', '6h', '24h'] as const;
-export type HistoryLength = (typeof HISTORY_LENGTHS)[number];
+export {
+  HISTORY_LENGTHS,
+  MAX_SAMPLING_INTERVAL_MS,
+  MIN_SAMPLING_INTERVAL_MS,
+  SETTINGS_LANGUAGES,
+  THEMES,
+  type HistoryLength,
+  type SettingsLanguage,
+  type Theme,
+} from '../contract';
 
 const HISTORY_MS: Readonly<Record<HistoryLength, number>> = {
   '15m': 15 * 60_000,
@@ -37,35 +51,17 @@ export function historyMs(length: HistoryLength): number {
   return HISTORY_MS[length];
 }
 
-export const SETTINGS_LANGUAGES = ['system', ...LANGUAGES] as const;
-export type SettingsLanguage = (typeof SETTINGS_LANGUAGES)[number];
+/** A default workload must be a built-in scenario or 'none'. */
+export function isWorkloadChoice(name: string): boolean {
+  return name === 'none' || SCENARIOS.some((s) => s.name === name);
+}
 
-export const THEMES = ['system', 'light', 'dark'] as const;
-export type Theme = (typeof THEMES)[number];
-
-export const MIN_SAMPLING_INTERVAL_MS = 100;
-export const MAX_SAMPLING_INTERVAL_MS = 10_000;
-
-/** Each setting's validator. A field that fails its own takes its default; the others are kept. */
+/** Each setting's validator (the contract's, with the scenario check). A field that fails takes its default. */
 const fieldSchemas = {
-  /** How often the sampler takes a point. */
-  samplingIntervalMs: z.number().int().min(MIN_SAMPLING_INTERVAL_MS).max(MAX_SAMPLING_INTERVAL_MS),
-  historyLength: z.enum(HISTORY_LENGTHS),
-  /** 'system' follows the OS locale (falling back to English). */
-  language: z.enum(SETTINGS_LANGUAGES),
-  /** 'system' follows the OS (nativeTheme). */
-  theme: z.enum(THEMES),
-  /** Closing the window hides it to the tray (Quit is in the tray menu). */
-  closeToTray: z.boolean(),
-  startAtLogin: z.boolean(),
-  /** The one-time hint "hostmem keeps running in the tray" was shown (closing the window the first time). */
-  trayHintShown: z.boolean(),
-  /** The built-in scenario started with the app, or 'none' for an idle host. */
-  defaultWorkload: z.string().refine((name) => name === 'none' || SCENARIOS.some((s) => s.name === name), {
+  ...settingsFieldSchemas(),
+  defaultWorkload: z.string().refine(isWorkloadChoice, {
     message: `a built-in scenario (${SCENARIOS.map((s) => s.name).join(', ')}) or "none"`,
   }),
-  /** The host policy the app starts with, as the contract's setPolicy takes it (sizes in bytes). */
-  policy: policySchema,
 } as const;
 
 type FieldName = keyof typeof fieldSchemas;
@@ -239,4 +235,66 @@ function describe(error: unknown): string {
   const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/** The settings as the contract carries them (the same shape: this only compiles while the two agree). */
+export function toAppSettings(settings: Settings): AppSettings {
+  return settings;
+}
+
+/** A change of settings that could not be made (nothing was changed). */
+export class SettingsRefusedError extends Error {}
+
+/**
+ * The app's settings while it runs: what it started with, what is current, and the file. `update` validates a
+ * partial change as a whole (the contract's validators already ran on an IPC request; the scenario check is here),
+ * saves it atomically, and says which changed settings wait for a restart. A refused or unsaved change leaves
+ * everything as it was.
+ */
+export class SettingsStore {
+  private currentSettings: Settings;
+
+  constructor(
+    readonly path: string,
+    /** What the running app started with. */
+    readonly started: Settings,
+  ) {
+    this.currentSettings = started;
+  }
+
+  get current(): Settings {
+    return this.currentSettings;
+  }
+
+  result(): SettingsResult {
+    const pendingRestart = SETTINGS_APPLIED_AT_RESTART.filter(
+      (name) => JSON.stringify(this.currentSettings[name]) !== JSON.stringify(this.started[name]),
+    );
+    return { settings: toAppSettings(this.currentSettings), path: this.path, pendingRestart };
+  }
+
+  /** Apply and save a change; returns the names whose value changed. Throws SettingsRefusedError. */
+  update(patch: Partial<Settings>): (keyof Settings)[] {
+    const next: Record<string, unknown> = { ...this.currentSettings };
+    for (const [name, value] of Object.entries(patch)) {
+      if (!Object.hasOwn(fieldSchemas, name)) throw new SettingsRefusedError(`unknown setting ${JSON.stringify(name)}`);
+      if (value !== undefined) next[name] = value;
+    }
+    const parsed = settingsSchema.safeParse(next);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
+      throw new SettingsRefusedError(`invalid settings: ${issues.join('; ')}`);
+    }
+    const changed = FIELD_NAMES.filter(
+      (name) => JSON.stringify(parsed.data[name]) !== JSON.stringify(this.currentSettings[name]),
+    );
+    if (changed.length === 0) return [];
+    try {
+      saveSettings(this.path, parsed.data);
+    } catch (error) {
+      throw new SettingsRefusedError(error instanceof Error ? error.message : String(error));
+    }
+    this.currentSettings = parsed.data;
+    return changed;
+  }
 }

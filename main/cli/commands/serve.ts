@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pkg from '../../../package.json';
 import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
-import { isLoopback, ServeError, startServer } from '../../server';
+import { createReportDownloads, isLoopback, ServeError, startServer } from '../../server';
 import { createService } from '../../service';
 import { createPublisher } from '../../telemetry/publisher';
 import { createSampler } from '../../telemetry/sampler';
@@ -23,7 +23,8 @@ export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
-Ctrl-C stops the workloads, releases the host's memory and exits.
+Reports exported from the dashboard are downloads: each link works once, for 10 minutes (a PDF needs Chromium:
+/usr/bin/chromium or HOSTMEM_CHROMIUM). Ctrl-C stops the workloads, releases the host's memory and exits.
 
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
@@ -131,10 +132,20 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const host = createHost({ policy: args.policy });
   const sampler = createSampler(host, { intervalMs: 250 });
   const publisher = createPublisher(host, sampler, { maxPushesPerSecond: 20 });
-  const service = createService({ host, sampler, publisher, transport: 'websocket', version: pkg.version });
+  // Exported reports wait in a private temporary folder as one-time downloads; the server removes it when it closes.
+  const downloads = createReportDownloads();
+  const service = createService({
+    host,
+    sampler,
+    publisher,
+    transport: 'websocket',
+    version: pkg.version,
+    saveReport: downloads.saveReport,
+  });
   sampler.start();
 
   const shutdown = async (): Promise<void> => {
+    await downloads.close();
     await service.dispose();
     publisher.stop();
     sampler.stop();
@@ -149,6 +160,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       host: args.host,
       port: args.port,
       allowRemote: args.allowRemote,
+      downloads,
     });
   } catch (error) {
     await shutdown();
