@@ -29,9 +29,9 @@ if (!app.requestSingleInstanceLock()) {
 
   app.on('second-instance', () => desktop?.open());
 
-  // The app lives in the tray: closing every window does not quit it (Quit is in the tray and File menus).
+  // With close to tray (the default) the window only hides, so this comes only when closing to the tray is off: quit.
   app.on('window-all-closed', () => {
-    if (desktop === null || desktop.quittingNow) app.quit();
+    if (desktop === null || desktop.quittingNow || !desktop.closesToTray) app.quit();
   });
 
   app.on('activate', () => desktop?.open());

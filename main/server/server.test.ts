@@ -367,13 +367,36 @@ describe('the socket', () => {
 
 interface Fetched {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   body: Buffer;
 }
 
-async function fetchUrl(url: string, init: RequestInit = {}): Promise<Fetched> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+/**
+ * One HTTP request with node:http (not fetch: undici's connect fails on loopback under Wine, where these tests also
+ * run), answering with fetch-like headers.
+ */
+function fetchUrl(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = res.headers;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: {
+            get: (name) => {
+              const v = headers[name.toLowerCase()];
+              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+            },
+          },
+          body: Buffer.concat(chunks),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 type Download = Extract<ExportResult, { outcome: 'download' }>;

@@ -123,6 +123,10 @@ export class DesktopApp {
       window.hide();
       this.trayHint();
     });
+    // Windows is logging off or shutting down: let the window close instead of hiding it.
+    window.on('session-end', () => {
+      this.quitting = true;
+    });
     window.on('closed', () => {
       if (this.window === window) this.window = null;
     });
@@ -345,6 +349,11 @@ export class DesktopApp {
     this.tray.destroy();
     await this.core.dispose();
     log.info('hostmem stopped');
+  }
+
+  /** Closing the last window hides the app to the tray (the setting), rather than quitting it. */
+  get closesToTray(): boolean {
+    return this.store.current.closeToTray;
   }
 
   get quittingNow(): boolean {

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session } from 'electron';
 import type { ExportFormat, ExportResult } from '../contract';
-import { formatOf, outputPaths, writeReport, type PrintHtml, type ReportModel } from '../reports';
+import { formatOf, omittedSections, outputPaths, writeReport, type PrintHtml, type ReportModel } from '../reports';
 
 const FILTERS: Readonly<Record<ExportFormat, Electron.FileFilter>> = {
   html: { name: 'HTML report', extensions: ['html'] },
@@ -92,7 +92,7 @@ export async function saveReportWithDialog(model: ReportModel, options: SaveDial
   let path = chosen.filePath;
   if (formatOf(path) === undefined) path = `${path}.${options.format}`;
   // The dialog confirmed replacing the file it showed; a CSV export also writes two siblings: ask about those.
-  const siblings = outputPaths(path).filter((p) => p !== chosen.filePath && existsSync(p));
+  const siblings = outputPaths(path, omittedSections(model)).filter((p) => p !== chosen.filePath && existsSync(p));
   if (siblings.length > 0) {
     const confirm = options.parent
       ? await dialog.showMessageBox(options.parent, replaceQuestion(siblings))

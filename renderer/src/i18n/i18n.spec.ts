@@ -31,6 +31,8 @@ const SAME_AS_EN = new Set([
   'scenarios.pause', // fr: "Pause"
   'drawer.pages', // fr: "pages"
   'drawer.title', // "Region {base}" vs "Région {base}" differ anyway
+  'settings.ms', // unit
+  'settings.history.15m', // fr: "15 minutes"
 ]);
 
 const PLACEHOLDER = /\{(\w+)\}/g;

@@ -1,5 +1,6 @@
 /** vue-i18n set-up: English, French, Simplified Chinese; the choice persists in localStorage. */
 import { createI18n } from 'vue-i18n';
+import type { SettingsLanguage } from '../api/contract';
 import en, { type Messages } from './en';
 import fr from './fr';
 import zhCN from './zh-CN';
@@ -23,10 +24,8 @@ function storage(): Storage | undefined {
   }
 }
 
-/** The stored choice, else the browser's language when we have it, else English. */
-export function initialLocale(): Locale {
-  const stored = storage()?.getItem(STORAGE_KEY);
-  if (isLocale(stored)) return stored;
+/** The browser's language (in the app: the OS's) when we have it, else English. */
+export function systemLocale(): Locale {
   const nav = typeof navigator === 'undefined' ? [] : navigator.languages;
   for (const lang of nav) {
     if (lang.toLowerCase().startsWith('zh')) return 'zh-CN';
@@ -34,6 +33,18 @@ export function initialLocale(): Locale {
     if (lang.toLowerCase().startsWith('en')) return 'en';
   }
   return 'en';
+}
+
+/** The stored choice, else the browser's language. */
+export function initialLocale(): Locale {
+  const stored = storage()?.getItem(STORAGE_KEY);
+  if (isLocale(stored)) return stored;
+  return systemLocale();
+}
+
+/** The locale of the app's language setting ('system': the browser's). */
+export function localeOfSetting(language: SettingsLanguage): Locale {
+  return language === 'system' ? systemLocale() : language;
 }
 
 export function createAppI18n(locale: Locale = initialLocale()) {

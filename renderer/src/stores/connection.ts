@@ -15,6 +15,8 @@ export const useConnectionStore = defineStore('connection', () => {
   const hello = shallowRef<HelloResult | null>(null);
   const error = shallowRef<string | null>(null);
   const log = shallowRef<readonly LogMessage[]>([]);
+  /** How the client reaches the backend: 'ipc' inside the app (which has settings), 'websocket' under serve. */
+  const transport = shallowRef<LiveClient['transport'] | null>(null);
   let client: LiveClient | null = null;
   const stops: (() => void)[] = [];
 
@@ -57,6 +59,7 @@ export const useConnectionStore = defineStore('connection', () => {
   function connect(c: LiveClient): void {
     disconnect();
     client = markRaw(c);
+    transport.value = c.transport;
     resetLiveView();
     stops.push(
       c.onPush(onPush),
@@ -76,7 +79,8 @@ export const useConnectionStore = defineStore('connection', () => {
     for (const stop of stops.splice(0)) stop();
     client?.close();
     client = null;
+    transport.value = null;
   }
 
-  return { status, hello, error, log, api, connect, disconnect, resync };
+  return { status, hello, error, log, transport, api, connect, disconnect, resync };
 });

@@ -2,7 +2,7 @@
 import { createPinia, setActivePinia, type Pinia } from 'pinia';
 import { vi } from 'vitest';
 import type { LiveClient } from '../api/client';
-import type { Method, Push } from '../api/contract';
+import type { HelloResult, Method, Push } from '../api/contract';
 import { createAppI18n, type Locale } from '../i18n';
 import { useConnectionStore } from '../stores/connection';
 import { resetLiveView } from '../stores/live';
@@ -14,15 +14,22 @@ export interface FakeClient extends LiveClient {
   push(message: Push): void;
 }
 
-export function fakeClient(answer: Answer = () => ({})): FakeClient {
+export interface FakeOptions {
+  /** 'websocket' (as under `hostmem serve`) unless said otherwise. */
+  readonly transport?: LiveClient['transport'];
+  /** Fields of the `hello` answer (default: no scenarios, no host). */
+  readonly hello?: Partial<HelloResult>;
+}
+
+export function fakeClient(answer: Answer = () => ({}), options: FakeOptions = {}): FakeClient {
   const listeners = new Set<(m: Push) => void>();
   const calls: { method: Method; params: unknown }[] = [];
   const c = {
-    transport: 'websocket' as const,
+    transport: options.transport ?? 'websocket',
     calls,
     call: vi.fn((method: Method, params?: unknown) => {
       calls.push({ method, params });
-      if (method === 'hello') return Promise.resolve({ scenarios: [], host: null });
+      if (method === 'hello') return Promise.resolve({ scenarios: [], host: null, ...options.hello });
       if (method === 'workloads') return Promise.resolve({ workloads: [] });
       return Promise.resolve(answer(method, params));
     }),
@@ -43,11 +50,12 @@ export function fakeClient(answer: Answer = () => ({})): FakeClient {
 export function setup(
   answer?: Answer,
   locale: Locale = 'en',
+  options: FakeOptions = {},
 ): { pinia: Pinia; client: FakeClient; plugins: unknown[] } {
   const pinia = createPinia();
   setActivePinia(pinia);
   resetLiveView();
-  const client = fakeClient(answer);
+  const client = fakeClient(answer, options);
   useConnectionStore(pinia).connect(client);
   const i18n = createAppI18n(locale);
   return { pinia, client, plugins: [pinia, i18n] };
