@@ -481,8 +481,18 @@ export interface LogMessage {
   readonly message: string;
 }
 
-/** Every pushed message: the publisher's full / delta (fold them with `applyMessage`), workloads, log. */
-export type Push = PushMessage | WorkloadsMessage | LogMessage;
+/**
+ * The app asks the page to show something: the user clicked a failure notification or a Recent failures item in
+ * the tray. `failureSeq` is the failure's seq (as in the failure rows), or null for the Failures view itself.
+ */
+export interface RevealMessage {
+  readonly type: 'reveal';
+  readonly view: 'failures';
+  readonly failureSeq: number | null;
+}
+
+/** Every pushed message: the publisher's full / delta (fold them with `applyMessage`), workloads, log, reveal. */
+export type Push = PushMessage | WorkloadsMessage | LogMessage | RevealMessage;
 
 // ---------------------------------------------------------------------------------------------- errors
 

@@ -116,6 +116,8 @@ export interface Service {
   readonly sessions: number;
   /** A service log line to every session (and to `onLog`). */
   log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Ask every page to show the Failures view, at one failure when `failureSeq` is given (tray, notifications). */
+  reveal(failureSeq: number | null): void;
   /** Stop every workload (their memory released), drop every session and the progress timer. */
   dispose(): Promise<void>;
 }
@@ -243,6 +245,10 @@ class ServiceImpl implements Service {
 
   log(level: 'info' | 'warn' | 'error', message: string): void {
     this.broadcast({ type: 'log', time: this.now(), level, workload: null, name: null, message });
+  }
+
+  reveal(failureSeq: number | null): void {
+    this.broadcast({ type: 'reveal', view: 'failures', failureSeq });
   }
 
   private onWorkloadLog(entry: WorkloadLogEntry): void {

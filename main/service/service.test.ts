@@ -428,3 +428,19 @@ test('a disposed service refuses exportReport', async () => {
   assert.equal(!a.ok && a.error.code, 'refused');
   assert.equal(saved.length, 0);
 });
+
+test('reveal goes to every open page, not to a closed one (the tray asks the page to show a failure)', () => {
+  const { service, session, pushes } = rig();
+  const other: Push[] = [];
+  const second = service.connect((m) => other.push(m));
+  second.close();
+  service.reveal(42);
+  service.reveal(null);
+  const reveals = pushes.filter((p) => p.type === 'reveal');
+  assert.deepEqual(reveals, [
+    { type: 'reveal', view: 'failures', failureSeq: 42 },
+    { type: 'reveal', view: 'failures', failureSeq: null },
+  ]);
+  assert.equal(other.filter((p) => p.type === 'reveal').length, 0);
+  session.close();
+});

@@ -64,6 +64,8 @@ export class DesktopApp {
   /** Notifications stay referenced until closed (a collected Notification loses its click handler). */
   private readonly shown = new Set<Notification>();
   private lastExportFolder = defaultReportFolder();
+  /** A failure to show once the page being loaded subscribes (undefined: none). */
+  private pendingReveal: number | null | undefined;
 
   constructor(options: DesktopAppOptions) {
     const loaded = loadSettings(this.settingsPath);
@@ -88,7 +90,12 @@ export class DesktopApp {
         `workload ${loaded.settings.defaultWorkload}, settings ${this.settingsPath}`,
     );
 
-    this.ipc = serveIpc(this.core.service, { appOrigin: this.appOrigin() }, log);
+    this.ipc = serveIpc(this.core.service, { appOrigin: this.appOrigin() }, log, () => {
+      // A window opened to show a failure: the page listens now.
+      if (this.pendingReveal === undefined) return;
+      this.core.service.reveal(this.pendingReveal);
+      this.pendingReveal = undefined;
+    });
     this.tray = createTrayMonitor(this.core.trayView(), {
       onMenu: (id, checked) => void this.onTrayMenu(id, checked),
       onClick: () => this.open(),
@@ -138,6 +145,17 @@ export class DesktopApp {
     });
     contents.on('unresponsive', () => log.warn('renderer unresponsive'));
     contents.on('responsive', () => log.info('renderer responsive again'));
+  }
+
+  /**
+   * Show the window at the Failures view, at one failure (a notification or a Recent failures item was clicked). A
+   * window still loading would miss the push: it goes out when its page subscribes.
+   */
+  private reveal(failureSeq: number | null): void {
+    const loaded = this.window !== null && !this.window.isDestroyed() && !this.window.webContents.isLoading();
+    this.open();
+    if (loaded) this.core.service.reveal(failureSeq);
+    else this.pendingReveal = failureSeq;
   }
 
   /** The first time the window is closed to the tray, say where the app went. */
@@ -191,7 +209,8 @@ export class DesktopApp {
           return;
         default:
           if (id.startsWith('failure:')) {
-            this.open();
+            const seq = Number(id.slice('failure:'.length));
+            this.reveal(Number.isSafeInteger(seq) ? seq : null);
             return;
           }
           log.warn(`tray: unknown menu item ${id}`);
@@ -263,8 +282,8 @@ export class DesktopApp {
     const forget = (): void => void this.shown.delete(notification);
     notification.on('click', () => {
       forget();
-      this.open();
-      if (failureSeq !== null) log.info(`notification for failure #${failureSeq} clicked`);
+      if (failureSeq !== null) this.reveal(failureSeq);
+      else this.open();
     });
     notification.on('close', forget);
     notification.show();

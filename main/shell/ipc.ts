@@ -36,7 +36,13 @@ function senderOf(event: IpcMainEvent | IpcMainInvokeEvent): { senderUrl: string
   return { senderUrl: frame?.url, main: frame !== null && frame === event.sender.mainFrame };
 }
 
-export function serveIpc(service: Service, guard: IpcGuardOptions, log: IpcLogger): IpcTransport {
+export function serveIpc(
+  service: Service,
+  guard: IpcGuardOptions,
+  log: IpcLogger,
+  /** After a page subscribed (its first push, the full message, is on its way). */
+  onSubscribed: (contents: WebContents) => void = () => undefined,
+): IpcTransport {
   const sessions = new Map<WebContents, ServiceSession>();
   const watched = new WeakSet<WebContents>();
 
@@ -85,6 +91,7 @@ export function serveIpc(service: Service, guard: IpcGuardOptions, log: IpcLogge
     }
     open(event.sender);
     log.info(`ipc: page ${event.sender.id} subscribed`);
+    onSubscribed(event.sender);
   };
   ipcMain.on(IPC_CHANNELS.subscribe, onSubscribe);
 
