@@ -97,6 +97,27 @@ describe('WebSocket ApiClient', () => {
     expect(pushes).toHaveLength(1);
   });
 
+  it("passes a reveal push only with view 'failures' and a safe integer or null failureSeq", () => {
+    const c = client();
+    const pushes: Push[] = [];
+    c.onPush((m) => pushes.push(m));
+    const s = FakeSocket.all[0]!;
+    s.open();
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'overview', failureSeq: 1 } });
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures' } });
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures', failureSeq: '7' } });
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures', failureSeq: 7.5 } });
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures', failureSeq: 2 ** 60 } });
+    s.receive({ t: 'push', message: { type: 'reveal', failureSeq: 7 } });
+    expect(pushes).toHaveLength(0);
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures', failureSeq: 7 } });
+    s.receive({ t: 'push', message: { type: 'reveal', view: 'failures', failureSeq: null } });
+    expect(pushes).toEqual([
+      { type: 'reveal', view: 'failures', failureSeq: 7 },
+      { type: 'reveal', view: 'failures', failureSeq: null },
+    ]);
+  });
+
   it('times out a request with no answer', async () => {
     const c = client(500);
     FakeSocket.all[0]!.open();

@@ -14,7 +14,7 @@ export interface LiveClient extends ApiClient {
   close(): void;
 }
 
-const PUSH_TYPES = new Set(['full', 'delta', 'workloads', 'log']);
+const PUSH_TYPES = new Set(['full', 'delta', 'workloads', 'log', 'reveal']);
 
 /** A push whose shape is at least plausible (the type and the fields the stores read first). */
 export function isPush(message: unknown): message is Push {
@@ -46,6 +46,8 @@ export function isPush(message: unknown): message is Push {
       );
     case 'workloads':
       return Array.isArray(m.workloads);
+    case 'reveal':
+      return m.view === 'failures' && (m.failureSeq === null || Number.isSafeInteger(m.failureSeq));
     default:
       return typeof m.message === 'string';
   }

@@ -118,6 +118,13 @@ const en = {
     tag: 'Tag',
     none: 'No failures',
     dropped: '{n} events not shown (too many at once)',
+    showAll: 'Show all {n}',
+    showFewer: 'Show the newest {n}',
+    reveal: {
+      shown: 'Failure #{seq} is highlighted.',
+      missing: 'Failure #{seq} is no longer in the list: only the most recent failures are kept.',
+      dismiss: 'Dismiss',
+    },
     reasonNames: {
       policy: 'policy limit',
       os: 'refused by the OS',

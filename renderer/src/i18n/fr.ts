@@ -129,6 +129,13 @@ const fr: Messages = {
     tag: 'Étiquette',
     none: 'Aucun échec',
     dropped: '{n} événements non affichés (trop nombreux à la fois)',
+    showAll: 'Tout afficher ({n})',
+    showFewer: 'Afficher les {n} plus récents',
+    reveal: {
+      shown: "L'échec n° {seq} est mis en évidence.",
+      missing: "L'échec n° {seq} n'est plus dans la liste : seuls les échecs les plus récents sont conservés.",
+      dismiss: 'Fermer',
+    },
     reasonNames: {
       policy: 'limite de la politique',
       os: 'refusé par le système',

@@ -119,6 +119,13 @@ const zhCN: Messages = {
     tag: '标签',
     none: '没有失败',
     dropped: '{n} 个事件未显示（同时发生过多）',
+    showAll: '显示全部 {n} 个',
+    showFewer: '只显示最新的 {n} 个',
+    reveal: {
+      shown: '已突出显示失败 #{seq}。',
+      missing: '失败 #{seq} 已不在列表中：只保留最近的失败。',
+      dismiss: '关闭',
+    },
     reasonNames: {
       policy: '策略限制',
       os: '被操作系统拒绝',

@@ -1,6 +1,6 @@
 /**
- * The connection to the backend: owns the ApiClient, routes pushes to the stores, asks for a resync after a
- * reconnection or a gap in the deltas, and exposes `api` to the components.
+ * The connection to the backend: owns the ApiClient, routes pushes to the stores (a `reveal` to the reveal store),
+ * asks for a resync after a reconnection or a gap in the deltas, and exposes `api` to the components.
  */
 import { defineStore } from 'pinia';
 import { markRaw, shallowRef } from 'vue';
@@ -8,6 +8,7 @@ import type { HelloResult, LogMessage, Push } from '../api/contract';
 import type { LiveClient } from '../api/client';
 import type { ConnectionStatus } from '../api/socket';
 import { applyPush, resetLiveView } from './live';
+import { useRevealStore } from './reveal';
 import { useWorkloadsStore } from './workloads';
 
 export const useConnectionStore = defineStore('connection', () => {
@@ -42,6 +43,10 @@ export const useConnectionStore = defineStore('connection', () => {
         break;
       case 'log':
         log.value = [...log.value.slice(-199), message];
+        break;
+      case 'reveal':
+        // The app asks for the Failures view, maybe at one failure (App.vue and FailuresView.vue follow the store).
+        useRevealStore().reveal(message);
         break;
     }
   }
