@@ -117,5 +117,10 @@ function replaceQuestion(paths: readonly string[]): Electron.MessageBoxOptions {
 
 /** Where the save dialog opens first: the user's Documents folder. */
 export function defaultReportFolder(): string {
-  return app.getPath('documents');
+  try {
+    return app.getPath('documents');
+  } catch {
+    // Some Linux desktops have no Documents folder (getPath throws): the home folder then.
+    return app.getPath('home');
+  }
 }
