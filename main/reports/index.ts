@@ -27,6 +27,8 @@ export {
   htmlToPdf,
   pdfHtml,
   PDF_HTML_OPTIONS,
+  type ChromiumPrinter,
+  type ChromiumPrinterOptions,
   type PrintHtml,
 } from './pdf';
 export { MemorySink, ReportExistsError, ReportWriteError, type ReportSink } from './write';

@@ -4,7 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -170,4 +179,48 @@ test('an unwritable path: exit 1 and a clear error', () => {
   const r = cli(['report', session, '--out', join(dir, 'no-such-folder', 'r.json')]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot write .*no-such-folder.*: the folder does not exist/);
+});
+
+test('a Chromium that fails: the other reports are written, a clear error, exit 1, no temporary folder left', (t) => {
+  if (process.platform === 'win32') {
+    t.skip('the stand-in Chromium is a shell script');
+    return;
+  }
+  const failing = join(dir, 'failing-chromium.sh');
+  writeFileSync(failing, '#!/bin/sh\necho "chromium: no display" >&2\nexit 1\n');
+  chmodSync(failing, 0o755);
+  const temp = mkdtempSync(join(dir, 'tmp-'));
+  const env = { ...process.env, HOSTMEM_CHROMIUM: failing, TMPDIR: temp };
+  const r = cli(['report', session, '--out', join(dir, 'f.pdf'), '--out', join(dir, 'f.html')], env);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /hostmem report: report .*f\.pdf: Chromium \(.*failing-chromium\.sh\) made no PDF \(exit 1 before it started\):\nchromium: no display\n/,
+  );
+  assert.ok(existsSync(join(dir, 'f.html')));
+  assert.equal(existsSync(join(dir, 'f.pdf')), false);
+  assert.deepEqual(readdirSync(temp), [], 'no temporary folder left');
+  const run = cli(['run', '--scenario', 'steady', '--max-calls', '5', '--quiet', '--report', join(dir, 'g.pdf')], env);
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /hostmem run: report .*g\.pdf: Chromium \(.*\) made no PDF \(exit 1 before it started\)/);
+  assert.match(run.stdout, /steady .*: /, 'the run summary is still printed');
+  assert.equal(existsSync(join(dir, 'g.pdf')), false);
+  assert.deepEqual(readdirSync(temp), []);
+});
+
+test('run --report FILE.pdf: Chromium started with the run prints the live report', (t) => {
+  if (findChromium() === undefined) {
+    t.skip('no Chromium here (/usr/bin/chromium or HOSTMEM_CHROMIUM): the PDF cannot be made');
+    return;
+  }
+  const temp = mkdtempSync(join(dir, 'tmp-'));
+  const pdf = join(dir, 'run.pdf');
+  const r = cli(['run', '--scenario', 'steady', '--max-calls', '50', '--quiet', '--report', pdf], {
+    ...process.env,
+    TMPDIR: temp,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*run\.pdf/);
+  assert.equal(readFileSync(pdf).subarray(0, 5).toString('latin1'), '%PDF-');
+  assert.deepEqual(readdirSync(temp), [], 'no temporary folder left');
 });

@@ -15,6 +15,7 @@ import {
   REPORT_LANGUAGES,
   ReportExistsError,
   writeReport,
+  type ChromiumPrinter,
   type PrintHtml,
   type ReportLanguage,
   type ReportModel,
@@ -34,7 +35,8 @@ The format follows each FILE's extension:
   .html   one self-contained page (opens offline, prints well)
   .csv    the allocations; the failures and samples go to NAME.failures.csv and NAME.samples.csv beside it
   .json   schema hostmem.report/1 (docs/report-schema.md)
-  .pdf    the HTML printed by headless Chromium (/usr/bin/chromium, or set HOSTMEM_CHROMIUM)
+  .pdf    the HTML printed by headless Chromium (/usr/bin/chromium-headless-shell, faster, or
+          /usr/bin/chromium; or set HOSTMEM_CHROMIUM)
 
 Options:
   --out FILE     a report to write (repeatable)
@@ -68,14 +70,18 @@ export function checkReportTargets(targets: readonly string[], force: boolean, o
   }
 }
 
-/** The PDF printer when a target needs one; throws ChromiumMissingError (clear message) when there is none. */
-export function printerFor(targets: readonly string[]): PrintHtml | undefined {
+/**
+ * The PDF printer when a target needs one; throws ChromiumMissingError (clear message) when there is none. The caller
+ * `warm()`s it before building the model (Chromium starts meanwhile) and `close()`s it at the end, on every path.
+ */
+export function printerFor(targets: readonly string[]): ChromiumPrinter | undefined {
   return targets.some((t) => formatOf(t) === 'pdf') ? defaultPrinter() : undefined;
 }
 
 /**
  * Write `model` to each target; returns false (after saying why on stderr) when one failed. A PDF is printed by
- * Chromium in its own process, so it is started first and the other formats are written meanwhile.
+ * Chromium in its own process (warmed by the caller, so it is running already), so it is started first and the
+ * other formats are written meanwhile.
  */
 export async function writeReports(
   model: ReportModel,
@@ -154,7 +160,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     io.stderr.write(`hostmem report: ${session}: is a folder, not a session file\n`);
     return 2;
   }
-  let print: PrintHtml | undefined;
+  let print: ChromiumPrinter | undefined;
   try {
     print = printerFor(outs);
   } catch (error) {
@@ -162,15 +168,21 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     io.stderr.write(`hostmem report: ${error.message}\n`);
     return 1;
   }
-  let model: ReportModel;
+  // Chromium takes seconds to start: it does so while the model is built.
+  print?.warm();
   try {
-    model = await buildSessionReport(session, { language });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(
-      `hostmem report: ${error instanceof SessionFormatError ? `not a hostmem session: ${message}` : message}\n`,
-    );
-    return 2;
+    let model: ReportModel;
+    try {
+      model = await buildSessionReport(session, { language });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(
+        `hostmem report: ${error instanceof SessionFormatError ? `not a hostmem session: ${message}` : message}\n`,
+      );
+      return 2;
+    }
+    return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;
+  } finally {
+    await print?.close();
   }
-  return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;
 }

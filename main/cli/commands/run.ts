@@ -10,6 +10,7 @@ import {
   buildLiveReport,
   ChromiumMissingError,
   collectReportEvents,
+  type ChromiumPrinter,
   type PrintHtml,
   type ReportLanguage,
 } from '../../reports';
@@ -247,7 +248,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.stdout.write(RUN_USAGE);
     return 0;
   }
-  let print: PrintHtml | undefined;
+  let print: ChromiumPrinter | undefined;
   try {
     print = printerFor(args.reports);
   } catch (error) {
@@ -255,6 +256,21 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.stderr.write(`hostmem run: --report: ${error.message}\n`);
     return 2;
   }
+  // A PDF report: Chromium starts now, while the workload runs, and prints the report at the end.
+  print?.warm();
+  try {
+    return await runWorkload(args, argv, io, print);
+  } finally {
+    await print?.close();
+  }
+}
+
+async function runWorkload(
+  args: RunArgs,
+  argv: readonly string[],
+  io: CliIo,
+  print: PrintHtml | undefined,
+): Promise<number> {
   const host = createHost({ policy: args.policy });
   const collector = args.reports.length > 0 ? collectReportEvents(host) : undefined;
   let writer: SessionWriter | undefined;
