@@ -7,7 +7,7 @@
 // same files run under Linux Node and under Windows Node in Wine. Output folders are emptied first so a deleted
 // test never runs from a stale build.
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { findFiles, formatDuration, isMain, repoRelative, repoRoot } from './util.mjs';
 
@@ -32,6 +32,16 @@ const common = {
   // Our sources are TypeScript ESM written without extensions: esbuild resolves them like the Bundler mode does.
   resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
 };
+
+/**
+ * Bundle the test files of one folder (tests/e2e, tests/electron) for Node like the rest: `sources` into `outdir`
+ * (emptied first), keeping their paths under `sourceDir`. Resolves to the compiled files, in the order given.
+ */
+export async function bundleTestFolder(sourceDir, sources, outdir) {
+  rmSync(outdir, { recursive: true, force: true });
+  await build({ ...common, entryPoints: sources, outbase: sourceDir, outdir, banner: { js: requireShim } });
+  return sources.map((s) => join(outdir, relative(sourceDir, s).replace(/\.ts$/, '.js')));
+}
 
 export function listTestSources() {
   const accept = (name) => name.endsWith('.test.ts');

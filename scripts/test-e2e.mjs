@@ -3,14 +3,10 @@
 // then run with `node --test` against a real `hostmem serve` child and Debian's Chromium (HOSTMEM_CHROMIUM or
 // /usr/bin/chromium). Needs out/cli/hostmem.js (build-node.mjs) and out/renderer (electron-vite build).
 // Screenshots land in test-artifacts/.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleTestFolder } from './build-node.mjs';
 import { findFiles, formatDuration, isMain, parseNodeTestSummary, repoRelative, repoRoot, run } from './util.mjs';
-
-const requireShim =
-  "import { createRequire as __hostmemCreateRequire } from 'node:module';\n" +
-  'const require = __hostmemCreateRequire(import.meta.url);';
 
 export function chromiumPath() {
   return process.env.HOSTMEM_CHROMIUM || '/usr/bin/chromium';
@@ -26,31 +22,7 @@ export async function runE2e() {
   ]) {
     if (!existsSync(file)) return { ok: false, counts: null, message: `${repoRelative(file)} is missing: run ${hint}` };
   }
-  const outdir = join(repoRoot, 'out', 'e2e');
-  rmSync(outdir, { recursive: true, force: true });
-  await build({
-    entryPoints: sources,
-    outbase: join(repoRoot, 'tests', 'e2e'),
-    outdir,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['koffi', 'electron', 'playwright-core'],
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    absWorkingDir: repoRoot,
-    resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
-    banner: { js: requireShim },
-  });
-  const files = sources.map((s) =>
-    join(
-      outdir,
-      repoRelative(s)
-        .replace(/^tests[/\\]e2e[/\\]/, '')
-        .replace(/\.ts$/, '.js'),
-    ),
-  );
+  const files = await bundleTestFolder(join(repoRoot, 'tests', 'e2e'), sources, join(repoRoot, 'out', 'e2e'));
   const started = Date.now();
   const args = [
     '--test',

@@ -12,9 +12,9 @@
 //   npm run test:electron          (electron-vite build, then this)
 //   node scripts/test-electron.mjs (uses what out/ holds)
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleTestFolder } from './build-node.mjs';
 import { findFiles, formatDuration, isMain, parseNodeTestSummary, repoRelative, repoRoot, run } from './util.mjs';
 
 const electronDir = join(repoRoot, 'node_modules', 'electron');
@@ -23,10 +23,6 @@ const isCI = () => process.env.CI === 'true' || process.env.CI === '1';
 export const NO_BINARY_REASON =
   'no Electron binary here (installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1; this machine cannot download it) — ' +
   'these tests run in the windows-latest GitHub workflow';
-
-const requireShim =
-  "import { createRequire as __hostmemCreateRequire } from 'node:module';\n" +
-  'const require = __hostmemCreateRequire(import.meta.url);';
 
 /**
  * Path of the Electron executable when it is present, else null — read from node_modules/electron/path.txt (and
@@ -82,31 +78,7 @@ async function compile() {
   const sourceDir = join(repoRoot, 'tests', 'electron');
   const sources = findFiles(sourceDir, (name) => name.endsWith('.e2e.ts'));
   if (sources.length === 0) throw new Error('no tests/electron/*.e2e.ts');
-  const outdir = join(repoRoot, 'out', 'electron-e2e');
-  rmSync(outdir, { recursive: true, force: true });
-  await build({
-    entryPoints: sources,
-    outbase: sourceDir,
-    outdir,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['koffi', 'electron', 'playwright-core'],
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    absWorkingDir: repoRoot,
-    resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
-    banner: { js: requireShim },
-  });
-  return sources.map((s) =>
-    join(
-      outdir,
-      repoRelative(s)
-        .replace(/^tests[/\\]electron[/\\]/, '')
-        .replace(/\.ts$/, '.js'),
-    ),
-  );
+  return bundleTestFolder(sourceDir, sources, join(repoRoot, 'out', 'electron-e2e'));
 }
 
 const nodeTestArgs = (files) => [
