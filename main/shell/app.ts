@@ -237,15 +237,16 @@ export class DesktopApp {
   }
 
   /** The tray's Export report…: the whole report, the format chosen by the file's extension in the dialog. */
-  async exportFromTray(path?: string): Promise<ExportResult> {
-    return this.exportVia(path, 'html');
+  private exportFromTray(): Promise<ExportResult> {
+    return this.exportVia(undefined);
   }
 
-  private async exportVia(path: string | undefined, format: ExportFormat): Promise<ExportResult> {
+  /** A whole report through the service: to the save dialog, or to `path` (the test hook) without asking. */
+  private async exportVia(path: string | undefined): Promise<ExportResult> {
     this.fixedTarget = path;
     try {
       const answer = await this.core.exportReport({
-        format: (path && formatOf(path)) || format,
+        format: (path && formatOf(path)) || 'html',
         include: [...REPORT_SECTIONS],
         language: this.core.locale,
       });
@@ -390,7 +391,7 @@ export class DesktopApp {
       closeWindow: () => this.window?.close(),
       open: () => this.open(),
       exportReport: async (path) => {
-        const result = await this.exportVia(path, formatOf(path) ?? 'html');
+        const result = await this.exportVia(path);
         return result.outcome === 'saved' ? [...result.files] : [];
       },
       settingsPath: () => this.settingsPath,
