@@ -25,7 +25,8 @@ export function browserOpener(url, platform = process.platform, env = process.en
     };
   }
   if (platform === 'darwin') return { command: 'open', args: [url], options: {} };
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return { reason: 'no desktop session: DISPLAY and WAYLAND_DISPLAY are unset' };
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY)
+    return { reason: 'no desktop session: DISPLAY and WAYLAND_DISPLAY are unset' };
   // Its own session: Ctrl+C in this terminal must not reach a browser that xdg-open started in the foreground.
   return { command: 'xdg-open', args: [url], options: { detached: true } };
 }
