@@ -24,6 +24,7 @@ import { createShellCore, type ShellCore, type ShellNotification } from './core'
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
 import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME } from './identity';
 import { serveIpc, type IpcTransport } from './ipc';
+import { denyPermissionsOnEverySession } from './sessions';
 import { loadSettings, SETTINGS_FILE, SettingsStore, type Settings } from './settings';
 import { createTrayMonitor, type TrayMonitor } from './tray';
 import { MENU_IDS } from './tray-model';
@@ -68,6 +69,8 @@ export class DesktopApp {
   private pendingReveal: number | null | undefined;
 
   constructor(options: DesktopAppOptions) {
+    // Before any window or print session exists: each one denies every permission (docs/security.md, item 5).
+    denyPermissionsOnEverySession();
     const loaded = loadSettings(this.settingsPath);
     this.store = new SettingsStore(this.settingsPath, loaded.settings);
     if (loaded.warning) log.warn(`settings: ${loaded.warning}`);
