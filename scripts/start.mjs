@@ -145,15 +145,19 @@ async function serveInBrowser({ args, open, note }) {
 
   // The command stops at the first SIGINT and then stops listening. A terminal's Ctrl+C under `npm start` can arrive
   // twice (the terminal's and the one npm forwards); with no listener left the second would kill the process in the
-  // middle of releasing its memory. This listener keeps the later ones harmless.
-  let interrupts = 0;
-  process.on('SIGINT', () => {
-    if (++interrupts === 2) console.error('hostmem: still stopping…');
-  });
+  // middle of releasing its memory. This listener keeps the later ones harmless. It is added once the URL is out,
+  // when the command listens already: a Ctrl+C before that (nothing served yet) simply ends the process.
+  const ignoreRepeatedInterrupts = () => {
+    let interrupts = 0;
+    process.on('SIGINT', () => {
+      if (++interrupts === 2) console.error('hostmem: still stopping…');
+    });
+  };
 
   const stdout = watchFirstLine(process.stdout, (line) => {
     const url = /^hostmem serving at (\S+)$/.exec(line)?.[1];
     if (!url) return;
+    ignoreRepeatedInterrupts();
     console.error(note);
     if (!open) {
       console.error('hostmem: open the URL above in a browser (--no-open). Ctrl+C stops it.');
