@@ -1,19 +1,21 @@
 /**
  * `npm start` without the desktop app: the script it runs (scripts/start.mjs) builds, then serves the dashboard on
- * loopback in its own process. Each test starts the real script on a free port (it really builds), reads the URL
- * from the first stdout line and drives Debian's Chromium against it, or checks what it did and said:
+ * loopback in its own process. Each run starts the real script on a free port (it really builds), reads the URL from
+ * the first stdout line and drives Debian's Chromium against it, or checks what it did and said:
  *
  * - `--browser`: the first line is the URL with its token, the dashboard connects and shows the host with the default
- *   workload running (screenshots in English and French), the desktop's opener was handed that URL, and two
- *   SIGINTs (a terminal's Ctrl+C under npm) stop it with exit 0 after the workloads stopped and the memory went back;
+ *   workload running (screenshots in English and French), the desktop's opener was handed that URL; then Ctrl+C
+ *   (SIGINT, a second one while it stops, as a terminal delivers it under npm) ends it with exit 0 once the
+ *   workloads stopped and the memory went back;
  * - no Electron binary (ELECTRON_OVERRIDE_DIST_PATH at an empty folder: no download is tried) and no desktop: the
  *   same dashboard, a note about Electron, no opener run;
  * - an opener that fails, or none on PATH: the server runs on, and says to open the URL by hand.
  *
- * The desktop's opener is a stand-in script on PATH (xdg-open; `open` on macOS) with DISPLAY set: the real one would
- * start a real browser, and there is no desktop here to start it on. On Windows (`start`, a cmd.exe built-in that
- * cannot be stood in for) the script runs with --no-open, and the SIGINT checks are skipped: Windows has no signal
- * to send to one process (Ctrl+C is a console event), so they run on Linux and macOS.
+ * The desktop's opener is a stand-in script on PATH (xdg-open, with DISPLAY set; `open` on macOS): the real one
+ * would start a real browser, and there is no desktop here to start it on. Skipped, with the reason: on Windows, the
+ * opener checks (`start` is a cmd.exe built-in that cannot be stood in for; the script runs with --no-open there) and
+ * the Ctrl+C checks (Windows has no signal to send to one process); on macOS, the no-desktop check (`open` needs no
+ * DISPLAY). All of them run on Linux.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,7 +24,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, afterEach, before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { httpGet, launchChromium, repoRoot } from './serve';
 
@@ -33,7 +35,10 @@ const windows = process.platform === 'win32';
 const NO_SIGNALS = 'Windows has no SIGINT to send to one process (Ctrl+C is a console event); runs on Linux and macOS';
 const NO_STAND_IN =
   "Windows opens URLs with cmd.exe's built-in `start`, which cannot be stood in for; runs on Linux and macOS";
-const OPENER = process.platform === 'darwin' ? 'open' : 'xdg-open';
+const macOS = process.platform === 'darwin';
+const OPENER = macOS ? 'open' : 'xdg-open';
+/** Where opening needs a desktop session (DISPLAY / WAYLAND_DISPLAY): Linux and the other Unixes. */
+const displayGated = !windows && !macOS;
 
 let browser: Browser;
 let scratch: string;
@@ -145,22 +150,23 @@ before(async () => {
   browser = await launchChromium();
 });
 
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 after(async () => {
+  for (const child of running) child.kill('SIGKILL');
   await browser?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
-test('npm start -- --browser: the URL first, the dashboard connects and shows the host, the opener gets the URL, Ctrl+C exits 0', async (t) => {
+/** The `--browser` run, shared by the dashboard test and the Ctrl+C test after it. */
+let browserRun: Started | undefined;
+
+test('npm start -- --browser: the URL first; the dashboard connects and shows the host; the opener gets the URL', async () => {
   const port = await freePort();
   const opener = windows ? null : standInOpener('opener', 0);
-  const run = await start(
+  browserRun = await start(
     ['--browser', '--port', String(port), ...(opener ? [] : ['--no-open'])],
     env(opener ? { DISPLAY: ':hostmem-e2e', PATH: `${opener.dir}${delimiter}${process.env.PATH ?? ''}` } : {}),
   );
+  const run = browserRun;
   assert.equal(run.port, port, 'served on the port asked for');
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
@@ -196,56 +202,66 @@ test('npm start -- --browser: the URL first, the dashboard connects and shows th
     assert.equal(readFileSync(opened, 'utf8'), run.url, 'the desktop opener got the URL with its token');
     await eventually('the opened message', () => /opened in your default browser \(/.test(run.stderr()));
   }
-
-  if (windows) {
-    t.diagnostic(`SIGINT not checked: ${NO_SIGNALS}`);
-    return;
-  }
-  assert.equal(await ctrlC(run), 0, `exit status after Ctrl+C\n${run.stderr()}`);
-  assert.match(run.stderr(), /hostmem serve: stopping \(SIGINT\)…\nhostmem serve: stopped\n/);
-  assert.equal(await serving(run.url), false, 'nothing listens after Ctrl+C');
 });
 
-test('no Electron binary and no desktop: `npm start` serves the same dashboard, says why, opens nothing', async () => {
+test(
+  'Ctrl+C: the workloads stop, the memory is released, exit 0; nothing listens after',
+  { skip: windows && NO_SIGNALS },
+  async () => {
+    const run = browserRun ?? (await start(['--browser', '--port', '0', '--no-open'], env({})));
+    assert.equal(await ctrlC(run), 0, `exit status after Ctrl+C\n${run.stderr()}`);
+    assert.match(run.stderr(), /hostmem serve: stopping \(SIGINT\)…\nhostmem serve: stopped\n/);
+    assert.equal(await serving(run.url), false, 'nothing listens after Ctrl+C');
+  },
+);
+
+test('no Electron binary: `npm start` serves the same dashboard and says why', async () => {
   const empty = mkdtempSync(join(scratch, 'no-electron-'));
-  const opener = windows ? null : standInOpener('unused', 0);
-  const run = await start(
-    ['--port', '0', ...(opener ? [] : ['--no-open'])],
-    env({
-      ELECTRON_OVERRIDE_DIST_PATH: empty,
-      ...(opener ? { PATH: `${opener.dir}${delimiter}${process.env.PATH ?? ''}` } : {}),
-    }),
-  );
+  const run = await start(['--port', '0', '--no-open'], env({ ELECTRON_OVERRIDE_DIST_PATH: empty }));
   assert.equal(await serving(run.url), true, 'the dashboard page is served with the token');
   const refused = await httpGet(run.url.replace(/\?token=.*/, ''));
   assert.equal(refused.status, 401, 'and refused without it');
   await eventually('the note about Electron', () =>
     /instead of the desktop app: ELECTRON_OVERRIDE_DIST_PATH .* holds no Electron build/.test(run.stderr()),
   );
-  if (opener) {
-    await eventually('the no-desktop message', () => /open the URL above in a browser \(no desktop/.test(run.stderr()));
-    assert.equal(existsSync(opener.record), false, 'no opener without a desktop session');
-  }
   if (!windows) assert.equal(await ctrlC(run), 0, `exit status after Ctrl+C\n${run.stderr()}`);
 });
 
-test('an opener that fails, or none at all: the server runs on and says to open the URL by hand', async (t) => {
-  if (windows) {
-    t.skip(NO_STAND_IN);
-    return;
-  }
-  const failing = standInOpener('failing', 3);
-  const missing = mkdtempSync(join(scratch, 'no-opener-'));
-  for (const [path, expected] of [
-    [`${failing.dir}${delimiter}${process.env.PATH ?? ''}`, new RegExp(`${OPENER} exited with 3`)],
-    // Only a folder without any opener on PATH (the script runs Node and the build tools by absolute path).
-    [missing, new RegExp(`${OPENER} not found`)],
-  ] as const) {
-    const run = await start(['--browser', '--port', '0'], env({ DISPLAY: ':hostmem-e2e', PATH: path }));
-    await eventually(`"${expected.source}"`, () => expected.test(run.stderr()));
-    assert.match(run.stderr(), /open the URL above in a browser/);
+test(
+  'no desktop session (DISPLAY and WAYLAND_DISPLAY unset): no opener runs, the URL is to be opened by hand',
+  { skip: !displayGated && (windows ? NO_STAND_IN : 'macOS opens URLs without a DISPLAY; runs on Linux') },
+  async () => {
+    const opener = standInOpener('unused', 0);
+    const run = await start(
+      ['--browser', '--port', '0'],
+      env({ PATH: `${opener.dir}${delimiter}${process.env.PATH ?? ''}` }),
+    );
+    await eventually('the no-desktop message', () =>
+      /open the URL above in a browser \(no desktop session/.test(run.stderr()),
+    );
+    assert.equal(existsSync(opener.record), false, 'no opener without a desktop session');
     assert.equal(await serving(run.url), true, 'still serving');
     assert.equal(await ctrlC(run), 0, `exit status after Ctrl+C\n${run.stderr()}`);
-  }
-  assert.equal(readFileSync(failing.record, 'utf8').startsWith('http://127.0.0.1:'), true, 'the failing opener ran');
-});
+  },
+);
+
+test(
+  'an opener that fails, or none at all: the server runs on and says to open the URL by hand',
+  { skip: windows && NO_STAND_IN },
+  async () => {
+    const failing = standInOpener('failing', 3);
+    const missing = mkdtempSync(join(scratch, 'no-opener-'));
+    for (const [path, expected] of [
+      [`${failing.dir}${delimiter}${process.env.PATH ?? ''}`, new RegExp(`${OPENER} exited with 3`)],
+      // Only a folder without any opener on PATH (the script runs Node and the build tools by absolute path).
+      [missing, new RegExp(`${OPENER} not found`)],
+    ] as const) {
+      const run = await start(['--browser', '--port', '0'], env({ DISPLAY: ':hostmem-e2e', PATH: path }));
+      await eventually(`"${expected.source}"`, () => expected.test(run.stderr()));
+      assert.match(run.stderr(), /open the URL above in a browser/);
+      assert.equal(await serving(run.url), true, 'still serving');
+      assert.equal(await ctrlC(run), 0, `exit status after Ctrl+C\n${run.stderr()}`);
+    }
+    assert.equal(readFileSync(failing.record, 'utf8').startsWith('http://127.0.0.1:'), true, 'the failing opener ran');
+  },
+);
