@@ -43,6 +43,12 @@ export async function bundleTestFolder(sourceDir, sources, outdir) {
   return sources.map((s) => join(outdir, relative(sourceDir, s).replace(/\.ts$/, '.js')));
 }
 
+/** Bundle one module for Node like the rest (koffi external, the require shim): `entry` to `outfile`. */
+export async function bundleModule(entry, outfile) {
+  await build({ ...common, entryPoints: [entry], outfile, banner: { js: requireShim } });
+  return outfile;
+}
+
 export function listTestSources() {
   const accept = (name) => name.endsWith('.test.ts');
   return ['main', 'native', 'tests'].flatMap((dir) => findFiles(join(repoRoot, dir), accept));

@@ -4,6 +4,7 @@
  * Behaviour that can be tested without Electron lives in ./core and the pure modules; this file wires them to
  * Electron's objects and is type-checked against Electron's own types (`npm run build`).
  */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -14,6 +15,7 @@ import {
   Menu,
   nativeTheme,
   Notification,
+  screen,
   shell,
   type MenuItemConstructorOptions,
 } from 'electron';
@@ -22,11 +24,21 @@ import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language } 
 import { formatOf, writeReport, type ReportModel } from '../reports';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
-import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME } from './identity';
+import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME, START_MENU_SHORTCUT } from './identity';
 import { serveIpc, type IpcTransport } from './ipc';
+import {
+  describeRoute,
+  notificationRoute,
+  shortcutCarriesAppId,
+  startMenuShortcutPaths,
+  type NotificationFacts,
+  type NotificationRoute,
+} from './notify-route';
+import { denyPermissionsOnEverySession } from './sessions';
 import { loadSettings, SETTINGS_FILE, SettingsStore, type Settings } from './settings';
 import { createTrayMonitor, type TrayMonitor } from './tray';
 import { MENU_IDS } from './tray-model';
+import { representationSizes, trayRepresentations, type TrayRepresentation } from './tray-scale';
 import { createMainWindow, RENDERER_INDEX, revealWindow } from './window';
 
 export interface DesktopAppOptions {
@@ -59,6 +71,13 @@ export class DesktopApp {
   private readonly core: ShellCore;
   private readonly ipc: IpcTransport;
   private readonly tray: TrayMonitor;
+  /** Toasts, or the tray balloon where Windows would not show them (./notify-route). */
+  private readonly notifications: NotificationRoute;
+  /** What clicking the last balloon opens: a failure, or just the window (null). */
+  private balloonTarget: number | null = null;
+  /** Redraws the tray icon when a display's scale factor changes (removed at shutdown). */
+  private readonly onDisplayChange = (): void => this.rescaleTray();
+  private trayShape: TrayRepresentation[];
   private window: BrowserWindow | null = null;
   private quitting = false;
   /** Notifications stay referenced until closed (a collected Notification loses its click handler). */
@@ -68,6 +87,8 @@ export class DesktopApp {
   private pendingReveal: number | null | undefined;
 
   constructor(options: DesktopAppOptions) {
+    // Before any window or print session exists: each one denies every permission (docs/security.md, item 5).
+    denyPermissionsOnEverySession();
     const loaded = loadSettings(this.settingsPath);
     this.store = new SettingsStore(this.settingsPath, loaded.settings);
     if (loaded.warning) log.warn(`settings: ${loaded.warning}`);
@@ -96,10 +117,18 @@ export class DesktopApp {
       this.core.service.reveal(this.pendingReveal);
       this.pendingReveal = undefined;
     });
-    this.tray = createTrayMonitor(this.core.trayView(), {
+    // The tray image is built for the display's scale factor, and rebuilt when it changes (./tray-scale).
+    this.trayShape = this.trayRepresentations();
+    this.core.setTrayIconSizes(representationSizes(this.trayShape));
+    this.tray = createTrayMonitor(this.core.trayView(), this.trayShape, {
       onMenu: (id, checked) => void this.onTrayMenu(id, checked),
       onClick: () => this.open(),
+      onBalloonClick: () => (this.balloonTarget !== null ? this.reveal(this.balloonTarget) : this.open()),
     });
+    screen.on('display-metrics-changed', this.onDisplayChange);
+    screen.on('display-added', this.onDisplayChange);
+    screen.on('display-removed', this.onDisplayChange);
+    this.notifications = this.chooseNotificationRoute();
     this.core.onTrayChange((view) => this.tray.update(view));
     this.core.onNotification((n) => this.notify(n));
     Menu.setApplicationMenu(this.applicationMenu());
@@ -158,10 +187,56 @@ export class DesktopApp {
     else this.pendingReveal = failureSeq;
   }
 
+  /**
+   * The tray image's representations for the primary display's scale factor: the notification area is on it. Windows
+   * makes the tray's icon from the image's 1× bitmap alone.
+   */
+  private trayRepresentations(): TrayRepresentation[] {
+    return trayRepresentations(screen.getPrimaryDisplay().scaleFactor, process.platform === 'win32');
+  }
+
+  /** A display was added, removed or changed: redraw the tray icon if the size it needs changed. */
+  private rescaleTray(): void {
+    const next = this.trayRepresentations();
+    if (JSON.stringify(next) === JSON.stringify(this.trayShape)) return;
+    this.trayShape = next;
+    log.info(`tray icon redrawn for the display: ${next.map((r) => `${r.size} px @${r.scaleFactor}x`).join(', ')}`);
+    this.core.setTrayIconSizes(representationSizes(next));
+    this.tray.rescale(next, this.core.trayView());
+  }
+
+  /** Toasts where they are seen, else tray balloons (Windows, not installed). Logged with the reason. */
+  private chooseNotificationRoute(): NotificationRoute {
+    const windows = process.platform === 'win32';
+    const facts: NotificationFacts = {
+      toastsSupported: Notification.isSupported(),
+      toastsNeedShortcut: windows,
+      shortcutWithAppId: windows && this.installedShortcut(),
+      balloonsAvailable: this.tray.hasBalloons,
+    };
+    const route = notificationRoute(facts);
+    log.info(`notifications: ${describeRoute(route, facts, APP_ID)}`);
+    return route;
+  }
+
+  /** Whether the installer's Start-menu shortcut exists and carries APP_ID (Windows only). */
+  private installedShortcut(): boolean {
+    return startMenuShortcutPaths(process.env, START_MENU_SHORTCUT).some((path) => {
+      if (!existsSync(path)) return false;
+      try {
+        return shortcutCarriesAppId(shell.readShortcutLink(path), APP_ID);
+      } catch (error) {
+        log.warn(`could not read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      }
+    });
+  }
+
   /** The first time the window is closed to the tray, say where the app went. */
   private trayHint(): void {
     if (this.store.current.trayHintShown) return;
     const text = HINT_TEXT[this.core.locale];
+    this.balloonTarget = null;
     if (!this.tray.balloon(text.title, text.body)) this.showNotification(text.title, text.body, null);
     try {
       this.updateSettings({ trayHintShown: true });
@@ -277,7 +352,12 @@ export class DesktopApp {
   }
 
   private showNotification(title: string, body: string, failureSeq: number | null): void {
-    if (!Notification.isSupported()) return;
+    if (this.notifications === 'balloon') {
+      this.balloonTarget = failureSeq;
+      this.tray.balloon(title, body);
+      return;
+    }
+    if (this.notifications === 'none' || !Notification.isSupported()) return;
     const notification = new Notification({ title, body, silent: false });
     this.shown.add(notification);
     const forget = (): void => void this.shown.delete(notification);
@@ -366,6 +446,9 @@ export class DesktopApp {
   async shutdown(): Promise<void> {
     this.quitting = true;
     this.ipc.close();
+    screen.off('display-metrics-changed', this.onDisplayChange);
+    screen.off('display-added', this.onDisplayChange);
+    screen.off('display-removed', this.onDisplayChange);
     this.tray.destroy();
     await this.core.dispose();
     log.info('hostmem stopped');

@@ -115,6 +115,26 @@ test('committing memory against a commit limit changes the icon and tooltip, and
   }
 });
 
+test('a display change: the icon is redrawn at the new sizes at once, nothing redrawn after', async () => {
+  const core = createShellCore({ settings: settings(), systemLocale: 'en' });
+  try {
+    assert.equal(core.trayView().icon.changed, true);
+    assert.equal(core.trayView().icon.changed, false);
+    core.setTrayIconSizes([24]); // a 150 % display on Windows
+    const view = core.trayView();
+    assert.equal(view.icon.changed, true);
+    assert.deepEqual(view.icon.redrawn, [24]);
+    assert.deepEqual(
+      view.icon.frames.map((f) => [f.size, f.image.width, f.png.readUInt32BE(16)]), // PNG IHDR width
+      [[24, 24, 24]],
+    );
+    assert.equal(core.trayView().icon.changed, false);
+    assert.throws(() => core.setTrayIconSizes([4]), RangeError);
+  } finally {
+    await core.dispose();
+  }
+});
+
 test('AppDomain-critical failures notify, rate-limited; they are listed under Recent failures', async () => {
   const core = createShellCore({
     settings: settings({ policy: { ...DEFAULT_POLICY, commitLimit: 1 * MiB } }),

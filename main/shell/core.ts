@@ -80,6 +80,11 @@ export interface ShellCore {
   setLanguage(language: SettingsLanguage): void;
   /** The current tray view (computes it now). */
   trayView(): TrayView;
+  /**
+   * Draw the tray icon at these sizes from now on (the display's, tray-scale.ts); the next view redraws them all.
+   * Throws a RangeError for a size the drawing does not support.
+   */
+  setTrayIconSizes(sizes: readonly number[]): void;
   /** Called after a sample when the icon, the tooltip or the menu changed. Returns the unsubscribe function. */
   onTrayChange(listener: (view: TrayView) => void): () => void;
   /** Desktop notifications the throttle let through. */
@@ -111,7 +116,7 @@ class ShellCoreImpl implements ShellCore {
   startAtLogin: boolean;
 
   private readonly systemLocale: string;
-  private readonly icons = new IconCache();
+  private icons = new IconCache();
   private readonly throttle: NotificationThrottle;
   private readonly recent: FailureEvent[] = [];
   private readonly trayListeners = new Set<(view: TrayView) => void>();
@@ -223,6 +228,10 @@ class ShellCoreImpl implements ShellCore {
       menuKey: JSON.stringify(menu),
       iconKey: visibleKey(inputs, 16),
     };
+  }
+
+  setTrayIconSizes(sizes: readonly number[]): void {
+    this.icons = new IconCache(sizes);
   }
 
   onTrayChange(listener: (view: TrayView) => void): () => void {

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session } from 'electron';
 import type { ExportFormat, ExportResult } from '../contract';
 import { formatOf, omittedSections, outputPaths, writeReport, type PrintHtml, type ReportModel } from '../reports';
+import { denyAllPermissions } from './permissions';
 
 const FILTERS: Readonly<Record<ExportFormat, Electron.FileFilter>> = {
   html: { name: 'HTML report', extensions: ['html'] },
@@ -37,7 +38,7 @@ export const printWithElectron: PrintHtml = async (html) => {
   printSession.webRequest.onBeforeRequest((details, callback) => {
     callback({ cancel: details.url !== pageUrl && !details.url.startsWith('data:') });
   });
-  printSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  denyAllPermissions(printSession);
   const window = new BrowserWindow({
     show: false,
     webPreferences: {

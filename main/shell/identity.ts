@@ -13,3 +13,9 @@ export const HIDDEN_SWITCH = '--hidden';
 export function startsHidden(argv: readonly string[]): boolean {
   return argv.includes(HIDDEN_SWITCH);
 }
+
+/**
+ * The Start-menu shortcut the installer creates (electron-builder.yml: nsis.shortcutName, no menu category: straight
+ * under Programs), carrying APP_ID: Windows shows the app's toasts only while it exists (./notify-route.ts).
+ */
+export const START_MENU_SHORTCUT = `${PRODUCT_NAME}.lnk`;

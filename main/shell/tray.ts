@@ -1,12 +1,14 @@
 /**
- * The system-tray monitor: Electron's Tray, fed by the core's tray views (./core). The icon is one nativeImage with
- * a representation per size (16/20/24/32 px, i.e. 100–200 % scale), so Windows picks the sharp one for the
- * display; it is replaced only when a pixel changed, the tooltip only when its text did, the menu only when its
- * template did. The Tray object lives as long as the app (a collected Tray vanishes from the taskbar).
+ * The system-tray monitor: Electron's Tray, fed by the core's tray views (./core). The icon is one nativeImage built
+ * for the display's scale factor (./tray-scale: one bitmap at the display's size on Windows, which makes the icon
+ * from the 1× bitmap alone; 1× plus the display's scale elsewhere) and rebuilt when that changes (`rescale`); it is
+ * replaced only when a pixel changed, the tooltip only when its text did, the menu only when its template did. The
+ * Tray object lives as long as the app (a collected Tray vanishes from the taskbar).
  */
 import { Menu, nativeImage, Tray, type MenuItemConstructorOptions, type NativeImage } from 'electron';
 import type { TrayView } from './core';
 import type { TrayIconFrame } from './tray-icon';
+import type { TrayRepresentation } from './tray-scale';
 import type { MenuItemSpec } from './tray-model';
 
 export interface TrayHandlers {
@@ -14,6 +16,8 @@ export interface TrayHandlers {
   onMenu(id: string, checked: boolean): void;
   /** The icon itself was clicked (Windows: left click opens the window). */
   onClick(): void;
+  /** A balloon shown by `balloon` was clicked (Windows). */
+  onBalloonClick(): void;
 }
 
 export interface TrayMonitor {
@@ -22,19 +26,26 @@ export interface TrayMonitor {
   describe(): { exists: boolean; tooltip: string; menuLabels: string[]; iconKey: string };
   /** A balloon / notification from the tray icon (Windows); false where there is none. */
   balloon(title: string, content: string): boolean;
+  /** Whether `balloon` shows anything here (Windows). */
+  readonly hasBalloons: boolean;
+  /** The display changed: build the image with these representations from `view` (drawn at their sizes). */
+  rescale(representations: readonly TrayRepresentation[], view: TrayView): void;
   destroy(): void;
 }
 
-export function iconImage(frames: readonly TrayIconFrame[]): NativeImage {
+/**
+ * The image for the tray: each representation from the frame drawn at its size. Null when a size is missing (a view
+ * drawn for the previous display, before `rescale`): the tray keeps its image until the right frames come.
+ */
+export function iconImage(
+  frames: readonly TrayIconFrame[],
+  representations: readonly TrayRepresentation[],
+): NativeImage | null {
   const image = nativeImage.createEmpty();
-  const base = frames[0]?.size ?? 16;
-  for (const frame of frames) {
-    image.addRepresentation({
-      scaleFactor: frame.size / base,
-      buffer: frame.png,
-      width: frame.size,
-      height: frame.size,
-    });
+  for (const { size, scaleFactor } of representations) {
+    const frame = frames.find((f) => f.size === size);
+    if (!frame) return null;
+    image.addRepresentation({ scaleFactor, buffer: frame.png, width: size, height: size });
   }
   return image;
 }
@@ -62,8 +73,13 @@ function labels(specs: readonly MenuItemSpec[]): string[] {
   return specs.flatMap((s) => [...(s.label ? [s.label] : []), ...labels(s.submenu ?? [])]);
 }
 
-export function createTrayMonitor(first: TrayView, handlers: TrayHandlers): TrayMonitor {
-  const tray = new Tray(iconImage(first.icon.frames));
+export function createTrayMonitor(
+  first: TrayView,
+  representations: readonly TrayRepresentation[],
+  handlers: TrayHandlers,
+): TrayMonitor {
+  let shape = representations;
+  const tray = new Tray(iconImage(first.icon.frames, shape) ?? nativeImage.createEmpty());
   let tooltip = first.tooltip;
   let menuKey = first.menuKey;
   let menu = first.menu;
@@ -71,13 +87,18 @@ export function createTrayMonitor(first: TrayView, handlers: TrayHandlers): Tray
   tray.setToolTip(tooltip);
   tray.setContextMenu(Menu.buildFromTemplate(template(menu, handlers)));
   tray.on('click', () => handlers.onClick());
+  tray.on('balloon-click', () => handlers.onBalloonClick());
+  const hasBalloons = process.platform === 'win32';
+
+  const setIcon = (view: TrayView): void => {
+    const image = iconImage(view.icon.frames, shape);
+    if (image) tray.setImage(image);
+  };
 
   return {
     update(view) {
       if (tray.isDestroyed()) return;
-      if (view.icon.changed) {
-        tray.setImage(iconImage(view.icon.frames));
-      }
+      if (view.icon.changed) setIcon(view);
       iconKey = view.iconKey;
       if (view.tooltip !== tooltip) {
         tooltip = view.tooltip;
@@ -92,8 +113,13 @@ export function createTrayMonitor(first: TrayView, handlers: TrayHandlers): Tray
     describe() {
       return { exists: !tray.isDestroyed(), tooltip, menuLabels: labels(menu), iconKey };
     },
+    hasBalloons,
+    rescale(next, view) {
+      shape = next;
+      if (!tray.isDestroyed()) setIcon(view);
+    },
     balloon(title, content) {
-      if (process.platform !== 'win32' || tray.isDestroyed()) return false;
+      if (!hasBalloons || tray.isDestroyed()) return false;
       tray.displayBalloon({ title, content, iconType: 'info' });
       return true;
     },

@@ -2,6 +2,7 @@
 // no navigation away from the app, no new windows, no permissions. It reaches main only through the preload bridge.
 import { join } from 'node:path';
 import { app, BrowserWindow } from 'electron';
+import { denyAllPermissions } from './permissions';
 
 const here = import.meta.dirname; // out/main after the build
 
@@ -41,7 +42,7 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());
-  contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  denyAllPermissions(contents.session);
 
   if (options.show) window.once('ready-to-show', () => window.show());
 
