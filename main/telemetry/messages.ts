@@ -13,6 +13,7 @@
  *   it; a gap in `seq` means the client missed something and must ask for a resync.
  */
 import type {
+  Backend,
   FailureCounts,
   FailureGroup,
   FailureReason,
@@ -20,9 +21,10 @@ import type {
   HostPolicy,
   HostState,
   LevelName,
+  MemoryAvailableName,
 } from '../host/types';
 
-export type MemoryAvailableName = 'Low' | 'Neutral' | 'High';
+export type { MemoryAvailableName } from '../host/types';
 
 /** The gauges of a sample (what may be min / max'd over a bucket). Null: not known on this OS. */
 export interface SampleGauges {
@@ -126,7 +128,7 @@ export interface StateInfo {
 }
 
 export interface HostInfo {
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   readonly allocationGranularity: number;
   readonly policy: HostPolicy;
