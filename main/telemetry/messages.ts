@@ -15,9 +15,7 @@
 import type {
   Backend,
   FailureCounts,
-  FailureGroup,
-  FailureReason,
-  HostMethod,
+  FailureEvent,
   HostPolicy,
   HostState,
   LevelName,
@@ -95,17 +93,8 @@ export interface RegionRow {
   readonly runs: number;
 }
 
-/** A failure event as pushed (the host's FailureEvent with `tag` null rather than undefined). */
-export interface FailureRow {
-  readonly seq: number;
-  readonly time: number;
-  readonly method: HostMethod;
-  readonly size: number;
-  readonly address: number | null;
-  readonly flags: number;
-  readonly level: FailureGroup;
-  readonly hr: number;
-  readonly reason: FailureReason;
+/** A failure event as pushed: the host's FailureEvent with `tag` null rather than undefined (JSON has no undefined). */
+export interface FailureRow extends Omit<FailureEvent, 'tag'> {
   readonly tag: string | null;
 }
 
