@@ -52,11 +52,22 @@ function clean(text: string, first: boolean): string {
   return out;
 }
 
-/** The lines of a UTF-8 byte stream (strings are taken as UTF-8 text). */
+/** The lines of a UTF-8 byte stream (strings are taken as UTF-8 text), one at a time. */
 export async function* readLines(
   stream: AsyncIterable<Buffer | string>,
   options: LineReaderOptions,
 ): AsyncGenerator<ReadLine> {
+  for await (const batch of readLineBatches(stream, options)) yield* batch;
+}
+
+/**
+ * The same lines, in one array per chunk read: readers of large files (sessions) iterate plain arrays instead of
+ * paying an async generator step for every line.
+ */
+export async function* readLineBatches(
+  stream: AsyncIterable<Buffer | string>,
+  options: LineReaderOptions,
+): AsyncGenerator<ReadLine[]> {
   const max = options.maxLineBytes;
   // The current line's bytes so far, when it spans chunks.
   const parts: Buffer[] = [];
@@ -66,6 +77,7 @@ export async function* readLines(
   let n = 0;
   for await (const raw of stream) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+    const batch: ReadLine[] = [];
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(NL, start);
@@ -82,7 +94,7 @@ export async function* readLines(
       if (nl < 0) break;
       n++;
       if (skipped >= 0) {
-        yield { n, tooLong: skipped, terminated: true };
+        batch.push({ n, tooLong: skipped, terminated: true });
         skipped = -1;
         start = nl + 1;
         continue;
@@ -92,31 +104,33 @@ export async function* readLines(
         const text = Buffer.concat(parts).toString('utf8');
         parts.length = 0;
         held = 0;
-        yield { n, text: clean(text, n === 1), terminated: true };
+        batch.push({ n, text: clean(text, n === 1), terminated: true });
         start = nl + 1;
         continue;
       }
       // Whole lines inside this chunk: decoded together when none of them can be over-long (the common case).
       const last = chunk.lastIndexOf(NL);
       if (last > end && last - nl - 1 <= max) {
-        yield { n, text: clean(chunk.toString('utf8', start, end), n === 1), terminated: true };
+        batch.push({ n, text: clean(chunk.toString('utf8', start, end), n === 1), terminated: true });
         const text = chunk.toString('utf8', nl + 1, last);
         let from = 0;
         for (;;) {
           const i = text.indexOf('\n', from);
           const line = i < 0 ? text.slice(from) : text.slice(from, i);
           n++;
-          yield { n, text: clean(line, false), terminated: true };
+          batch.push({ n, text: clean(line, false), terminated: true });
           if (i < 0) break;
           from = i + 1;
         }
         start = last + 1;
         continue;
       }
-      yield { n, text: clean(chunk.toString('utf8', start, end), n === 1), terminated: true };
+      batch.push({ n, text: clean(chunk.toString('utf8', start, end), n === 1), terminated: true });
       start = nl + 1;
     }
+    if (batch.length > 0) yield batch;
   }
-  if (skipped >= 0) yield { n: n + 1, tooLong: skipped, terminated: false };
-  else if (held > 0) yield { n: n + 1, text: clean(Buffer.concat(parts).toString('utf8'), n === 0), terminated: false };
+  if (skipped >= 0) yield [{ n: n + 1, tooLong: skipped, terminated: false }];
+  else if (held > 0)
+    yield [{ n: n + 1, text: clean(Buffer.concat(parts).toString('utf8'), n === 0), terminated: false }];
 }
