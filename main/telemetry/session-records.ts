@@ -42,8 +42,10 @@ const INT = String.raw`-?(?:0|[1-9]\d{0,14})`;
 const asNumber = (s: string): number => Number(s);
 const asString = (s: string): string => s.slice(1, -1);
 
-const FIELD: Readonly<Record<'size' | 'int' | 'byte' | 'address' | 'text' | 'id', FieldKind>> = {
+const FIELD: Readonly<Record<'size' | 'flags' | 'int' | 'byte' | 'address' | 'text' | 'id', FieldKind>> = {
   size: { schema: count, pattern: String.raw`(0|[1-9]\d{0,14})`, decode: asNumber },
+  /** A DWORD of flags (MEM_*, PAGE_*, MALLOC_*), as a number: the recorder writes numbers. */
+  flags: { schema: count.max(0xffffffff), pattern: String.raw`(0|[1-9]\d{0,8})`, decode: asNumber },
   int: { schema: integer, pattern: `(${INT})`, decode: asNumber },
   byte: { schema: byte, pattern: String.raw`(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`, decode: asNumber },
   address: {
@@ -68,21 +70,21 @@ const RECORDED_OPS = {
   VirtualAlloc: [
     ['address', 'address'],
     ['size', 'size'],
-    ['type', 'int'],
-    ['protect', 'int'],
+    ['type', 'flags'],
+    ['protect', 'flags'],
     ['level', 'int'],
     ['tag?', 'text'],
   ],
   VirtualFree: [
     ['address', 'address'],
     ['size', 'size'],
-    ['type', 'int'],
+    ['type', 'flags'],
   ],
   VirtualQuery: [['address', 'address']],
   VirtualProtect: [
     ['address', 'address'],
     ['size', 'size'],
-    ['protect', 'int'],
+    ['protect', 'flags'],
   ],
   GetMemoryLoad: [],
   NeedsVirtualAddressSpace: [
@@ -94,7 +96,7 @@ const RECORDED_OPS = {
     ['size', 'size'],
   ],
   ReleasedVirtualAddressSpace: [['address', 'address']],
-  CreateMalloc: [['type', 'int']],
+  CreateMalloc: [['type', 'flags']],
   Alloc: [
     ['malloc', 'id'],
     ['size', 'size'],
@@ -139,11 +141,23 @@ function requestSchema(op: string, fields: FieldList): z.ZodObject {
 export const recordedPolicy = z.strictObject({
   commitLimit: count.min(1).nullable().optional(),
   reserveLimit: count.min(1).nullable().optional(),
-  thresholds: z
-    .strictObject(Object.fromEntries(LEVELS.map((l) => [l, z.number().gt(0).max(1).optional()])))
-    .optional(),
+  thresholds: z.strictObject(Object.fromEntries(LEVELS.map((l) => [l, z.number().gt(0).max(1).optional()]))).optional(),
   processCriticalWaitMs: z.number().min(0).optional(),
-  faults: z.array(z.looseObject({})).optional(),
+  faults: z
+    .array(
+      z
+        .strictObject({
+          op: z.enum(['VirtualAlloc', 'Alloc', 'DebugAlloc']).optional(),
+          level: z.union([z.enum(LEVELS), z.literal(0), z.literal(1), z.literal(2)]).optional(),
+          probability: z.number().min(0).max(1).optional(),
+          everyNth: z.number().int().min(1).optional(),
+          afterBytes: count.optional(),
+        })
+        .refine((f) => f.probability !== undefined || f.everyNth !== undefined || f.afterBytes !== undefined, {
+          message: 'a fault needs "probability", "everyNth" or "afterBytes"',
+        }),
+    )
+    .optional(),
   seed: integer.optional(),
 });
 
