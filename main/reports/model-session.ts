@@ -155,8 +155,17 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
   const samples: ReportSample[] = [];
   const failures = new FailureLog();
 
-  for await (const batch of reader.entries()) {
-    for (const { record } of batch) {
+  for await (const batch of reader.entriesOrOkCallTimes()) {
+    for (const entry of batch) {
+      if (typeof entry === 'number') {
+        // A successful call other than SetPolicy: it counts, and gives its time; nothing else of it is needed here.
+        calls++;
+        callsAfterSnapshot = true;
+        first ??= entry;
+        last = entry;
+        continue;
+      }
+      const record = entry.record;
       first ??= record.t;
       last = record.t;
       switch (record.type) {

@@ -17,7 +17,8 @@ import { isLongLine, readLineBatches, SESSION_MAX_LINE_BYTES, type ReadLine } fr
 import {
   describeIssues,
   isRecordKind,
-  matchOkCall,
+  matchCall,
+  matchOkCallTime,
   recordedPolicy,
   SESSION_RECORD_KINDS,
   type SessionRecord,
@@ -149,13 +150,33 @@ export class SessionReader {
 
   /** The records after the header, in batches; damaged lines are skipped (see `integrity`). */
   async *entries(): AsyncGenerator<SessionEntry[]> {
+    for await (const batch of this.read(false)) yield batch as SessionEntry[];
+  }
+
+  /**
+   * The same, except that a successful call line in the recorder's exact form (most lines of a large session) is
+   * validated as usual but comes as its time alone (a number, in its place in file order), not built as a record:
+   * for readers that only count those calls.
+   */
+  entriesOrOkCallTimes(): AsyncGenerator<Array<SessionEntry | number>> {
+    return this.read(true);
+  }
+
+  private async *read(okCallTimes: boolean): AsyncGenerator<Array<SessionEntry | number>> {
     await this.header();
     let batch = this.pending;
     this.pending = [];
     for (;;) {
-      const out: SessionEntry[] = [];
+      const out: Array<SessionEntry | number> = [];
       for (const line of batch) {
         this.lastLine = line.n;
+        if (okCallTimes && !isLongLine(line)) {
+          const t = matchOkCallTime(line.text);
+          if (t !== undefined) {
+            out.push(t);
+            continue;
+          }
+        }
         const record = this.record(line);
         if (record !== undefined) out.push({ line: line.n, record });
       }
@@ -179,7 +200,7 @@ export class SessionReader {
     }
     const text = line.text;
     if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return undefined;
-    const fast = matchOkCall(text);
+    const fast = matchCall(text);
     if (fast !== undefined) return fast;
     const problem = (message: string): undefined => {
       if (!line.terminated) this.tornLast = true;

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { createHost, DEFAULT_POLICY } from '../../host';
 import { RegionRebuilder } from '../../reports/model-rebuild';
 import { readSessionFile } from '../../telemetry/session-reader';
-import { matchOkCall, SESSION_RECORD_KINDS } from '../../telemetry/session-records';
+import { matchCall, matchOkCallTime, SESSION_RECORD_KINDS } from '../../telemetry/session-records';
 import { readLines } from '../exec/lines';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
@@ -266,24 +266,37 @@ test('property: damaged sessions — report and replay exit 0/2 (replay 1: a dif
   assert.ok(seen.damaged > 0 && seen.notSession > 0 && seen.rebuilt > 0, JSON.stringify(seen));
 });
 
-test('the recorder’s successful call lines take the fast path and give exactly the schema’s record; damaged ones never pass it unless the schema accepts them too', async () => {
+test('the recorder’s call lines take the fast path and give exactly the schema’s record; damaged ones never pass it unless the schema accepts them too', async () => {
   let fast = 0;
+  let okFast = 0;
   for (const lines of sessionLines) {
     for (const line of lines.slice(1)) {
-      const record = matchOkCall(line);
-      if (record === undefined) continue;
+      const record = matchCall(line);
+      const okTime = matchOkCallTime(line);
+      if (record === undefined) {
+        assert.equal(okTime, undefined);
+        continue;
+      }
       fast++;
       assert.deepEqual(record, SESSION_RECORD_KINDS.call.parse(JSON.parse(line)));
+      assert.equal(okTime, record.result.hr === '0x00000000' ? record.t : undefined, line);
+      if (okTime !== undefined) okFast++;
     }
   }
-  assert.ok(fast > 100, `${fast} lines took the fast path`);
+  assert.ok(fast > 100 && okFast > 100 && okFast < fast, `${fast} lines took the fast path, ${okFast} as times`);
   await fc.assert(
     fc.property(fc.nat(), fc.array(damageArb, { minLength: 1, maxLength: 3 }), (which, damages) => {
       const { lines } = damage(sessionLines[which % sessionLines.length]!, damages);
       for (const line of lines) {
-        const record = matchOkCall(line);
-        if (record === undefined) continue;
+        const record = matchCall(line);
+        const okTime = matchOkCallTime(line);
+        if (record === undefined) {
+          assert.equal(okTime, undefined, line);
+          continue;
+        }
         assert.deepEqual(record, SESSION_RECORD_KINDS.call.parse(JSON.parse(line)), line);
+        // The time-only test may leave a line to the full path (e.g. S_OK under another name), never the reverse.
+        if (okTime !== undefined) assert.ok(record.result.hr === '0x00000000' && record.t === okTime, line);
       }
     }),
     { numRuns: 200 },
