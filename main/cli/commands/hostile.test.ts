@@ -462,6 +462,13 @@ test('path errors in every command: a clear message and exit 2 (missing, a folde
     [['exec', '--in', sessions[0]!, '--out', dir], /is a folder, not a result file/],
     [['exec', '--in', sessions[0]!, '--out', join(dir, 'nope', 'r.jsonl')], /the folder .*nope does not exist/],
     [['exec', '--policy', dir], /is a folder, not a policy file/],
+    [
+      ['run', '--scenario', 'steady', '--max-calls', '5', '--record', dir],
+      /--record .*: is a folder, not a session file/,
+    ],
+    [['run', '--scenario', 'steady', '--max-calls', '5', '--record', join(dir, 'nope', 's')], /folder .*nope does not/],
+    [['run', '--scenario', 'steady', '--policy', missing], /--policy .*: no such policy file/],
+    [['run', '--script', missing], /workload script not found/],
   ];
   for (const [args, message] of cases) {
     const err = join(dir, 'path-err.txt');
