@@ -17,6 +17,7 @@ import { isLongLine, readLineBatches, SESSION_MAX_LINE_BYTES, type ReadLine } fr
 import {
   describeIssues,
   isRecordKind,
+  isValidSnapshot,
   matchCall,
   matchOkCallTime,
   recordedPolicy,
@@ -220,6 +221,7 @@ export class SessionReader {
       else this.unknown.set(value.type, { count: 1, firstLine: line.n });
       return undefined;
     }
+    if (value.type === 'snapshot' && isValidSnapshot(value)) return value;
     const parsed = SESSION_RECORD_KINDS[value.type].safeParse(value);
     if (!parsed.success) return problem(`${value.type} record: ${describeIssues(parsed.error)}`);
     return parsed.data as SessionRecord;

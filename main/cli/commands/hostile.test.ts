@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { createHost, DEFAULT_POLICY } from '../../host';
 import { RegionRebuilder } from '../../reports/model-rebuild';
 import { readSessionFile } from '../../telemetry/session-reader';
-import { matchCall, matchOkCallTime, SESSION_RECORD_KINDS } from '../../telemetry/session-records';
+import { isValidSnapshot, matchCall, matchOkCallTime, SESSION_RECORD_KINDS } from '../../telemetry/session-records';
 import { readLines } from '../exec/lines';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
@@ -300,6 +300,30 @@ test('the recorder’s call lines take the fast path and give exactly the schema
       }
     }),
     { numRuns: 200 },
+  );
+});
+
+test('snapshots: the quick check accepts the recorder’s and never accepts what the schema refuses', async () => {
+  const snapshots = sessionLines.flatMap((lines) => lines.filter((l) => l.startsWith('{"type":"snapshot"')));
+  assert.ok(
+    snapshots.some((l) => l.includes('"base"')),
+    'a snapshot with regions',
+  );
+  for (const line of snapshots) assert.equal(isValidSnapshot(JSON.parse(line)), true);
+  const snapshotArb = fc.constantFrom(...snapshots);
+  await fc.assert(
+    fc.property(snapshotArb, fc.array(damageArb, { minLength: 1, maxLength: 3 }), (line, damages) => {
+      const [damaged] = damage([line], damages).lines;
+      let value: unknown;
+      try {
+        value = JSON.parse(damaged!);
+      } catch {
+        return;
+      }
+      const schema = SESSION_RECORD_KINDS.snapshot.safeParse(value).success;
+      if (isValidSnapshot(value)) assert.ok(schema, damaged);
+    }),
+    { numRuns: 500 },
   );
 });
 
