@@ -8,6 +8,7 @@
 import { closeSync, fsyncSync, openSync, write, writeSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { hresultHex, hresultName, type HostPolicy } from '../host';
+import type { CallRecord } from './session-records';
 
 export const SESSION_FORMAT = 'hostmem.session/1';
 
@@ -40,27 +41,8 @@ export function toExecPolicy(p: HostPolicy): ExecPolicy {
   return out;
 }
 
-/** One recorded call: the exec request, and its result as exec prints it. */
-export interface CallLine {
-  readonly type: 'call';
-  /** ms since the epoch. */
-  readonly t: number;
-  readonly request: Record<string, unknown> & { readonly op: string };
-  readonly result: {
-    readonly hr: string;
-    readonly hrName: string;
-    readonly reason?: string;
-    readonly address?: string | null;
-  };
-}
-
-export interface DataLine {
-  readonly type: 'sample' | 'snapshot' | 'note';
-  readonly t: number;
-  readonly [key: string]: unknown;
-}
-
-export type SessionLine = CallLine | DataLine;
+/** One recorded call: the exec request, and its result as exec prints it (its schema: session-records.ts). */
+export type CallLine = CallRecord;
 
 export function resultFields(
   hr: number,
