@@ -128,9 +128,14 @@ function slots(value: unknown, out: Array<[Record<string, unknown> | unknown[], 
   return out;
 }
 
-/** Apply damages to a copy of `lines`; returns the lines and the indexes whose text changed. */
+/**
+ * Apply damages to a copy of `lines`; returns the lines and the original indexes whose text changed (a swapped line
+ * keeps its identity: what is damaged later at its new place is still that line). A header moved away from line 1
+ * counts as damaged.
+ */
 function damage(lines: readonly string[], damages: readonly Damage[]): { lines: string[]; touched: Set<number> } {
   const out = [...lines];
+  const origin = out.map((_, i) => i);
   const touched = new Set<number>();
   for (const d of damages) {
     const i = d.line % out.length;
@@ -145,8 +150,7 @@ function damage(lines: readonly string[], damages: readonly Damage[]): { lines: 
     } else if (d.kind === 'swap') {
       const j = d.other % out.length;
       [out[i], out[j]] = [out[j]!, out[i]!];
-      // Two whole lines, moved: their content is intact (the header moved away from line 1 is damage, though).
-      if (i === 0 || j === 0) touched.add(0);
+      [origin[i], origin[j]] = [origin[j]!, origin[i]!];
       continue;
     } else {
       let value: unknown;
@@ -166,12 +170,13 @@ function damage(lines: readonly string[], damages: readonly Damage[]): { lines: 
       else if (d.kind === 'retype' || d.kind === 'huge') c[key] = d.value;
       out[i] = JSON.stringify(value);
     }
-    if (out[i] !== before) touched.add(i);
+    if (out[i] !== before) touched.add(origin[i]!);
   }
+  if (origin[0] !== 0) touched.add(0);
   return { lines: out, touched };
 }
 
-/** Call lines (file indexes) untouched by the damage, among lines that were calls in the original. */
+/** Call lines of the original untouched by the damage (wherever they moved). */
 function undamagedCalls(original: readonly string[], touched: ReadonlySet<number>): number {
   let n = 0;
   original.forEach((line, i) => {
@@ -259,7 +264,12 @@ test('property: damaged sessions — report and replay exit 0/2 (replay 1: a dif
         }
       },
     ),
-    { numRuns: Number(process.env.HOSTMEM_HOSTILE_RUNS ?? 100) },
+    {
+      numRuns: Number(process.env.HOSTMEM_HOSTILE_RUNS ?? 100),
+      // To replay a failure: HOSTMEM_HOSTILE_SEED=<seed> HOSTMEM_HOSTILE_PATH=<path> (fast-check prints both).
+      ...(process.env.HOSTMEM_HOSTILE_SEED ? { seed: Number(process.env.HOSTMEM_HOSTILE_SEED) } : {}),
+      ...(process.env.HOSTMEM_HOSTILE_PATH ? { path: process.env.HOSTMEM_HOSTILE_PATH } : {}),
+    },
   );
   // Every kind of outcome was met: damaged lines skipped, a header that is no longer a session, an end snapshot
   // damaged (allocations rebuilt from the calls).
