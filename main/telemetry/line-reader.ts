@@ -16,6 +16,9 @@ export const EXEC_MAX_LINE_BYTES = 1024 ** 2;
  */
 export const SESSION_MAX_LINE_BYTES = 256 * 1024 ** 2;
 
+/** The longest line a reader may be asked to hold: V8's longest string (a UTF-8 line never decodes to more chars). */
+export const LONGEST_LINE_BYTES = 0x1fffffe8;
+
 export interface TextLine {
   /** 1-based physical line number (blank lines count). */
   readonly n: number;

@@ -14,7 +14,7 @@ import { runExec } from '../exec/run';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem } from './paths';
-import { EXEC_MAX_LINE_BYTES } from '../../telemetry/line-reader';
+import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 
 export const EXEC_SUMMARY = 'drive the host memory manager with JSON Lines requests (one result per line)';
 
@@ -102,6 +102,8 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
     const size = parseSize(values['max-line-length']);
     if (!size.ok) return invalid(`--max-line-length: ${size.error}`);
     if (size.value === 0) return invalid('--max-line-length: must be > 0');
+    if (size.value > LONGEST_LINE_BYTES)
+      return invalid(`--max-line-length: at most ${LONGEST_LINE_BYTES} bytes (the longest string Node can hold)`);
     maxLineBytes = size.value;
   }
   return parsed({

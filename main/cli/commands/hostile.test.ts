@@ -22,7 +22,8 @@ import { isValidSnapshot, matchCall, matchOkCallTime, SESSION_RECORD_KINDS } fro
 import { readLines } from '../exec/lines';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
-import { replayCommand } from './replay';
+import { maxLineOption, replayCommand } from './replay';
+import { parseExecArgs } from './exec';
 import { reportCommand } from './report';
 
 const CLI = join(process.cwd(), 'out', 'cli', 'hostmem.js');
@@ -514,4 +515,16 @@ test('path errors in every command: a clear message and exit 2 (missing, a folde
     assert.match(stderr, message, args.join(' '));
     assert.doesNotMatch(stderr, /EISDIR|ENOENT|at .*\.js:\d+/, 'no raw errno text or stack');
   }
+});
+
+test('--max-line-length: a size from 1 byte to the longest string Node can hold, in exec, replay and report', () => {
+  const ok = parseExecArgs(['--max-line-length', '4KiB']);
+  assert.ok(ok.ok && ok.value.maxLineBytes === 4096);
+  for (const bad of ['0', '1GiB', 'lots']) {
+    const r = parseExecArgs(['--max-line-length', bad]);
+    assert.ok(!r.ok && /--max-line-length: /.test(r.error), bad);
+    assert.throws(() => maxLineOption(bad), /--max-line-length: /);
+  }
+  assert.equal(maxLineOption('1MiB'), 2 ** 20);
+  assert.equal(maxLineOption(undefined), undefined);
 });

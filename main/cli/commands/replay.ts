@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createHost } from '../../host';
+import { LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 import { SessionFormatError } from '../../telemetry/session';
 import {
   damageSummary,
@@ -172,6 +173,8 @@ export function maxLineOption(text: string | undefined): number | undefined {
   const size = parseSize(text);
   if (!size.ok) throw new Error(`--max-line-length: ${size.error}`);
   if (size.value === 0) throw new Error('--max-line-length: must be > 0');
+  if (size.value > LONGEST_LINE_BYTES)
+    throw new Error(`--max-line-length: at most ${LONGEST_LINE_BYTES} bytes (the longest string Node can hold)`);
   return size.value;
 }
 
