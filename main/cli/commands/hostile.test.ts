@@ -439,7 +439,7 @@ test('a session killed with -9 mid-run: the report rebuilds the live allocations
   const json = join(dir, 'killed.json');
   const io = captureIo();
   assert.equal(await reportCommand([path, '--out', json], io.io), 0, io.err());
-  assert.match(io.err(), /no end snapshot: the live allocations were rebuilt from the recorded calls/);
+  assert.match(io.err(), /no usable end snapshot: the live allocations were rebuilt from the recorded calls/);
   const model = JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
   assert.equal(model.source.allocationsFrom, 'calls');
   assert.ok(model.allocations.length > 0, 'the leak left regions live');

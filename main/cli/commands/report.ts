@@ -205,7 +205,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
       notes.push(...integrityNotes(read.integrity));
     }
     if (model.source.allocationsFrom === 'calls')
-      notes.push('no end snapshot: the live allocations were rebuilt from the recorded calls');
+      notes.push('no usable end snapshot: the live allocations were rebuilt from the recorded calls');
     if (notes.length > 0) io.stderr.write(`hostmem report: ${session}: ${notes.join('; ')}\n`);
     if (strict && model.source.damaged > 0) {
       io.stderr.write(`hostmem report: ${session}: damaged (--strict): no report written\n`);
