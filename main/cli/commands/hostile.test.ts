@@ -503,7 +503,8 @@ test('path errors in every command: a clear message and exit 2 (missing, a folde
     ],
     [['run', '--scenario', 'steady', '--max-calls', '5', '--record', join(dir, 'nope', 's')], /folder .*nope does not/],
     [['run', '--scenario', 'steady', '--policy', missing], /--policy .*: no such policy file/],
-    [['run', '--script', missing], /workload script not found/],
+    [['run', '--script', missing], /--script .*no-such\.session: no such workload script/],
+    [['run', '--script', dir], /--script .*: is a folder, not a workload script/],
   ];
   for (const [args, message] of cases) {
     const err = join(dir, 'path-err.txt');

@@ -185,6 +185,10 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     commitLimit: commitLimit ?? base.commitLimit,
     reserveLimit: reserveLimit ?? base.reserveLimit,
   };
+  if (values.script !== undefined) {
+    const problem = inputFileProblem(values.script, 'workload script');
+    if (problem !== undefined) throw new UsageError(`--script ${problem}`);
+  }
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
