@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -528,4 +528,27 @@ test('--max-line-length: a size from 1 byte to the longest string Node can hold,
   }
   assert.equal(maxLineOption('1MiB'), 2 ** 20);
   assert.equal(maxLineOption(undefined), undefined);
+});
+
+test('a file that cannot be read: permission denied, exit 2', (t) => {
+  if (process.platform === 'win32' || process.getuid?.() === 0) {
+    t.skip('needs POSIX permissions and a user they apply to (root reads everything); runs as a normal user on Linux');
+    return;
+  }
+  const locked = join(dir, 'locked.session');
+  writeFileSync(locked, readFileSync(sessions[0]!));
+  chmodSync(locked, 0o000);
+  for (const args of [
+    ['replay', locked],
+    ['report', locked, '--out', join(dir, 'l.json')],
+    ['exec', '--in', locked],
+  ]) {
+    const err = join(dir, 'perm-err.txt');
+    const fd = openSync(err, 'w');
+    const r = spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', fd], timeout: 60_000 });
+    closeSync(fd);
+    const stderr = readFileSync(err, 'utf8');
+    assert.equal(r.status, 2, stderr);
+    assert.match(stderr, /locked\.session: cannot read the (session|request) file: permission denied/);
+  }
 });
