@@ -22,7 +22,8 @@ import { isValidSnapshot, matchCall, matchOkCallTime, SESSION_RECORD_KINDS } fro
 import { readLines } from '../exec/lines';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
-import { maxLineOption, replayCommand } from './replay';
+import { replayCommand } from './replay';
+import { maxLineOption } from './session-output';
 import { parseExecArgs } from './exec';
 import { reportCommand } from './report';
 

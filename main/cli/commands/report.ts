@@ -24,7 +24,7 @@ import { SessionFormatError } from '../../telemetry/session';
 import type { SessionIntegrity } from '../../telemetry/session-reader';
 import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem } from './paths';
-import { integrityNotes, maxLineOption, writeIntegrity } from './replay';
+import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
 
