@@ -100,7 +100,7 @@ test('exec options: limits override the policy file; bad sizes and policy files 
       [['--reserve-limit', '0'], /--reserve-limit: a limit must be > 0/],
       [['--policy', bad], /not a valid policy: field "commitLimit"/],
       [['--policy', notJson], /is not JSON/],
-      [['--policy', join(dir, 'missing.json')], /cannot read the policy file/],
+      [['--policy', join(dir, 'missing.json')], /missing\.json: no such policy file/],
       [['--in'], /argument missing|requires/i],
     ];
     for (const [argv, message] of cases) {

@@ -73,6 +73,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; display: flex; align-items: center; ga
 .meta { color: var(--muted); margin: 0 0 8px; }
 .meta span + span::before { content: " · "; }
 .note { background: #fff4e6; border-left: 4px solid #e8590c; padding: 6px 10px; margin: 8px 0; }
+.note.warn { background: #fff0f0; border-left-color: #c92a2a; font-weight: 600; }
 .cap { color: var(--muted); font-style: italic; margin: 6px 0; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -302,7 +303,18 @@ function header(model: ReportModel, l: Localizer): string {
     );
   }
   rows.push(`<dt>${esc(l.t('calls'))}</dt><dd>${esc(l.number(s.calls))}</dd>`);
+  if (src.allocationsFrom !== 'host') {
+    const from = l.t(src.allocationsFrom === 'snapshot' ? 'allocationsFromSnapshot' : 'allocationsFromCalls');
+    rows.push(`<dt>${esc(l.t('allocationsFrom'))}</dt><dd>${esc(from)}</dd>`);
+  }
   const notes: string[] = [];
+  if (src.damaged > 0) {
+    const lines = src.damage.map((d) => l.number(d.line)).join(', ') + (src.damaged > src.damage.length ? ', …' : '');
+    notes.push(
+      `<p class="note warn" role="alert">${esc(l.t('damagedNote', { count: l.number(src.damaged), lines }))}</p>`,
+    );
+  }
+  if (src.allocationsFrom === 'calls') notes.push(`<p class="note">${esc(l.t('rebuiltNote'))}</p>`);
   if (src.torn) notes.push(`<p class="note">${esc(l.t('tornNote'))}</p>`);
   if (src.capped) notes.push(`<p class="note">${esc(l.t('cappedNote'))}</p>`);
   const omitted = omittedSections(model);

@@ -95,6 +95,13 @@ const en = {
   contents: 'Contents',
   labelValue: '{label}: {value}',
   omittedNote: 'Left out of this report when it was made: {sections}. The summary still counts everything.',
+  damagedNote:
+    'Warning: {count} damaged line(s) of the session were skipped (lines {lines}); this report covers the rest.',
+  allocationsFrom: 'Live allocations',
+  allocationsFromSnapshot: 'from the session’s end snapshot',
+  allocationsFromCalls: 'rebuilt from the recorded calls (no usable end snapshot)',
+  rebuiltNote:
+    'The session has no usable end snapshot (the recording was stopped abruptly, or its end snapshot is damaged): the live allocations and the totals at the end were rebuilt from the recorded calls.',
   sectionAllocations: 'the live allocations',
   sectionFailures: 'the failure events',
   sectionSamples: 'the sample series',
@@ -197,6 +204,13 @@ const fr: Messages = {
   contents: 'Sommaire',
   labelValue: '{label} : {value}',
   omittedNote: 'Laissés de côté à la création de ce rapport : {sections}. La synthèse compte néanmoins l’ensemble.',
+  damagedNote:
+    'Attention : {count} ligne(s) endommagée(s) de la session ont été ignorées (lignes {lines}) ; ce rapport couvre le reste.',
+  allocationsFrom: 'Allocations vivantes',
+  allocationsFromSnapshot: 'instantané de fin de session',
+  allocationsFromCalls: 'reconstruites à partir des appels enregistrés (pas d’instantané de fin utilisable)',
+  rebuiltNote:
+    'La session n’a pas d’instantané de fin utilisable (enregistrement interrompu, ou instantané endommagé) : les allocations vivantes et les totaux de fin ont été reconstruits à partir des appels enregistrés.',
   sectionAllocations: 'les allocations vivantes',
   sectionFailures: 'les événements d’échec',
   sectionSamples: 'la série d’échantillons',
@@ -296,6 +310,12 @@ const zhCN: Messages = {
   contents: '目录',
   labelValue: '{label}：{value}',
   omittedNote: '生成本报告时省略了：{sections}。摘要仍统计全部内容。',
+  damagedNote: '警告：会话中有 {count} 行已损坏并被跳过（第 {lines} 行）；本报告涵盖其余内容。',
+  allocationsFrom: '存活的分配来源',
+  allocationsFromSnapshot: '会话结束时的快照',
+  allocationsFromCalls: '根据记录的调用重建（无可用的结束快照）',
+  rebuiltNote:
+    '会话没有可用的结束快照（录制被中断，或结束快照已损坏）：存活的分配和结束时的总量是根据记录的调用重建的。',
   sectionAllocations: '存活的分配',
   sectionFailures: '失败事件',
   sectionSamples: '采样序列',

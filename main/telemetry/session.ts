@@ -2,13 +2,13 @@
  * Recorded sessions: a JSON Lines file the user keeps. Line 1 is a versioned header (host, OS, backend, policy);
  * then one line per host call in the `hostmem exec` request format with its result, and sample and snapshot
  * lines. The writer flushes at least every 250 ms (a `kill -9` loses at most the last interval) and stops at a
- * size cap with a clear message; the reader tolerates a torn last line.
+ * size cap with a clear message. What a reader accepts is in session-records.ts (one schema per record kind) and
+ * session-reader.ts (the one reader, and its rule for damage).
  */
-import { closeSync, createReadStream, fsyncSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, write, writeSync } from 'node:fs';
 import { hostname, release } from 'node:os';
-import { createInterface } from 'node:readline';
-import { z } from 'zod';
-import { BACKENDS, hresultHex, hresultName, type Backend, type HostPolicy } from '../host';
+import { hresultHex, hresultName, type Backend, type HostPolicy } from '../host';
+import type { CallRecord } from './session-records';
 
 export const SESSION_FORMAT = 'hostmem.session/1';
 
@@ -41,27 +41,8 @@ export function toExecPolicy(p: HostPolicy): ExecPolicy {
   return out;
 }
 
-/** One recorded call: the exec request, and its result as exec prints it. */
-export interface CallLine {
-  readonly type: 'call';
-  /** ms since the epoch. */
-  readonly t: number;
-  readonly request: Record<string, unknown> & { readonly op: string };
-  readonly result: {
-    readonly hr: string;
-    readonly hrName: string;
-    readonly reason?: string;
-    readonly address?: string | null;
-  };
-}
-
-export interface DataLine {
-  readonly type: 'sample' | 'snapshot' | 'note';
-  readonly t: number;
-  readonly [key: string]: unknown;
-}
-
-export type SessionLine = CallLine | DataLine;
+/** One recorded call: the exec request, and its result as exec prints it (its schema: session-records.ts). */
+export type CallLine = CallRecord;
 
 export function resultFields(
   hr: number,
@@ -246,78 +227,5 @@ export function sessionHeader(backend: Backend, pageSize: number, policy: HostPo
   };
 }
 
-const headerSchema = z.looseObject({
-  format: z.literal(SESSION_FORMAT),
-  createdAt: z.string(),
-  backend: z.enum(BACKENDS),
-  pageSize: z.number(),
-  policy: z.record(z.string(), z.unknown()),
-});
-
-const lineSchema = z.looseObject({ type: z.string(), t: z.number() });
-
-export interface SessionContents {
-  readonly header: SessionHeader;
-  /** Lines after the header, in order. */
-  readonly lines: SessionLine[];
-  /** True when the last line was cut off (a killed writer) and was left out. */
-  readonly torn: boolean;
-}
-
+/** A file that is not a session at all (no header, or not this format): the one error a reader throws. */
 export class SessionFormatError extends Error {}
-
-/**
- * Stream a session's lines. A last line that does not parse is a torn write and is skipped (`onTorn` is told);
- * any other bad line is a format error naming its line number.
- */
-export async function* readSessionLines(
-  path: string,
-  onTorn?: () => void,
-): AsyncGenerator<{ readonly header: SessionHeader } | { readonly line: SessionLine }> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let n = 0;
-  let bad: { n: number; message: string } | undefined;
-  for await (const text of rl) {
-    n++;
-    if (bad) throw new SessionFormatError(`${path}:${bad.n}: ${bad.message}`);
-    if (text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      // Only the very last line may be torn: remember it and fail if another line follows.
-      bad = { n, message: `not JSON (${e instanceof Error ? e.message : String(e)})` };
-      continue;
-    }
-    if (n === 1) {
-      const h = headerSchema.safeParse(value);
-      if (!h.success)
-        throw new SessionFormatError(
-          `${path}:1: not a ${SESSION_FORMAT} header (${h.error.issues[0]?.message ?? 'invalid'})`,
-        );
-      yield { header: value as SessionHeader };
-      continue;
-    }
-    const l = lineSchema.safeParse(value);
-    if (!l.success) throw new SessionFormatError(`${path}:${n}: not a session line (needs "type" and "t")`);
-    yield { line: value as SessionLine };
-  }
-  if (bad) {
-    if (bad.n === 1) throw new SessionFormatError(`${path}:1: ${bad.message}`);
-    onTorn?.();
-  }
-  if (n === 0) throw new SessionFormatError(`${path}: empty file, not a session`);
-}
-
-/** Read a whole session (for reports and tests; replay streams instead). */
-export async function readSession(path: string): Promise<SessionContents> {
-  let header: SessionHeader | undefined;
-  let torn = false;
-  const lines: SessionLine[] = [];
-  for await (const item of readSessionLines(path, () => (torn = true))) {
-    if ('header' in item) header = item.header;
-    else lines.push(item.line);
-  }
-  if (!header) throw new SessionFormatError(`${path}: no header`);
-  return { header, lines, torn };
-}

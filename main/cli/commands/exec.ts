@@ -13,11 +13,13 @@ import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
+import { inputFileProblem, outputFileProblem } from './paths';
+import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 
 export const EXEC_SUMMARY = 'drive the host memory manager with JSON Lines requests (one result per line)';
 
 export const EXEC_USAGE = `Usage: hostmem exec [--in FILE] [--out FILE] [--commit-limit SIZE] [--reserve-limit SIZE]
-                    [--policy FILE.json] [--events]
+                    [--policy FILE.json] [--events] [--max-line-length SIZE]
 
 Runs one request per line (JSON Lines) against a fresh host memory manager over this OS, in order, and writes
 one result per line. See spec/exec-protocol.md for the requests and results.
@@ -29,11 +31,13 @@ Options:
   --reserve-limit SIZE  the host's reserve limit, e.g. 1GiB (overrides the policy file's)
   --policy FILE.json    start with this policy object (same fields as a SetPolicy request)
   --events              also print failure and memory notification events, as they happen
+  --max-line-length SIZE  longest request line (default 1MiB); a longer one is not held and gets an error line
   -h, --help            show this help
 
 SIZE is a byte count or a number with KiB, MiB, GiB. Under Wine pass files: Windows Node cannot use Unix pipes.
 Exit status: 0 when every line was understood (a failing HRESULT is a result), 2 for a usage error or a line
-that is not a request (its result line says why; later lines still run).
+that is not a request (its result line says why; later lines still run), and for a FILE that is missing, a folder
+or not readable (writable).
 `;
 
 export interface ExecArgs {
@@ -42,6 +46,7 @@ export interface ExecArgs {
   readonly output: string | undefined;
   readonly events: boolean;
   readonly policy: HostPolicy;
+  readonly maxLineBytes: number;
 }
 
 /** Parse `exec`'s arguments, reading the `--policy` file if any. Errors are usage errors (exit 2). */
@@ -54,6 +59,7 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
     policy?: string;
     events?: boolean;
     help?: boolean;
+    'max-line-length'?: string;
   };
   try {
     ({ values } = parseArgs({
@@ -66,6 +72,7 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
         policy: { type: 'string' },
         events: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        'max-line-length': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -90,8 +97,18 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
     if (size.value === 0) return invalid(`--${option}: a limit must be > 0`);
     policy = { ...policy, [key]: size.value };
   }
+  let maxLineBytes = EXEC_MAX_LINE_BYTES;
+  if (values['max-line-length'] !== undefined) {
+    const size = parseSize(values['max-line-length']);
+    if (!size.ok) return invalid(`--max-line-length: ${size.error}`);
+    if (size.value === 0) return invalid('--max-line-length: must be > 0');
+    if (size.value > LONGEST_LINE_BYTES)
+      return invalid(`--max-line-length: at most ${LONGEST_LINE_BYTES} bytes (the longest string Node can hold)`);
+    maxLineBytes = size.value;
+  }
   return parsed({
     help: values.help ?? false,
+    maxLineBytes,
     input: values.in,
     output: values.out,
     events: values.events ?? false,
@@ -101,6 +118,8 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
 
 /** Read and check a policy file (JSON, the policy object of the spec). */
 export function loadPolicy(path: string): Parsed<HostPolicy> {
+  const problem = inputFileProblem(path, 'policy file');
+  if (problem !== undefined) return invalid(problem);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -123,6 +142,8 @@ export type HostFactory = (policy: HostPolicy) => HostMemoryManager;
 export const osHost: HostFactory = (policy) => createHost({ os: createOsMemory(), policy });
 
 function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
+  const problem = flags === 'r' ? inputFileProblem(path, 'request file') : outputFileProblem(path, 'result file');
+  if (problem !== undefined) return invalid(problem);
   try {
     return parsed(openSync(path, flags));
   } catch (error) {
@@ -142,7 +163,7 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
     io.stdout.write(EXEC_USAGE);
     return 0;
   }
-  const { input, output, events, policy } = args.value;
+  const { input, output, events, policy, maxLineBytes } = args.value;
 
   const inFd = input === undefined ? undefined : openOrFail(input, 'r');
   if (inFd && !inFd.ok) {
@@ -161,7 +182,7 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
   const writer = new LineWriter(sink);
   const host = makeHost(policy);
   try {
-    const summary = await runExec(readLines(source), host, (line) => writer.write(line), { events });
+    const summary = await runExec(readLines(source, maxLineBytes), host, (line) => writer.write(line), { events });
     if (summary.internalErrors > 0) {
       io.stderr.write(
         `hostmem exec: the host threw during ${summary.internalErrors} request(s); see the error lines\n`,

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { MEM, PAGE } from '../../../native';
 import { DEFAULT_POLICY, HR, createHost } from '../../host';
 import { SessionRecorder } from '../../telemetry/recorder';
-import { SessionFormatError, SessionWriter, readSession, sessionHeader } from '../../telemetry/session';
+import { SessionFormatError, SessionWriter, sessionHeader } from '../../telemetry/session';
+import { readSession } from '../../telemetry/session-reader';
 import { replaySession } from './replay';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostmem-session-'));
@@ -73,7 +74,7 @@ test('a recorded session reads back whole and replays with zero differing HRESUL
   assert.deepEqual(report.differences, []);
 });
 
-test('a torn last line is tolerated; a bad line elsewhere is a format error', async () => {
+test('a torn last line is tolerated; a bad line elsewhere is damage: skipped, counted, named; no header is an error', async () => {
   const host = createHost();
   const path = join(dir, 'torn.jsonl');
   const writer = new SessionWriter(path, sessionHeader(host.backend, host.pageSize, DEFAULT_POLICY));
@@ -86,18 +87,35 @@ test('a torn last line is tolerated; a bad line elsewhere is a format error', as
   appendFileSync(path, '{"type":"call","t":1,"request":{"op":"VirtualQ');
   const s = await readSession(path);
   assert.equal(s.torn, true);
+  assert.equal(s.integrity.damaged, 0);
   assert.equal(s.lines.length, 2);
   assert.deepEqual((await replaySession(path)).differences, []);
 
   const broken = join(dir, 'broken.jsonl');
   const text = readFileSync(path, 'utf8').split('\n');
-  writeFileSync(broken, [text[0], 'garbage', text[1], ''].join('\n'));
-  await assert.rejects(
-    readSession(broken),
-    (e: unknown) => e instanceof SessionFormatError && /:2: not JSON/.test(e.message),
+  writeFileSync(
+    broken,
+    [text[0], 'garbage', text[1], '{"type":"call","t":5,"request":7,"result":null}', text[2], ''].join('\n'),
   );
+  const b = await readSession(broken);
+  assert.equal(b.torn, false);
+  assert.equal(b.lines.length, 2, 'both good calls are read');
+  assert.equal(b.integrity.damaged, 2);
+  assert.equal(b.integrity.damage[0]!.line, 2);
+  assert.match(b.integrity.damage[0]!.message, /^not JSON/);
+  assert.equal(b.integrity.damage[1]!.line, 4);
+  assert.match(b.integrity.damage[1]!.message, /^call record: request: /);
+  const replayed = await replaySession(broken);
+  assert.equal(replayed.calls, 2);
+  assert.deepEqual(replayed.differences, []);
+  assert.equal(replayed.integrity.damaged, 2);
+
   writeFileSync(join(dir, 'nothdr.jsonl'), '{"type":"call","t":1}\n');
-  await assert.rejects(readSession(join(dir, 'nothdr.jsonl')), SessionFormatError);
+  await assert.rejects(
+    readSession(join(dir, 'nothdr.jsonl')),
+    (e: unknown) =>
+      e instanceof SessionFormatError && /nothdr\.jsonl:1: not a hostmem\.session\/1 header/.test(e.message),
+  );
 });
 
 test('the size cap stops recording with a clear message and the file stays readable', async () => {

@@ -4,23 +4,33 @@
  */
 import { parseArgs } from 'node:util';
 import { createHost } from '../../host';
-import { readSessionLines, SessionFormatError, type CallLine } from '../../telemetry/session';
+import { SessionFormatError } from '../../telemetry/session';
+import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '../../telemetry/session-reader';
+import type { CallRecord } from '../../telemetry/session-records';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
+import { inputFileProblem } from './paths';
+import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
 
 export const REPLAY_SUMMARY = 'replay a recorded session and report every HRESULT that differs';
 
-export const REPLAY_USAGE = `Usage: hostmem replay SESSION [--quiet]
+export const REPLAY_USAGE = `Usage: hostmem replay SESSION [--quiet] [--strict] [--max-line-length SIZE]
 
 Re-executes the requests of a session recorded with 'hostmem run --record' (or by the app), in order, against
 a fresh host over this OS with the recorded starting policy, and compares each HRESULT with the recording.
 
-Options:
-  --quiet      print only the summary line
-  -h, --help   show this help
+A damaged line (not JSON, or not what its record kind must hold) is skipped, counted and named as FILE:LINE on
+standard error; the summary line says how many. A torn last line (a killed recording) is left out.
 
-Exit status: 0 when every HRESULT matches, 1 when some differ, 2 for a usage error or a file that is not a session.
+Options:
+  --quiet                  print only the summary line (and damage)
+  --strict                 exit 2 when any line is damaged
+  --max-line-length SIZE   longest line read (default 256MiB); a longer one is damage and is not held
+  -h, --help               show this help
+
+Exit status: 0 when every HRESULT matches, 1 when some differ, 2 for a usage error, a SESSION that is missing,
+a folder, unreadable or not a session, or (with --strict) a damaged line.
 `;
 
 export interface ReplayDifference {
@@ -36,30 +46,28 @@ export interface ReplayReport {
   readonly calls: number;
   readonly differences: ReplayDifference[];
   readonly torn: boolean;
+  readonly integrity: SessionIntegrity;
 }
 
-/** Replay a session file; throws SessionFormatError for a file that is not one. */
-export async function replaySession(path: string): Promise<ReplayReport> {
-  const pending: Array<{ line: number; call: CallLine }> = [];
+/** Replay a session file; throws SessionFormatError for a file that is not one. Damaged lines are skipped. */
+export async function replaySession(path: string, options: SessionReadOptions = {}): Promise<ReplayReport> {
+  const pending: Array<{ line: number; call: CallRecord }> = [];
   const differences: ReplayDifference[] = [];
-  let torn = false;
   let calls = 0;
 
-  const lines = readSessionLines(path, () => (torn = true));
-  const first = await lines.next();
-  if (first.done || !('header' in first.value)) throw new SessionFormatError(`${path}: no session header`);
-  const policy = parsePolicy(first.value.header.policy);
+  const reader = new SessionReader(path, options);
+  const header = await reader.header();
+  const policy = parsePolicy(header.policy);
   if (!policy.ok) throw new SessionFormatError(`${path}:1: the recorded policy is not valid: ${policy.error}`);
   const host = createHost({ policy: policy.value });
 
-  let fileLine = 1;
   async function* requests(): AsyncGenerator<string> {
-    for await (const item of lines) {
-      fileLine++;
-      if (!('line' in item) || item.line.type !== 'call') continue;
-      const call = item.line as CallLine;
-      pending.push({ line: fileLine, call });
-      yield JSON.stringify(call.request);
+    for await (const batch of reader.entries()) {
+      for (const { line, record } of batch) {
+        if (record.type !== 'call') continue;
+        pending.push({ line, call: record });
+        yield JSON.stringify(record.request);
+      }
     }
   }
 
@@ -68,34 +76,48 @@ export async function replaySession(path: string): Promise<ReplayReport> {
       const expected = pending.shift();
       if (!expected) return;
       calls++;
-      const out = JSON.parse(text) as { hr?: string; error?: string };
-      const replayed = out.hr ?? `error: ${out.error ?? 'no result'}`;
-      if (replayed !== expected.call.result.hr) {
-        const id = expected.call.request.id;
-        differences.push({
-          line: expected.line,
-          id: typeof id === 'string' ? id : undefined,
-          op: expected.call.request.op,
-          recorded: `${expected.call.result.hr} ${expected.call.result.hrName}`,
-          replayed: out.hr === undefined ? replayed : `${out.hr} ${(out as { hrName?: string }).hrName ?? ''}`.trim(),
-        });
-      }
+      const out = JSON.parse(text) as { hr?: string; hrName?: string; error?: string };
+      const recorded = expected.call.result;
+      if (out.hr === recorded.hr) return;
+      const id = expected.call.request.id;
+      differences.push({
+        line: expected.line,
+        id: id === undefined ? undefined : String(id),
+        op: expected.call.request.op,
+        recorded: `${recorded.hr} ${recorded.hrName}`,
+        // exec numbers its own lines: the session's line is given instead.
+        replayed:
+          out.hr === undefined
+            ? `no result (${(out.error ?? 'no result').replace(/^line \d+: /, '')})`
+            : `${out.hr} ${out.hrName ?? ''}`.trim(),
+      });
     });
   } finally {
     host.dispose();
   }
-  return { calls, differences, torn };
+  const integrity = reader.integrity;
+  return { calls, differences, torn: integrity.torn, integrity };
 }
 
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  let parsed: { values: { quiet?: boolean; help?: boolean }; positionals: string[] };
+  let parsed: {
+    values: { quiet?: boolean; strict?: boolean; 'max-line-length'?: string; help?: boolean };
+    positionals: string[];
+  };
+  let maxLineBytes: number | undefined;
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        quiet: { type: 'boolean' },
+        strict: { type: 'boolean' },
+        'max-line-length': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: true,
     });
+    maxLineBytes = maxLineOption(parsed.values['max-line-length']);
   } catch (error) {
     io.stderr.write(`hostmem replay: ${error instanceof Error ? error.message : String(error)}\n\n${REPLAY_USAGE}`);
     return 2;
@@ -109,22 +131,31 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return 2;
   }
   const path = parsed.positionals[0]!;
-  let report: ReplayReport;
-  try {
-    report = await replaySession(path);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`hostmem replay: ${message}\n`);
+  const problem = inputFileProblem(path, 'session file');
+  if (problem !== undefined) {
+    io.stderr.write(`hostmem replay: ${problem}\n`);
     return 2;
   }
+  let report: ReplayReport;
+  try {
+    report = await replaySession(path, maxLineBytes === undefined ? {} : { maxLineBytes });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
+    return 2;
+  }
+  writeIntegrity(io, 'hostmem replay', path, report.integrity);
   if (!parsed.values.quiet) {
     for (const d of report.differences) {
       io.stdout.write(
-        `line ${d.line}${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`,
+        `${path}:${d.line}:${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`,
       );
     }
   }
-  const tornNote = report.torn ? ' (the last line was torn and was left out)' : '';
-  io.stdout.write(`replayed ${report.calls} calls: ${report.differences.length} differing HRESULTs${tornNote}\n`);
+  const notes = integrityNotes(report.integrity);
+  io.stdout.write(
+    `replayed ${report.calls} calls: ${report.differences.length} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
+  );
+  if (parsed.values.strict && report.integrity.damaged > 0) return 2;
   return report.differences.length === 0 ? 0 : 1;
 }

@@ -143,7 +143,7 @@ test('usage errors exit 2 with a clear message; existing files are kept without 
     [['report', session, '--out', join(dir, 'x.txt')], /unknown report format/],
     [['report', session], /at least one --out/],
     [['report', '--out', join(dir, 'x.html')], /expected one SESSION/],
-    [['report', join(dir, 'missing.session'), '--out', join(dir, 'x.html')], /no such file/],
+    [['report', join(dir, 'missing.session'), '--out', join(dir, 'x.html')], /missing\.session: no such session file/],
     [['report', session, '--out', join(dir, 'x.html'), '--lang', 'de'], /--lang: expected one of en, fr, zh-CN/],
     [['report', session, '--out', html], /already exists \(use --force/],
     [['report', session, '--out', join(dir, 'x.html'), '--out', join(dir, 'x.html')], /given twice/],
@@ -159,7 +159,7 @@ test('usage errors exit 2 with a clear message; existing files are kept without 
   writeFileSync(notSession, 'hello\n');
   const r = cli(['report', notSession, '--out', join(dir, 'y.html')]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /not a hostmem session/);
+  assert.match(r.stderr, /notes\.txt:1: not a hostmem\.session\/1 header: not JSON/);
   assert.equal(existsSync(join(dir, 'y.html')), false);
   const forced = cli(['report', session, '--out', html, '--force']);
   assert.equal(forced.status, 0, forced.stderr);
@@ -175,10 +175,10 @@ test('a PDF without Chromium: a clear message, nothing written', () => {
   assert.equal(existsSync(join(dir, 'z.pdf')), false);
 });
 
-test('an unwritable path: exit 1 and a clear error', () => {
+test('an unwritable path: exit 2 and a clear error, before any work', () => {
   const r = cli(['report', session, '--out', join(dir, 'no-such-folder', 'r.json')]);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /cannot write .*no-such-folder.*: the folder does not exist/);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--out .*r\.json: the folder .*no-such-folder does not exist/);
 });
 
 test('a Chromium that fails: the other reports are written, a clear error, exit 1, no temporary folder left', (t) => {

@@ -19,15 +19,22 @@ import {
 } from '../../reports';
 import { SessionFormatError } from '../../telemetry/session';
 import { isLanguage, LANGUAGES, type Language } from '../../vocabulary';
+import type { SessionIntegrity } from '../../telemetry/session-reader';
 import type { CliIo } from './io';
+import { inputFileProblem, outputFileProblem } from './paths';
+import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
 
 export const REPORT_USAGE = `Usage: hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force]
+                      [--strict] [--max-line-length SIZE]
 
 Rebuilds an allocation report from a session recorded with 'hostmem run --record' (or by the app): summary
 (peaks, totals at the end, failures by critical level and reason), the reserved vs committed chart with failure
 markers, clerks (per tag), failures grouped by critical level, the live allocations at the end, policy and host.
+The live allocations come from the session's end snapshot, or are rebuilt from its calls when it has none (a
+recording that was killed); the report says which. A damaged line is skipped, counted and named as FILE:LINE on
+standard error, and the report says so at its top (and in its source section).
 
 The format follows each FILE's extension:
   .html   one self-contained page (opens offline, prints well)
@@ -40,11 +47,14 @@ Options:
   --out FILE     a report to write (repeatable)
   --lang LANG    language of the HTML and PDF text: en (default), fr, zh-CN; CSV and JSON do not change
   --force        replace files that exist (otherwise an existing file is an error and is kept)
+  --strict       write nothing and exit 2 when any line of the session is damaged
+  --max-line-length SIZE
+                 longest line read (default 256MiB); a longer one is damage and is not held
   -h, --help     show this help
 
 Each file is written to a temporary file and renamed: it is whole or absent.
-Exit status: 0 when every report was written, 1 when writing one failed, 2 for a usage error, a missing file
-or a file that is not a session.
+Exit status: 0 when every report was written, 1 when writing one failed, 2 for a usage error, a SESSION that is
+missing, a folder, unreadable or not a session, or (with --strict) a damaged line.
 `;
 
 export class ReportUsageError extends Error {}
@@ -64,6 +74,8 @@ export function checkReportTargets(targets: readonly string[], force: boolean, o
         if (statSync(path).isDirectory()) throw new ReportUsageError(`${option} ${path}: is a folder`);
         if (!force) throw new ReportUsageError(`${path} already exists (use --force to replace it)`);
       }
+      const problem = outputFileProblem(path, 'report file');
+      if (problem !== undefined) throw new ReportUsageError(`${option} ${problem}`);
     }
   }
 }
@@ -123,6 +135,8 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   let outs: string[];
   let language: Language;
   let force: boolean;
+  let strict: boolean;
+  let maxLineBytes: number | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -130,6 +144,8 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
         out: { type: 'string', short: 'o', multiple: true },
         lang: { type: 'string' },
         force: { type: 'boolean' },
+        strict: { type: 'boolean' },
+        'max-line-length': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -145,17 +161,16 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     if (outs.length === 0) throw new ReportUsageError('give at least one --out FILE (.html, .csv, .json or .pdf)');
     language = parseLanguage(values.lang);
     force = values.force ?? false;
+    strict = values.strict ?? false;
+    maxLineBytes = maxLineOption(values['max-line-length']);
     checkReportTargets(outs, force, '--out');
   } catch (error) {
     io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
     return 2;
   }
-  if (!existsSync(session)) {
-    io.stderr.write(`hostmem report: ${session}: no such file\n`);
-    return 2;
-  }
-  if (statSync(session).isDirectory()) {
-    io.stderr.write(`hostmem report: ${session}: is a folder, not a session file\n`);
+  const problem = inputFileProblem(session, 'session file');
+  if (problem !== undefined) {
+    io.stderr.write(`hostmem report: ${problem}\n`);
     return 2;
   }
   let print: ChromiumPrinter | undefined;
@@ -170,13 +185,28 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   print?.warm();
   try {
     let model: ReportModel;
+    const read: { integrity?: SessionIntegrity } = {};
     try {
-      model = await buildSessionReport(session, { language });
+      model = await buildSessionReport(session, {
+        language,
+        onRead: (integrity) => (read.integrity = integrity),
+        ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+      });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      io.stderr.write(
-        `hostmem report: ${error instanceof SessionFormatError ? `not a hostmem session: ${message}` : message}\n`,
-      );
+      io.stderr.write(`hostmem report: ${error instanceof SessionFormatError ? message : `${session}: ${message}`}\n`);
+      return 2;
+    }
+    const notes: string[] = [];
+    if (read.integrity) {
+      writeIntegrity(io, 'hostmem report', session, read.integrity);
+      notes.push(...integrityNotes(read.integrity));
+    }
+    if (model.source.allocationsFrom === 'calls')
+      notes.push('no usable end snapshot: the live allocations were rebuilt from the recorded calls');
+    if (notes.length > 0) io.stderr.write(`hostmem report: ${session}: ${notes.join('; ')}\n`);
+    if (strict && model.source.damaged > 0) {
+      io.stderr.write(`hostmem report: ${session}: damaged (--strict): no report written\n`);
       return 2;
     }
     return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;

@@ -8,7 +8,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readSession, type CallLine } from '../../telemetry/session';
+import type { CallLine } from '../../telemetry/session';
+import { readSession } from '../../telemetry/session-reader';
 import { replaySession } from './replay';
 
 const CLI = join(process.cwd(), 'out', 'cli', 'hostmem.js');

@@ -30,6 +30,7 @@ import {
 import { parsePolicy } from '../exec/policy';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
+import { inputFileProblem, outputFileProblem } from './paths';
 import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
 
 export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
@@ -158,6 +159,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   }
   let policy: HostPolicy | undefined;
   if (values.policy !== undefined) {
+    const problem = inputFileProblem(values.policy, 'policy file');
+    if (problem !== undefined) throw new UsageError(`--policy ${problem}`);
     let json: unknown;
     try {
       json = JSON.parse(readFileSync(values.policy, 'utf8'));
@@ -182,6 +185,10 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     commitLimit: commitLimit ?? base.commitLimit,
     reserveLimit: reserveLimit ?? base.reserveLimit,
   };
+  if (values.script !== undefined) {
+    const problem = inputFileProblem(values.script, 'workload script');
+    if (problem !== undefined) throw new UsageError(`--script ${problem}`);
+  }
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
@@ -192,7 +199,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   return {
     spec,
     policy: finalPolicy,
-    record: values.record,
+    record: checkedRecordPath(values.record),
     maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
@@ -451,4 +458,12 @@ export async function scenariosCommand(argv: readonly string[], io: CliIo): Prom
     io.stdout.write('\n');
   }
   return 0;
+}
+
+/** `--record FILE`: a file that can be created or replaced (not a folder, in a folder that exists). */
+function checkedRecordPath(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const problem = outputFileProblem(path, 'session file');
+  if (problem !== undefined) throw new UsageError(`--record ${problem}`);
+  return path;
 }

@@ -2,34 +2,28 @@
  * Line I/O for exec: lines read from a stream as they arrive, lines written with backpressure, so a file of a
  * million requests is never held in memory.
  */
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
+import {
+  EXEC_MAX_LINE_BYTES,
+  isLongLine,
+  readLines as readTextLines,
+  type LongLine,
+} from '../../telemetry/line-reader';
 
-/** The lines of a UTF-8 stream, without `\n` or `\r\n`. A last line without a newline is still a line. */
-export async function* readLines(stream: Readable): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let first = true;
-  for await (const chunk of stream) {
-    let text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-    if (first && text !== '') {
-      // A UTF-8 byte order mark, as some Windows editors write.
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      yield stripCr(text.slice(start, end));
-      start = end + 1;
-    }
-    rest = text.slice(start);
+/** A request line as the driver gets it: its text, or the length of a line too long to hold. */
+export type ExecLine = string | Pick<LongLine, 'tooLong'>;
+
+/**
+ * The lines of a UTF-8 stream, without `\n` or `\r\n` (and a first line's BOM). A last line without a newline is
+ * still a line. A line longer than `maxLineBytes` is not held: it comes as `{ tooLong: bytes }` (an error line).
+ */
+export async function* readLines(
+  stream: Readable | AsyncIterable<Buffer | string>,
+  maxLineBytes: number = EXEC_MAX_LINE_BYTES,
+): AsyncGenerator<ExecLine> {
+  for await (const line of readTextLines(stream as AsyncIterable<Buffer | string>, { maxLineBytes })) {
+    yield isLongLine(line) ? { tooLong: line.tooLong } : line.text;
   }
-  rest += decoder.end();
-  if (rest !== '') yield stripCr(rest);
-}
-
-function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 /** Writes lines to a stream; `write` returns a promise when the stream asks to wait. */

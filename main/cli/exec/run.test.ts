@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createHost } from '../../host';
 import type { HostMemoryManager } from '../../host/types';
-import { LineWriter, readLines } from './lines';
+import { LineWriter, readLines, type ExecLine } from './lines';
 import { runExec } from './run';
 
 type Line = Record<string, unknown>;
@@ -131,9 +131,48 @@ test('readLines: CRLF, a BOM, UTF-8 split across chunks, a last line without new
   const text = '\uFEFF{"a":"é"}\r\n\r\n{"b":"日本"}\n{"c":1}';
   const bytes = Buffer.from(text, 'utf8');
   const chunks = [...bytes].map((byte) => Buffer.from([byte]));
-  const lines: string[] = [];
+  const lines: ExecLine[] = [];
   for await (const line of readLines(Readable.from(chunks))) lines.push(line);
   assert.deepEqual(lines, ['{"a":"é"}', '', '{"b":"日本"}', '{"c":1}']);
+});
+
+test('an over-long request line gets an error line, is not held, and later lines still run', async () => {
+  const host = createHost();
+  const out: string[] = [];
+  const long = `{"op":"Stats","id":"${'x'.repeat(5000)}"}`;
+  const input = Readable.from([
+    `{"op":"Stats","id":"a"}\n${long.slice(0, 2000)}`,
+    `${long.slice(2000)}\n`,
+    '{"op":"Stats"}\n',
+  ]);
+  const summary = await runExec(readLines(input, 1024), host, (line) => void out.push(line));
+  host.dispose();
+  assert.equal(summary.exitCode, 2);
+  assert.equal(out.length, 3);
+  assert.equal(JSON.parse(out[0]!).hr, '0x00000000');
+  assert.deepEqual(JSON.parse(out[1]!), {
+    line: 2,
+    error: `line 2: the line is ${long.length} bytes long, more than the maximum line length (--max-line-length)`,
+  });
+  assert.equal(JSON.parse(out[2]!).line, 3);
+  assert.equal(JSON.parse(out[2]!).hr, '0x00000000');
+});
+
+test('Sleep refuses a delay Node cannot wait (more than 2^31-1 ms) with an error line', async () => {
+  const host = createHost();
+  const out: string[] = [];
+  const summary = await runExec(
+    ['{"op":"Sleep","ms":2147483648}', '{"op":"Sleep","ms":1e300}', '{"op":"Sleep","ms":-1}'],
+    host,
+    (line) => void out.push(line),
+  );
+  host.dispose();
+  assert.equal(summary.exitCode, 2);
+  for (const [i, line] of out.entries()) {
+    const value = JSON.parse(line) as { line: number; error?: string };
+    assert.equal(value.line, i + 1);
+    assert.match(value.error ?? '', /expected milliseconds \(a number from 0 to 2147483647\)/);
+  }
 });
 
 test('LineWriter waits for drain and ends files', async () => {

@@ -20,6 +20,7 @@ import {
   type OutputLine,
 } from './results';
 import { formatProtect } from './names';
+import type { ExecLine } from './lines';
 
 export interface ExecOptions {
   /** Interleave `{"event":"failure"|"notification",…}` lines as they happen (`--events`). */
@@ -61,7 +62,7 @@ const S_OK: HostResult = { hr: HR.S_OK };
  * are skipped (they still count for line numbers). Nothing is buffered beyond the current line.
  */
 export async function runExec(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: AsyncIterable<ExecLine> | Iterable<ExecLine>,
   host: HostMemoryManager,
   write: WriteLine,
   options: ExecOptions = {},
@@ -72,8 +73,9 @@ export async function runExec(
     let lineNumber = 0;
     for await (const text of lines) {
       lineNumber += 1;
-      if (text.trim() === '') continue;
-      const out = await driver.run(lineNumber, text);
+      if (typeof text === 'string' && text.trim() === '') continue;
+      const out =
+        typeof text === 'string' ? await driver.run(lineNumber, text) : driver.tooLong(lineNumber, text.tooLong);
       driver.checkWrites();
       const pending = write(JSON.stringify(out));
       if (pending) await pending;
@@ -143,6 +145,11 @@ class Driver {
     } finally {
       this.current = undefined;
     }
+  }
+
+  /** A line the reader did not hold: longer than its maximum (`--max-line-length`). */
+  tooLong(line: number, bytes: number): OutputLine {
+    return this.error(line, `the line is ${bytes} bytes long, more than the maximum line length (--max-line-length)`);
   }
 
   private error(line: number, message: string): OutputLine {

@@ -98,10 +98,16 @@ export function parseByte(value: unknown): Parsed<number> {
   return invalid(`expected a byte 0..255 (a number or a hex string like "0xAB"), got ${describeValue(value)}`);
 }
 
-/** Milliseconds for Sleep: a finite number ≥ 0. */
+/**
+ * The longest Sleep: Node's timers hold a signed 32-bit count of ms, and a longer delay fires after 1 ms (with a
+ * warning) — a sleep the driver cannot do is refused rather than cut short (exec-protocol.md, Sleep).
+ */
+export const MAX_SLEEP_MS = 2_147_483_647;
+
+/** Milliseconds for Sleep: a finite number from 0 to MAX_SLEEP_MS. */
 export function parseMs(value: unknown): Parsed<number> {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return parsed(value);
-  return invalid(`expected milliseconds (a number >= 0), got ${describeValue(value)}`);
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_SLEEP_MS) return parsed(value);
+  return invalid(`expected milliseconds (a number from 0 to ${MAX_SLEEP_MS}), got ${describeValue(value)}`);
 }
 
 /** A request's id: a non-empty string or an integer; a string must not look like a hex address. */

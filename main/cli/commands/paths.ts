@@ -1,0 +1,70 @@
+/**
+ * The file arguments of every command, checked before any work: a path that is missing, a folder, or not readable
+ * (writable) gets one clear sentence and exit status 2, never raw errno text (`EISDIR: illegal operation on a
+ * directory, read`) or exit 1.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** What is wrong with `path` as a file to read, or undefined when it can be read. `what` names it: "session file". */
+export function inputFileProblem(path: string, what = 'file'): string | undefined {
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(path).isDirectory();
+  } catch (error) {
+    return describe(error, path, what, 'read');
+  }
+  if (isFolder) return `${path}: is a folder, not a ${what}`;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    return describe(error, path, what, 'read');
+  }
+  return undefined;
+}
+
+/** What is wrong with `path` as a file to write (created or replaced), or undefined when it can be written. */
+export function outputFileProblem(path: string, what = 'file'): string | undefined {
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) return `${path}: is a folder, not a ${what}`;
+    accessSync(path, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    if (codeOf(error) !== 'ENOENT') return describe(error, path, what, 'write');
+  }
+  const folder = dirname(resolve(path));
+  try {
+    if (!statSync(folder).isDirectory()) return `${path}: ${folder} is not a folder`;
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return `${path}: the folder ${folder} does not exist`;
+    return `${path}: cannot create the ${what}: ${reason(error)}`;
+  }
+  return undefined;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+}
+
+function reason(error: unknown): string {
+  switch (codeOf(error)) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+function describe(error: unknown, path: string, what: string, verb: 'read' | 'write'): string {
+  if (codeOf(error) === 'ENOENT') return `${path}: no such ${what}`;
+  return `${path}: cannot ${verb} the ${what}: ${reason(error)}`;
+}
