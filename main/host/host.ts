@@ -88,6 +88,14 @@ interface Waiter {
 
 const OK: HostResult = Object.freeze({ hr: HR.S_OK });
 
+/** A result now, or a promise of it when the call has to wait (eProcessCritical admission). */
+type Answer<R> = R | Promise<R>;
+
+/** The promise a public method returns: the answer itself when it is one already (no extra async frame). */
+function settle<R>(answer: Answer<R>): Promise<R> {
+  return answer instanceof Promise ? answer : Promise.resolve(answer);
+}
+
 /** Notification thresholds: Low at 90 % and High under 50 %, left again only 5 points past the line. */
 const LOW_ENTER = 0.9;
 const LOW_EXIT = 0.85;
@@ -345,22 +353,22 @@ export class Host implements HostMemoryManager {
     level: number,
     tag?: string,
   ): Promise<VirtualAllocResult> {
-    const p = this.implVirtualAlloc(address, size, type, protect, level, tag);
+    const p = settle(this.implVirtualAlloc(address, size, type, protect, level, tag));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r));
   }
   VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
-    const p = this.implVirtualFree(address, size, freeType);
+    const p = Promise.resolve(this.implVirtualFree(address, size, freeType));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('VirtualFree', { address, size, type: freeType }, r));
   }
   VirtualQuery(address: number): Promise<VirtualQueryResult> {
-    const p = this.implVirtualQuery(address);
+    const p = Promise.resolve(this.implVirtualQuery(address));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('VirtualQuery', { address }, r));
   }
   VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
-    const p = this.implVirtualProtect(address, size, protect);
+    const p = Promise.resolve(this.implVirtualProtect(address, size, protect));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('VirtualProtect', { address, size, protect }, r));
   }
@@ -416,57 +424,85 @@ export class Host implements HostMemoryManager {
     return this.listeners.size > 0 ? this.called('Free', { malloc: heap.id, address }, r) : r;
   }
   Fill(address: number, size: number, byte: number): Promise<HostResult> {
-    const p = this.implFill(address, size, byte);
+    const p = Promise.resolve(this.implFill(address, size, byte));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('Fill', { address, size, byte }, r));
   }
   Check(address: number, size: number, byte: number): Promise<CheckResult> {
-    const p = this.implCheck(address, size, byte);
+    const p = Promise.resolve(this.implCheck(address, size, byte));
     if (this.listeners.size === 0) return p;
     return p.then((r) => this.called('Check', { address, size, byte }, r));
   }
 
   // ---------------------------------------------------------------- VirtualAlloc
 
-  private async implVirtualAlloc(
+  /** A failed VirtualAlloc (no closure per call: the hot path allocates only its result). */
+  private allocFailed(
+    hr: number,
+    reason: FailureReason,
+    group: FailureGroup,
+    size: number,
+    address: number | null,
+    type: number,
+    tag: string | undefined,
+  ): VirtualAllocResult {
+    return this.fail<VirtualAllocResult>('VirtualAlloc', hr, reason, group, size, address, type, tag, {
+      address: null,
+    });
+  }
+
+  /** Answered synchronously unless the request has to wait for memory (eProcessCritical over its threshold). */
+  private implVirtualAlloc(
     address: number | null,
     size: number,
     type: number,
     protect: number,
     level: number,
-    tag?: string,
-  ): Promise<VirtualAllocResult> {
+    tag: string | undefined,
+  ): Answer<VirtualAllocResult> {
     const levelName = LEVELS[level];
     const group: FailureGroup = levelName ?? 'other';
-    const failWith = (hr: number, reason: FailureReason): VirtualAllocResult =>
-      this.fail<VirtualAllocResult>('VirtualAlloc', hr, reason, group, size, address, type, tag, { address: null });
 
-    if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (levelName === undefined || !Number.isInteger(level)) return failWith(HR.E_INVALIDARG, 'invalid');
-    if (!isValidSize(size) || !isValidProtection(protect)) return failWith(HR.E_INVALIDARG, 'invalid');
-    if (address !== null && !isValidAddress(address)) return failWith(HR.E_INVALIDARG, 'invalid');
+    if (this.state === 'unavailable') {
+      return this.allocFailed(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable', group, size, address, type, tag);
+    }
+    if (
+      levelName === undefined ||
+      !Number.isInteger(level) ||
+      !isValidSize(size) ||
+      !isValidProtection(protect) ||
+      (address !== null && !isValidAddress(address))
+    ) {
+      return this.allocFailed(HR.E_INVALIDARG, 'invalid', group, size, address, type, tag);
+    }
     const kind = allocKind(type, address !== null && address !== 0);
-    if (kind === undefined) return failWith(HR.E_INVALIDARG, 'invalid');
+    if (kind === undefined) return this.allocFailed(HR.E_INVALIDARG, 'invalid', group, size, address, type, tag);
     const at = address === 0 ? null : address;
 
     if (kind === 'reserve' || kind === 'reserve-commit') {
-      return this.reserve(at, size, type, protect, levelName, tag, kind === 'reserve-commit', failWith);
+      return this.reserve(at, size, type, protect, levelName, tag, kind === 'reserve-commit', address);
     }
     // Commit, reset and reset-undo work inside one host reservation.
     const region = this.regions.containing(at!);
-    if (region === undefined) return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
+    if (region === undefined) {
+      return this.allocFailed(HR.HOST_E_INVALIDOPERATION, 'invalid', group, size, address, type, tag);
+    }
     const first = Math.floor((at! - region.base) / this.pageSize);
     const end = Math.ceil((at! + size - region.base) / this.pageSize);
-    if (end > region.pages) return failWith(HR.ERROR_INVALID_ADDRESS, 'invalid');
+    if (end > region.pages) {
+      return this.allocFailed(HR.ERROR_INVALID_ADDRESS, 'invalid', group, size, address, type, tag);
+    }
     const start = region.base + first * this.pageSize;
     const bytes = (end - first) * this.pageSize;
 
     if (kind === 'reset' || kind === 'reset-undo') {
-      if (everyCommitted(region.runs, first, end) !== 'yes') return failWith(HR.ERROR_INVALID_ADDRESS, 'invalid');
+      if (everyCommitted(region.runs, first, end) !== 'yes') {
+        return this.allocFailed(HR.ERROR_INVALID_ADDRESS, 'invalid', group, size, address, type, tag);
+      }
       const r = kind === 'reset' ? this.os.reset(start, bytes) : this.os.resetUndo(start, bytes);
       if (!r.ok) {
         const f = this.osFailure(r.error, false);
-        return failWith(f.hr, f.reason);
+        return this.allocFailed(f.hr, f.reason, group, size, address, type, tag);
       }
       return { hr: HR.S_OK, address: start };
     }
@@ -474,79 +510,144 @@ export class Host implements HostMemoryManager {
     const charge = (end - first - committedPagesIn(region.runs, first, end)) * this.pageSize;
     if (!this.faults.empty && this.faults.fires('VirtualAlloc', levelName, bytes)) {
       this.processCriticalFailed(levelName, HR.E_OUTOFMEMORY);
-      return failWith(HR.E_OUTOFMEMORY, 'injected');
+      return this.allocFailed(HR.E_OUTOFMEMORY, 'injected', group, size, address, type, tag);
     }
-    let pending = false;
-    if (charge > 0) {
-      const verdict = this.fits(charge, levelName) ? 'go' : await this.admit(charge, levelName);
-      if (typeof verdict === 'object') {
-        this.processCriticalFailed(levelName, verdict.hr);
-        return failWith(verdict.hr, verdict.reason);
-      }
-      pending = verdict === 'go-pending';
-      // The region may have been released while this request waited.
-      if (pending && this.regions.containing(region.base) !== region) {
-        this.pendingCharge -= charge;
-        return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
-      }
+    if (charge > 0 && !this.fits(charge, levelName)) {
+      return this.commitAfterWait(region, first, end, protect, levelName, charge, size, address, type, tag);
     }
+    return this.commitPages(region, first, end, protect, levelName, false, charge, size, address, type, tag);
+  }
+
+  /** A commit that does not fit: the policy's answer first (eProcessCritical waits), then the commit. */
+  private async commitAfterWait(
+    region: Region,
+    first: number,
+    end: number,
+    protect: number,
+    level: LevelName,
+    charge: number,
+    size: number,
+    address: number | null,
+    type: number,
+    tag: string | undefined,
+  ): Promise<VirtualAllocResult> {
+    const verdict = await this.admit(charge, level);
+    if (typeof verdict === 'object') {
+      this.processCriticalFailed(level, verdict.hr);
+      return this.allocFailed(verdict.hr, verdict.reason, level, size, address, type, tag);
+    }
+    const pending = verdict === 'go-pending';
+    // The region may have been released while this request waited.
+    if (pending && this.regions.containing(region.base) !== region) {
+      this.pendingCharge -= charge;
+      return this.allocFailed(HR.HOST_E_INVALIDOPERATION, 'invalid', level, size, address, type, tag);
+    }
+    return this.commitPages(region, first, end, protect, level, pending, charge, size, address, type, tag);
+  }
+
+  private commitPages(
+    region: Region,
+    first: number,
+    end: number,
+    protect: number,
+    level: LevelName,
+    pending: boolean,
+    charge: number,
+    size: number,
+    address: number | null,
+    type: number,
+    tag: string | undefined,
+  ): VirtualAllocResult {
+    const start = region.base + first * this.pageSize;
+    const bytes = (end - first) * this.pageSize;
     const r = this.os.commit(start, bytes, protect);
     if (pending) this.pendingCharge -= charge;
     if (!r.ok) {
       const f = this.osFailure(r.error, false);
-      this.processCriticalFailed(levelName, f.hr);
-      return failWith(f.hr, f.reason);
+      this.processCriticalFailed(level, f.hr);
+      return this.allocFailed(f.hr, f.reason, level, size, address, type, tag);
     }
     const added = setRange(region.runs, first, end, protect) * this.pageSize;
     region.committed += added;
     this.committedBytes += added;
-    this.emitRegion({ change: 'commit', base: region.base, address: start, size: bytes, protect });
+    if (this.listeners.size > 0) {
+      this.emitRegion({ change: 'commit', base: region.base, address: start, size: bytes, protect });
+    }
     this.afterChange(false);
     return { hr: HR.S_OK, address: start };
   }
 
-  private async reserve(
-    address: number | null,
+  /** `at` is where to reserve (null: anywhere); `address` is what the caller passed, for the failure event. */
+  private reserve(
+    at: number | null,
     size: number,
     type: number,
     protect: number,
     level: LevelName,
     tag: string | undefined,
     commit: boolean,
-    failWith: (hr: number, reason: FailureReason) => VirtualAllocResult,
-  ): Promise<VirtualAllocResult> {
+    address: number | null,
+  ): Answer<VirtualAllocResult> {
     const G = this.allocationGranularity;
     const page = this.pageSize;
     // A reservation starts on a 64 KiB boundary and spans every page that holds a byte of the request.
-    const base = address === null ? null : Math.floor(address / G) * G;
-    const bytes = address === null ? Math.ceil(size / page) * page : Math.ceil((address + size) / page) * page - base!;
+    const base = at === null ? null : Math.floor(at / G) * G;
+    const bytes = at === null ? Math.ceil(size / page) * page : Math.ceil((at + size) / page) * page - base!;
     if (base !== null && (base + bytes > USER_ADDRESS_LIMIT || this.regions.overlapping(base, bytes) !== undefined)) {
-      return failWith(HR.ERROR_INVALID_ADDRESS, 'invalid');
+      return this.allocFailed(HR.ERROR_INVALID_ADDRESS, 'invalid', level, size, address, type, tag);
     }
     const limit = this.currentPolicy.reserveLimit;
     if (limit !== null && this.reservedBytes + this.externalBytes + bytes > limit) {
       this.processCriticalFailed(level, HR.E_OUTOFMEMORY);
-      return failWith(HR.E_OUTOFMEMORY, 'policy');
+      return this.allocFailed(HR.E_OUTOFMEMORY, 'policy', level, size, address, type, tag);
     }
     if (!this.faults.empty && this.faults.fires('VirtualAlloc', level, bytes)) {
       this.processCriticalFailed(level, HR.E_OUTOFMEMORY);
-      return failWith(HR.E_OUTOFMEMORY, 'injected');
+      return this.allocFailed(HR.E_OUTOFMEMORY, 'injected', level, size, address, type, tag);
     }
-    let pending = false;
-    if (commit) {
-      const verdict = this.fits(bytes, level) ? 'go' : await this.admit(bytes, level);
-      if (typeof verdict === 'object') {
-        this.processCriticalFailed(level, verdict.hr);
-        return failWith(verdict.hr, verdict.reason);
-      }
-      pending = verdict === 'go-pending';
+    if (commit && !this.fits(bytes, level)) {
+      return this.reserveAfterWait(base, bytes, type, protect, level, tag, size, address);
     }
+    return this.reservePages(base, bytes, type, protect, level, tag, commit, false, size, address);
+  }
+
+  /** A reserve-and-commit that does not fit: the policy's answer first (eProcessCritical waits). */
+  private async reserveAfterWait(
+    base: number | null,
+    bytes: number,
+    type: number,
+    protect: number,
+    level: LevelName,
+    tag: string | undefined,
+    size: number,
+    address: number | null,
+  ): Promise<VirtualAllocResult> {
+    const verdict = await this.admit(bytes, level);
+    if (typeof verdict === 'object') {
+      this.processCriticalFailed(level, verdict.hr);
+      return this.allocFailed(verdict.hr, verdict.reason, level, size, address, type, tag);
+    }
+    return this.reservePages(base, bytes, type, protect, level, tag, true, verdict === 'go-pending', size, address);
+  }
+
+  private reservePages(
+    base: number | null,
+    bytes: number,
+    type: number,
+    protect: number,
+    level: LevelName,
+    tag: string | undefined,
+    commit: boolean,
+    pending: boolean,
+    size: number,
+    address: number | null,
+  ): VirtualAllocResult {
     const r = this.os.reserve(base, bytes, (type & MEM.TOP_DOWN) !== 0);
     if (!r.ok) {
       if (pending) this.pendingCharge -= bytes;
       const f = this.osFailure(r.error, base !== null);
       this.processCriticalFailed(level, f.hr);
-      return failWith(f.hr, f.reason);
+      return this.allocFailed(f.hr, f.reason, level, size, address, type, tag);
     }
     const at = r.value;
     if (commit) {
@@ -556,10 +657,10 @@ export class Host implements HostMemoryManager {
         this.os.release(at, bytes);
         const f = this.osFailure(c.error, false);
         this.processCriticalFailed(level, f.hr);
-        return failWith(f.hr, f.reason);
+        return this.allocFailed(f.hr, f.reason, level, size, address, type, tag);
       }
     }
-    const pages = bytes / page;
+    const pages = bytes / this.pageSize;
     const region: Region = {
       base: at,
       size: bytes,
@@ -584,24 +685,35 @@ export class Host implements HostMemoryManager {
 
   // ---------------------------------------------------------------- VirtualFree
 
-  private async implVirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
-    const failWith = (hr: number, reason: FailureReason): HostResult =>
-      this.fail<HostResult>('VirtualFree', hr, reason, 'other', size, address, freeType, undefined, {});
-    if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (freeType !== MEM.DECOMMIT && freeType !== MEM.RELEASE) return failWith(HR.E_INVALIDARG, 'invalid');
-    if (!Number.isSafeInteger(size) || size < 0 || !isValidAddress(address))
-      return failWith(HR.E_INVALIDARG, 'invalid');
+  private freeFailed(hr: number, reason: FailureReason, size: number, address: number, freeType: number): HostResult {
+    return this.fail<HostResult>('VirtualFree', hr, reason, 'other', size, address, freeType, undefined, {});
+  }
+
+  private implVirtualFree(address: number, size: number, freeType: number): HostResult {
+    if (this.state === 'unavailable') {
+      return this.freeFailed(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable', size, address, freeType);
+    }
+    if (
+      (freeType !== MEM.DECOMMIT && freeType !== MEM.RELEASE) ||
+      !Number.isSafeInteger(size) ||
+      size < 0 ||
+      !isValidAddress(address)
+    ) {
+      return this.freeFailed(HR.E_INVALIDARG, 'invalid', size, address, freeType);
+    }
     const region = this.regions.containing(address);
-    if (region === undefined) return failWith(HR.HOST_E_INVALIDOPERATION, 'invalid');
+    if (region === undefined) return this.freeFailed(HR.HOST_E_INVALIDOPERATION, 'invalid', size, address, freeType);
 
     if (freeType === MEM.RELEASE) {
-      if (size !== 0 || address !== region.base) return failWith(HR.E_INVALIDARG, 'invalid');
+      if (size !== 0 || address !== region.base) {
+        return this.freeFailed(HR.E_INVALIDARG, 'invalid', size, address, freeType);
+      }
       const r = this.os.release(region.base, region.size);
-      if (!r.ok) return failWith(HR.E_FAIL, 'os');
+      if (!r.ok) return this.freeFailed(HR.E_FAIL, 'os', size, address, freeType);
       this.regions.remove(region);
       this.reservedBytes -= region.size;
       this.committedBytes -= region.committed;
-      this.emitRegion({ change: 'release', base: region.base, size: region.size });
+      if (this.listeners.size > 0) this.emitRegion({ change: 'release', base: region.base, size: region.size });
       this.afterChange(true);
       return OK;
     }
@@ -609,31 +721,33 @@ export class Host implements HostMemoryManager {
     let first: number;
     let end: number;
     if (size === 0) {
-      if (address !== region.base) return failWith(HR.E_INVALIDARG, 'invalid');
+      if (address !== region.base) return this.freeFailed(HR.E_INVALIDARG, 'invalid', size, address, freeType);
       first = 0;
       end = region.pages;
     } else {
       first = Math.floor((address - region.base) / this.pageSize);
       end = Math.ceil((address + size - region.base) / this.pageSize);
-      if (end > region.pages) return failWith(HR.ERROR_INVALID_ADDRESS, 'invalid');
+      if (end > region.pages) return this.freeFailed(HR.ERROR_INVALID_ADDRESS, 'invalid', size, address, freeType);
     }
     const start = region.base + first * this.pageSize;
     const bytes = (end - first) * this.pageSize;
     if (committedPagesIn(region.runs, first, end) > 0) {
       const r = this.os.decommit(start, bytes);
-      if (!r.ok) return failWith(HR.E_FAIL, 'os');
+      if (!r.ok) return this.freeFailed(HR.E_FAIL, 'os', size, address, freeType);
     }
     const removed = clearRange(region.runs, first, end) * this.pageSize;
     region.committed -= removed;
     this.committedBytes -= removed;
-    this.emitRegion({ change: 'decommit', base: region.base, address: start, size: bytes });
+    if (this.listeners.size > 0) {
+      this.emitRegion({ change: 'decommit', base: region.base, address: start, size: bytes });
+    }
     this.afterChange(removed > 0);
     return OK;
   }
 
   // ---------------------------------------------------------------- VirtualQuery, VirtualProtect
 
-  private async implVirtualQuery(address: number): Promise<VirtualQueryResult> {
+  private implVirtualQuery(address: number): VirtualQueryResult {
     const failWith = (hr: number, reason: FailureReason): VirtualQueryResult =>
       this.fail<VirtualQueryResult>('VirtualQuery', hr, reason, 'other', 0, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -678,7 +792,7 @@ export class Host implements HostMemoryManager {
     };
   }
 
-  private async implVirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
+  private implVirtualProtect(address: number, size: number, protect: number): VirtualProtectResult {
     const failWith = (hr: number, reason: FailureReason): VirtualProtectResult =>
       this.fail<VirtualProtectResult>('VirtualProtect', hr, reason, 'other', size, address, protect, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
@@ -698,7 +812,9 @@ export class Host implements HostMemoryManager {
     const r = this.os.protect(start, bytes, protect);
     if (!r.ok) return failWith(HR.E_FAIL, 'os');
     setRange(region.runs, first, end, protect);
-    this.emitRegion({ change: 'protect', base: region.base, address: start, size: bytes, protect });
+    if (this.listeners.size > 0) {
+      this.emitRegion({ change: 'protect', base: region.base, address: start, size: bytes, protect });
+    }
     return { hr: HR.S_OK, oldProtect: old };
   }
 
@@ -938,14 +1054,14 @@ export class Host implements HostMemoryManager {
     return this.fail<T>(method, hr, reason, 'other', size, address, 0, undefined, {} as Omit<T, 'hr' | 'reason'>);
   }
 
-  private async implFill(address: number, size: number, byte: number): Promise<HostResult> {
+  private implFill(address: number, size: number, byte: number): HostResult {
     const refused = this.touchRefusal(address, size, byte, isWritable);
     if (refused !== 0) return this.touchFailure<HostResult>('Fill', refused, address, size);
     this.os.fill(address, size, byte);
     return OK;
   }
 
-  private async implCheck(address: number, size: number, byte: number): Promise<CheckResult> {
+  private implCheck(address: number, size: number, byte: number): CheckResult {
     const refused = this.touchRefusal(address, size, byte, isReadable);
     if (refused !== 0) return this.touchFailure<CheckResult>('Check', refused, address, size);
     return { hr: HR.S_OK, equal: this.os.compare(address, size, byte) };
