@@ -222,11 +222,13 @@ export function createPosixMemory(): OsMemory {
    */
   let hint = 0;
 
-  /** The pages that hold a byte of [address, address+size), as Windows rounds. */
-  function pagesOf(address: number, size: number): [number, number] {
-    const start = Math.floor(address / pageSize) * pageSize;
-    const end = Math.ceil((address + size) / pageSize) * pageSize;
-    return [start, end - start];
+  // The pages that hold a byte of [address, address+size), as Windows rounds: `firstPage` and `pageSpan`, two plain
+  // numbers (a [start, length] pair would be an allocation on every call of the hot path).
+  function firstPage(address: number): number {
+    return Math.floor(address / pageSize) * pageSize;
+  }
+  function pageSpan(address: number, size: number): number {
+    return Math.ceil((address + size) / pageSize) * pageSize - firstPage(address);
   }
 
   function reserve(address: number | null, size: number): OsResult<number> {
@@ -266,7 +268,8 @@ export function createPosixMemory(): OsMemory {
   }
 
   function commit(address: number, size: number, protect: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
     const prot = pageToProt(protect);
     if (mprotect(start, len, prot) !== 0) return osFail('mprotect');
     markIfNoAccess(start, len, prot);
@@ -274,7 +277,8 @@ export function createPosixMemory(): OsMemory {
   }
 
   function decommit(address: number, size: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
     // Fresh PROT_NONE pages over the old ones: content and commit charge gone, no `dd` mark: reserved.
     const p = mmap(start, len, PROT_NONE, ANON | c.MAP_FIXED | c.MAP_NORESERVE, -1, 0);
     if (p === -1) return osFail('mmap', c.ENOMEM);
@@ -282,7 +286,8 @@ export function createPosixMemory(): OsMemory {
   }
 
   function release(base: number, size: number): OsResult<void> {
-    const [start, len] = pagesOf(base, size);
+    const start = firstPage(base);
+    const len = pageSpan(base, size);
     if (munmap(start, len) !== 0) return osFail('munmap');
     // The hole just left is aligned and free: the next reservation tries it first.
     if (start % GRANULARITY === 0) hint = start;
@@ -290,7 +295,8 @@ export function createPosixMemory(): OsMemory {
   }
 
   function protect(address: number, size: number, newProtect: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
     const prot = pageToProt(newProtect);
     if (mprotect(start, len, prot) !== 0) return osFail('mprotect');
     markIfNoAccess(start, len, prot);
@@ -299,7 +305,8 @@ export function createPosixMemory(): OsMemory {
 
   function reset(address: number, size: number): OsResult<void> {
     // MADV_FREE keeps the pages mapped and committed but lets the kernel drop their content lazily (MEM_RESET).
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
     if (madvise(start, len, c.MADV_FREE) !== 0 && madvise(start, len, c.MADV_DONTNEED) !== 0) {
       return osFail('madvise');
     }
