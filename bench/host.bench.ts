@@ -77,6 +77,20 @@ class CBaseline {
 const os = createOsMemory();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
+/**
+ * A full collection, then a pause twice as long as it took. With a million live regions the host's books make a
+ * ~190 MiB heap: gc() takes ~0.5 s and leaves V8's concurrent sweeping and page freeing running on the second
+ * core, which doubled whichever column ran next (the C child's too) — the run-to-run instability of the
+ * 1,000,000-region figures. The pause lets that work end before anything is timed; at 10,000 regions it is a
+ * few milliseconds.
+ */
+async function settledGc(): Promise<void> {
+  const t0 = performance.now();
+  gc();
+  const took = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(5, 2 * took)));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -166,11 +180,9 @@ async function main(): Promise<void> {
       ];
       if (typeof c !== 'string') runs.push(async () => void k.push(await c.cycles(size, CYCLES)));
       for (let round = 0; round < ROUNDS; round++) {
-        // Rotate the order, so no column always runs first (or always right after a collection).
-        for (let i = 0; i < runs.length; i++) {
-          gc();
-          await runs[(round + i) % runs.length]!();
-        }
+        await settledGc();
+        // Rotate the order, so no column always runs first.
+        for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]!();
       }
       const ms = { c: k.length > 0 ? median(k) : NaN, raw: median(r), host: median(h) };
       const ratios = { rawC: ms.raw / ms.c, hostC: ms.host / ms.c, hostRaw: ms.host / ms.raw };
@@ -198,7 +210,7 @@ async function main(): Promise<void> {
   const ls: number[] = [];
   const lb: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    gc();
+    await settledGc();
     ls.push(await lookups(small, smallProbes));
     lb.push(await lookups(host, bigProbes));
   }
