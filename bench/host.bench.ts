@@ -1,10 +1,18 @@
 /**
- * `npm run bench:host`: the reserve → commit → decommit → release cycle through the host and through the raw
- * native layer, side by side in one process (rounds alternate host and raw, so both see the same machine and the
- * same OS state), on 64 KiB and 1 MiB regions, with 1, 10,000 and 1,000,000 live host regions around it.
- * Then owned-address lookups (VirtualQuery from the books) at 1,000 and 1,000,000 live regions.
- * The last line is `ratio host/raw <median ratio at 64 KiB and 10,000 live regions>`.
+ * `npm run bench:host`: the reserve → commit → decommit → release cycle of one region three ways, side by side in
+ * one process: straight on the OS in C (`bench/cycle.c`, compiled here with the system C compiler), through the raw
+ * native layer (koffi → libc / kernel32), and through the host. Rounds rotate the order of the three, so all see the
+ * same machine; on 64 KiB and 1 MiB regions, with 1, 10,000 and 1,000,000 live regions around it (held by the C
+ * child too, in its own process). Then owned-address lookups (VirtualQuery from the books) at 1,000 and 1,000,000.
+ * Ratios raw/C and host/C are what count (host/raw is information: it rises as the raw layer gets faster).
+ * The last line is `ratio host/C <median ratio at 64 KiB and 10,000 live regions>`.
+ * Without a C compiler (or on Windows, where the C program has no mmap) the C column is skipped and says so.
  */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { MEM, PAGE, createOsMemory } from '../native';
 import { createHost, type Host } from '../main/host';
 
@@ -15,9 +23,73 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const ROUNDS = Number(args.get('rounds') ?? 15);
 const CYCLES = Number(args.get('cycles') ?? 2000);
 const LIVE = (args.get('live') ?? '1,10000,1000000').split(',').map(Number);
+const SIZES = (args.get('sizes') ?? '65536,1048576').split(',').map(Number);
+const LOOKUPS = args.get('lookups') !== 'off';
+
+/** The C baseline as a child process: commands on stdin, one answer line each on stdout. */
+class CBaseline {
+  private readonly lines: AsyncIterableIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Compile and start it, or say why there is no C column. */
+  static start(): CBaseline | string {
+    if (process.platform === 'win32') return 'no C baseline on Windows (bench/cycle.c uses mmap)';
+    const here = dirname(fileURLToPath(import.meta.url));
+    const source = [join(here, '..', '..', 'bench', 'cycle.c'), join(process.cwd(), 'bench', 'cycle.c')].find((f) =>
+      existsSync(f),
+    );
+    if (source === undefined) return 'no C baseline: bench/cycle.c not found';
+    const compiler = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
+    if (compiler === undefined) return 'no C baseline: no C compiler (cc, gcc, clang) on PATH — install gcc';
+    mkdirSync(here, { recursive: true });
+    const binary = join(here, 'cycle');
+    const cc = spawnSync(compiler, ['-O2', '-o', binary, source], { encoding: 'utf8' });
+    if (cc.status !== 0) return `no C baseline: ${compiler} failed: ${cc.stderr.trim()}`;
+    const version = spawnSync(compiler, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+    console.log(`C baseline: bench/cycle.c built with ${compiler} -O2 (${version})`);
+    return new CBaseline(spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  private async ask(command: string): Promise<string> {
+    this.child.stdin.write(`${command}\n`);
+    const r = await this.lines.next();
+    if (r.done === true) throw new Error('the C baseline exited');
+    if (r.value.startsWith('error')) throw new Error(`C baseline: ${r.value}`);
+    return r.value;
+  }
+
+  async live(n: number): Promise<void> {
+    await this.ask(`live ${n}`);
+  }
+
+  /** µs per cycle. */
+  async cycles(size: number, n: number): Promise<number> {
+    return Number((await this.ask(`cycle ${size} ${n}`)).split(' ')[1]);
+  }
+
+  stop(): void {
+    this.child.stdin.end('quit\n');
+  }
+}
 
 const os = createOsMemory();
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/**
+ * A full collection, then a pause twice as long as it took. With a million live regions the host's books make a
+ * ~190 MiB heap: gc() takes ~0.5 s and leaves V8's concurrent sweeping and page freeing running on the second
+ * core, which doubled whichever column ran next (the C child's too) — the run-to-run instability of the
+ * 1,000,000-region figures. The pause lets that work end before anything is timed; at 10,000 regions it is a
+ * few milliseconds.
+ */
+async function settledGc(): Promise<void> {
+  const t0 = performance.now();
+  gc();
+  const took = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(5, 2 * took)));
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,38 +150,54 @@ async function lookups(host: Host, addresses: Float64Array): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1000 / addresses.length;
 }
 
+function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+}
+
 async function main(): Promise<void> {
   console.log(
-    `hostmem bench: host vs raw native layer (${os.backend}, node ${process.version}, ${ROUNDS} rounds × ${CYCLES} cycles)`,
+    `hostmem bench: C vs raw native layer vs host (${os.backend}, node ${process.version}, ${ROUNDS} rounds × ${CYCLES} cycles)`,
   );
+  const c = CBaseline.start();
+  if (typeof c === 'string') console.log(`C baseline: skipped — ${c}`);
   const host = createHost({ os });
   const live: number[] = [];
-  let headline = NaN;
-  const rows: string[] = [];
+  let headline = { hostC: NaN, rawC: NaN, hostRaw: NaN };
   for (const target of LIVE) {
     await populate(host, target, live);
-    for (const size of [64 * KiB, 1 * MiB]) {
-      // Warm up both paths (JIT, OS free lists) before measuring.
+    if (typeof c !== 'string') await c.live(target);
+    for (const size of SIZES) {
+      // Warm up every path (JIT, OS free lists) before measuring.
       await hostCycles(host, size, 200);
       rawCycles(size, 200);
+      if (typeof c !== 'string') await c.cycles(size, 200);
       const h: number[] = [];
       const r: number[] = [];
+      const k: number[] = [];
+      const runs: Array<() => Promise<void>> = [
+        async () => void h.push(await hostCycles(host, size, CYCLES)),
+        async () => void r.push(rawCycles(size, CYCLES)),
+      ];
+      if (typeof c !== 'string') runs.push(async () => void k.push(await c.cycles(size, CYCLES)));
       for (let round = 0; round < ROUNDS; round++) {
-        gc();
-        if (round % 2 === 0) {
-          h.push(await hostCycles(host, size, CYCLES));
-          r.push(rawCycles(size, CYCLES));
-        } else {
-          r.push(rawCycles(size, CYCLES));
-          h.push(await hostCycles(host, size, CYCLES));
-        }
+        await settledGc();
+        // Rotate the order, so no column always runs first.
+        for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]!();
       }
-      const ratio = median(h) / median(r);
-      if (size === 64 * KiB && target === 10000) headline = ratio;
-      const row = `live ${String(target).padStart(8)}  size ${size === MiB ? '  1 MiB' : ' 64 KiB'}  host ${median(h).toFixed(2).padStart(6)} µs/cycle  raw ${median(r).toFixed(2).padStart(6)} µs/cycle  ratio ${ratio.toFixed(3)}`;
-      rows.push(row);
-      console.log(row);
+      const ms = { c: k.length > 0 ? median(k) : NaN, raw: median(r), host: median(h) };
+      const ratios = { rawC: ms.raw / ms.c, hostC: ms.host / ms.c, hostRaw: ms.host / ms.raw };
+      if (size === SIZES[0] && (target === 10000 || LIVE.length === 1)) headline = ratios;
+      const sizeName = size >= MiB ? `${size / MiB} MiB` : `${size / KiB} KiB`;
+      console.log(
+        `live ${String(target).padStart(8)}  size ${sizeName.padStart(7)}  C ${fmt(ms.c).padStart(6)}  raw ${fmt(ms.raw).padStart(6)}  host ${fmt(ms.host).padStart(6)} µs/cycle  raw/C ${fmt(ratios.rawC, 3)}  host/C ${fmt(ratios.hostC, 3)}  host/raw ${fmt(ratios.hostRaw, 3)}`,
+      );
     }
+  }
+  if (typeof c !== 'string') c.stop();
+  if (!LOOKUPS) {
+    host.dispose();
+    printHeadline(headline);
+    return;
   }
   // Lookups: owned-address VirtualQuery at 1,000 and at the largest population.
   const small = createHost({ os });
@@ -122,7 +210,7 @@ async function main(): Promise<void> {
   const ls: number[] = [];
   const lb: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    gc();
+    await settledGc();
     ls.push(await lookups(small, smallProbes));
     lb.push(await lookups(host, bigProbes));
   }
@@ -162,7 +250,13 @@ async function main(): Promise<void> {
   console.log(`audit over ${audit.regions} regions: ${audit.drift.length} drift entries`);
   small.dispose();
   host.dispose();
-  console.log(`ratio host/raw ${headline.toFixed(3)}`);
+  printHeadline(headline);
+}
+
+function printHeadline(headline: { hostC: number; rawC: number; hostRaw: number }): void {
+  console.log(`ratio raw/C ${fmt(headline.rawC, 3)}`);
+  console.log(`ratio host/raw ${fmt(headline.hostRaw, 3)}`);
+  console.log(`ratio host/C ${fmt(headline.hostC, 3)}`);
 }
 
 main().catch((e: unknown) => {

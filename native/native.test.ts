@@ -127,6 +127,35 @@ describe(`native layer (${os.backend})`, () => {
     release(base);
   });
 
+  test('no-access pages: protected to NOACCESS they stay committed; decommitted they are reserved again', () => {
+    const base = reserve(G);
+    const p = os.pageSize;
+    assert.ok(os.commit(base, 4 * p, PAGE.READWRITE).ok);
+    assert.ok(os.protect(base, 2 * p, PAGE.NOACCESS).ok);
+    assert.equal(info(base).state, 'MEM_COMMIT');
+    assert.equal(info(base).protect, PAGE.NOACCESS);
+    assert.deepEqual(statesOver(base, G), { MEM_COMMIT: 4 * p, MEM_RESERVE: G - 4 * p });
+    // Decommit over committed no-access pages and committed read-write ones: all reserved, as never committed.
+    assert.ok(os.decommit(base, 3 * p).ok);
+    assert.deepEqual(statesOver(base, G), { MEM_COMMIT: p, MEM_RESERVE: G - p });
+    // Committed again read-write, then no-access: committed each time.
+    assert.ok(os.commit(base, p, PAGE.NOACCESS).ok);
+    assert.ok(os.commit(base + p, p, PAGE.READWRITE).ok);
+    assert.deepEqual(statesOver(base, G), { MEM_COMMIT: 3 * p, MEM_RESERVE: G - 3 * p });
+    release(base);
+  });
+
+  test('reservations released and made again keep landing on 64 KiB boundaries, whatever their sizes', () => {
+    const sizes = [G, 3 * 4096, 100000, 2 * G, 1 << 20, 5 * G + 4096];
+    for (let i = 0; i < 60; i++) {
+      const base = reserve(sizes[i % sizes.length]!);
+      assert.equal(base % G, 0, `reservation ${i} at 0x${base.toString(16)}`);
+      assert.equal(info(base).state, 'MEM_RESERVE');
+      if (i % 3 !== 2) release(base);
+    }
+    for (const [base] of [...held]) release(base);
+  });
+
   test('protect changes the pages it covers, and the OS reports the new protection', () => {
     const base = reserve(G);
     assert.ok(os.commit(base, G, PAGE.READWRITE).ok);

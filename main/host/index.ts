@@ -9,6 +9,7 @@ export * from './types';
 export { HR, hresultHex, hresultName, isKnownHResult } from './hresult';
 export { Host, classifyLoad, type Region } from './host';
 export type { PageRun } from './page-runs';
+export { HostWrapper } from './wrapper';
 
 export interface CreateHostOptions {
   readonly os?: OsMemory;

@@ -35,22 +35,76 @@ export type HostState = 'available' | 'unavailable';
 export const MALLOC_THREADSAFE = 0x1;
 export const MALLOC_EXECUTABLE = 0x2;
 
-export type HostMethod =
-  | 'VirtualAlloc'
-  | 'VirtualFree'
-  | 'VirtualQuery'
-  | 'VirtualProtect'
-  | 'GetMemoryLoad'
-  | 'RegisterMemoryNotificationCallback'
-  | 'NeedsVirtualAddressSpace'
-  | 'AcquiredVirtualAddressSpace'
-  | 'ReleasedVirtualAddressSpace'
-  | 'CreateMalloc'
-  | 'Alloc'
-  | 'DebugAlloc'
-  | 'Free'
-  | 'Fill'
-  | 'Check';
+/**
+ * The table of calls: every IHostMemoryManager method the host answers (`HOST_CALLS`) and every IHostMalloc method
+ * of its heaps (`HEAP_CALLS`), with the parameters written down for each, in order, named as the exec protocol
+ * names them (the `call` event's `args`; a heap call's `args` start with `malloc`, the heap's id). `level` is the
+ * position of the critical-level argument, for calls that carry one. A parameter not written down (the notification
+ * callback) is left out of `params`.
+ *
+ * The host's call events, `TrackedHost`, `RecordingHost` and every other `HostWrapper` are driven by this table:
+ * a new method is the host's implementation, its line here (and in `HostMemoryManager`), and its tests.
+ */
+export const HOST_CALLS = {
+  VirtualAlloc: { params: ['address', 'size', 'type', 'protect', 'level', 'tag'], level: 4 },
+  VirtualFree: { params: ['address', 'size', 'type'] },
+  VirtualQuery: { params: ['address'] },
+  VirtualProtect: { params: ['address', 'size', 'protect'] },
+  GetMemoryLoad: { params: [] },
+  RegisterMemoryNotificationCallback: { params: [] },
+  NeedsVirtualAddressSpace: { params: ['address', 'size'] },
+  AcquiredVirtualAddressSpace: { params: ['address', 'size'] },
+  ReleasedVirtualAddressSpace: { params: ['address'] },
+  CreateMalloc: { params: ['type'] },
+  Fill: { params: ['address', 'size', 'byte'] },
+  Check: { params: ['address', 'size', 'byte'] },
+} as const satisfies Record<string, CallSpec>;
+
+export const HEAP_CALLS = {
+  Alloc: { params: ['size', 'level'], level: 1 },
+  DebugAlloc: { params: ['size', 'level', 'file', 'line'], level: 1 },
+  Free: { params: ['address'] },
+} as const satisfies Record<string, CallSpec>;
+
+export interface CallSpec {
+  readonly params: readonly string[];
+  readonly level?: number;
+}
+
+export type HostCallName = keyof typeof HOST_CALLS;
+export type HeapCallName = keyof typeof HEAP_CALLS;
+/** Every method that answers an HRESULT: the host's and its heaps'. */
+export type HostMethod = HostCallName | HeapCallName;
+
+export const HOST_CALL_NAMES = Object.keys(HOST_CALLS) as HostCallName[];
+export const HEAP_CALL_NAMES = Object.keys(HEAP_CALLS) as HeapCallName[];
+
+/** The spec of one call, host or heap. */
+export function callSpec(method: HostMethod): CallSpec {
+  return method in HOST_CALLS ? HOST_CALLS[method as HostCallName] : HEAP_CALLS[method as HeapCallName];
+}
+
+/** A call's arguments as the `call` event writes them: the table's names, undefined written as null. */
+export function callArgs(method: HostMethod, args: readonly unknown[], heap?: number): CallArgs {
+  const out: Record<string, number | string | null> = {};
+  if (heap !== undefined) out.malloc = heap;
+  const params = callSpec(method).params;
+  for (let i = 0; i < params.length; i++) out[params[i]!] = (args[i] ?? null) as number | string | null;
+  return out;
+}
+
+/** The critical level a call was made at (its `level` argument), or undefined for calls that carry none. */
+export function callLevel(method: HostMethod, args: readonly unknown[]): number | undefined {
+  const at = callSpec(method).level;
+  return at === undefined ? undefined : (args[at] as number);
+}
+
+/**
+ * Told of every call the host answers, as soon as its HRESULT is known: the cheap way to count calls (metrics).
+ * Nothing is allocated for it — no event object, no argument record — and it runs before `call` events go out.
+ * It must not throw (what it throws is swallowed) and must not call the host.
+ */
+export type HostCallObserver = (method: HostMethod, hr: number) => void;
 
 /** Every result has an HRESULT; a failing one also says why. */
 export interface HostResult {
@@ -309,4 +363,29 @@ export interface HostMemoryManager {
   dispose(): void;
 
   subscribe(listener: HostEventListener): () => void;
+  /** Count calls without events (see `HostCallObserver`); the function returned stops it. */
+  observeCalls(observer: HostCallObserver): () => void;
 }
+
+/** The arguments of a host or heap call, as its method takes them. */
+export type CallParameters<K extends HostMethod> = K extends HostCallName
+  ? Parameters<HostMemoryManager[K]>
+  : K extends HeapCallName
+    ? Parameters<HostMalloc[K]>
+    : never;
+
+/** What a host or heap call answers. */
+export type CallResultOf<K extends HostMethod> = K extends HostCallName
+  ? Awaited<ReturnType<HostMemoryManager[K]>>
+  : K extends HeapCallName
+    ? Awaited<ReturnType<HostMalloc[K]>>
+    : never;
+
+/** One call through a `HostWrapper`: which, its arguments, and the heap's id for heap calls. */
+export type WrappedCall = {
+  readonly [K in HostMethod]: {
+    readonly method: K;
+    readonly args: CallParameters<K>;
+    readonly heap: K extends HeapCallName ? number : undefined;
+  };
+}[HostMethod];

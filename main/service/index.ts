@@ -20,6 +20,7 @@ import {
   type ExportResult,
   type HelloResult,
   LANGUAGES,
+  type Method,
   MAX_DIFF_ENTRIES,
   parseRequest,
   type Parsed,
@@ -121,6 +122,12 @@ export interface Service {
   /** Stop every workload (their memory released), drop every session and the progress timer. */
   dispose(): Promise<void>;
 }
+
+/** What answers one method of the contract: its validated params in, its result type out. */
+type Handler<M extends Method> = (params: ParsedParams<M>, publisherSend: Send) => Results[M] | Promise<Results[M]>;
+type Handlers = { readonly [M in Method]: Handler<M> };
+/** A validated request of one method (`Request` is the union of these). */
+type RequestOf<M extends Method> = { readonly [K in M]: { readonly method: K; readonly params: ParsedParams<K> } }[M];
 
 interface Tracked {
   readonly handle: WorkloadHandle;
@@ -354,78 +361,79 @@ class ServiceImpl implements Service {
     }
   }
 
-  private dispatch(request: Request, publisherSend: Send): Promise<unknown> | unknown {
-    switch (request.method) {
-      case 'hello':
-        return this.hello();
-      case 'resync':
-        this.options.publisher.resync(publisherSend);
-        return { ok: true } satisfies Results['resync'];
-      case 'reset':
-        this.host.reset();
-        return { state: this.host.stats().state } satisfies Results['reset'];
-      case 'setPolicy':
-        try {
-          this.host.setPolicy(request.params.policy);
-        } catch (e) {
-          throw refused(e instanceof Error ? e.message : String(e));
-        }
-        return { policy: this.host.policy() } satisfies Results['setPolicy'];
-      case 'virtualAlloc':
-        return this.virtualAlloc(request.params);
-      case 'virtualFree':
-        return this.virtualFree(request.params);
-      case 'pageMap':
-        return this.pageMap(request.params);
-      case 'startWorkload':
-        return this.startWorkload(request.params.scenario, request.params.params ?? {});
-      case 'stopWorkload':
-        return this.stopWorkload(request.params.id);
-      case 'pauseWorkload': {
-        const w = this.workload(request.params.id);
-        if (w.summary === undefined) {
-          if (request.params.paused) w.handle.pause();
-          else w.handle.resume();
-        }
-        this.pushProgress();
-        return { id: request.params.id, paused: w.handle.paused } satisfies Results['pauseWorkload'];
-      }
-      case 'workloads':
-        return { workloads: this.workloadInfos() } satisfies Results['workloads'];
-      case 'takeSnapshot': {
-        const snap = this.store.take(request.params?.label);
-        const info = this.store.list().find((s) => s.id === snap.id);
-        if (!info) throw new Error('the snapshot just taken is not in the store');
-        return { id: snap.id, snapshot: info } satisfies Results['takeSnapshot'];
-      }
-      case 'snapshots':
-        return { snapshots: this.store.list() } satisfies Results['snapshots'];
-      case 'diffSnapshots': {
-        const { a, b } = request.params;
-        for (const id of [a, b]) if (!this.store.get(id)) throw notFound(`no snapshot ${id}`);
-        const diff = this.store.diff(a, b);
-        if (!diff) throw notFound(`no snapshot ${a} or ${b}`);
-        return capDiff(diff);
-      }
-      case 'history': {
-        const since = request.params?.since ?? this.now() - 3_600_000;
-        const points = this.options.sampler.samples(since, { maxPoints: request.params?.maxPoints ?? 1200 });
-        return { points } satisfies Results['history'];
-      }
-      case 'exportReport':
-        return this.exportReport(request.params);
-      case 'getSettings':
-        return this.settingsAccess().get() satisfies Results['getSettings'];
-      case 'updateSettings': {
-        const access = this.settingsAccess();
-        try {
-          return access.update(request.params.settings as Partial<AppSettings>) satisfies Results['updateSettings'];
-        } catch (e) {
-          throw refused(e instanceof Error ? e.message : String(e));
-        }
-      }
-    }
+  /** Answer one validated request with its method's handler (the map below). */
+  private dispatch<M extends Method>(request: RequestOf<M>, publisherSend: Send): Promise<Results[M]> | Results[M] {
+    const handler: Handler<M> = this.handlers[request.method];
+    return handler(request.params, publisherSend);
   }
+
+  /**
+   * One handler per method of the contract: the type checks that every method has one and that each answers its
+   * method's result type (`Results` in the contract).
+   */
+  private readonly handlers: Handlers = {
+    hello: () => this.hello(),
+    resync: (_params, publisherSend) => {
+      this.options.publisher.resync(publisherSend);
+      return { ok: true };
+    },
+    reset: () => {
+      this.host.reset();
+      return { state: this.host.stats().state };
+    },
+    setPolicy: (params) => {
+      try {
+        this.host.setPolicy(params.policy);
+      } catch (e) {
+        throw refused(e instanceof Error ? e.message : String(e));
+      }
+      return { policy: this.host.policy() };
+    },
+    virtualAlloc: (params) => this.virtualAlloc(params),
+    virtualFree: (params) => this.virtualFree(params),
+    pageMap: (params) => this.pageMap(params),
+    startWorkload: (params) => this.startWorkload(params.scenario, params.params ?? {}),
+    stopWorkload: (params) => this.stopWorkload(params.id),
+    pauseWorkload: (params) => {
+      const w = this.workload(params.id);
+      if (w.summary === undefined) {
+        if (params.paused) w.handle.pause();
+        else w.handle.resume();
+      }
+      this.pushProgress();
+      return { id: params.id, paused: w.handle.paused };
+    },
+    workloads: () => ({ workloads: this.workloadInfos() }),
+    takeSnapshot: (params) => {
+      const snap = this.store.take(params?.label);
+      const info = this.store.list().find((s) => s.id === snap.id);
+      if (!info) throw new Error('the snapshot just taken is not in the store');
+      return { id: snap.id, snapshot: info };
+    },
+    snapshots: () => ({ snapshots: this.store.list() }),
+    diffSnapshots: (params) => {
+      const { a, b } = params;
+      for (const id of [a, b]) if (!this.store.get(id)) throw notFound(`no snapshot ${id}`);
+      const diff = this.store.diff(a, b);
+      if (!diff) throw notFound(`no snapshot ${a} or ${b}`);
+      return capDiff(diff);
+    },
+    history: (params) => {
+      const since = params?.since ?? this.now() - 3_600_000;
+      const points = this.options.sampler.samples(since, { maxPoints: params?.maxPoints ?? 1200 });
+      return { points };
+    },
+    exportReport: (params) => this.exportReport(params),
+    getSettings: () => this.settingsAccess().get(),
+    updateSettings: (params) => {
+      const access = this.settingsAccess();
+      try {
+        return access.update(params.settings as Partial<AppSettings>);
+      } catch (e) {
+        throw refused(e instanceof Error ? e.message : String(e));
+      }
+    },
+  };
 
   private settingsAccess(): NonNullable<ServiceOptions['appSettings']> {
     const access = this.options.appSettings;

@@ -13,24 +13,18 @@
 import { MEM } from '../../native';
 import {
   HR,
+  HostWrapper,
   LEVELS,
+  callLevel,
   hresultName,
-  type AuditResult,
-  type CheckResult,
-  type CreateMallocResult,
   type FailureCounts,
   type HeapAllocResult,
   type HostEvent,
   type HostMalloc,
   type HostMemoryManager,
-  type HostPolicy,
   type HostResult,
-  type HostStats,
-  type MemoryAvailable,
-  type MemoryLoadResult,
   type VirtualAllocResult,
-  type VirtualProtectResult,
-  type VirtualQueryResult,
+  type WrappedCall,
 } from '../host';
 import type { Holdings, MemoryFigures } from './types';
 
@@ -386,54 +380,20 @@ export class Ledger {
   }
 }
 
-/** A heap seen through a TrackedHost. */
-class TrackedMalloc implements HostMalloc {
-  constructor(
-    private readonly inner: HostMalloc,
-    private readonly tracked: TrackedHost,
-  ) {}
-  get id(): number {
-    return this.inner.id;
-  }
-  async Alloc(size: number, level: number): Promise<HeapAllocResult> {
-    const r = await this.inner.Alloc(size, level);
-    this.tracked.ledger.afterHeapAlloc(this.inner.id, size, r);
-    this.tracked.called('Alloc', level, r.hr);
-    return r;
-  }
-  async DebugAlloc(size: number, level: number, file: string, line: number): Promise<HeapAllocResult> {
-    const r = await this.inner.DebugAlloc(size, level, file, line);
-    this.tracked.ledger.afterHeapAlloc(this.inner.id, size, r);
-    this.tracked.called('DebugAlloc', level, r.hr);
-    return r;
-  }
-  async Free(address: number): Promise<HostResult> {
-    const r = await this.inner.Free(address);
-    this.tracked.called('Free', undefined, r.hr);
-    return r;
-  }
-}
-
 /**
  * The host as a workload sees it: the real host's answers, with every call counted in the workload's ledger.
+ * The generic `HostWrapper` with one hook after each call (the table of calls says which argument is the level).
  * `dispose` is refused (the host is not the workload's to dispose).
  */
-export class TrackedHost implements HostMemoryManager {
-  readonly backend: 'win32' | 'posix';
-  readonly pageSize: number;
-  readonly allocationGranularity: number;
-  private readonly heaps = new Map<number, TrackedMalloc>();
-
+export class TrackedHost extends HostWrapper {
   constructor(
     /** The host behind the wrapper (the runner's own calls, the shared workload heap). */
-    readonly inner: HostMemoryManager,
+    inner: HostMemoryManager,
     readonly ledger: Ledger,
     /** Called after each counted call (the runner checks maxCalls there). */
     private readonly afterCall: () => void,
   ) {
-    this.backend = inner.backend;
-    this.pageSize = inner.pageSize;
-    this.allocationGranularity = inner.allocationGranularity;
+    super(inner);
   }
 
   called(method: string, level: number | undefined, hr: number): void {
@@ -441,105 +401,27 @@ export class TrackedHost implements HostMemoryManager {
     this.afterCall();
   }
 
-  async VirtualAlloc(
-    address: number | null,
-    size: number,
-    type: number,
-    protect: number,
-    level: number,
-    tag?: string,
-  ): Promise<VirtualAllocResult> {
-    const r = await this.inner.VirtualAlloc(address, size, type, protect, level, tag);
-    this.ledger.afterAlloc(address, size, type, r);
-    this.called('VirtualAlloc', level, r.hr);
-    return r;
-  }
-  async VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
-    const r = await this.inner.VirtualFree(address, size, freeType);
-    this.called('VirtualFree', undefined, r.hr);
-    return r;
-  }
-  async VirtualQuery(address: number): Promise<VirtualQueryResult> {
-    const r = await this.inner.VirtualQuery(address);
-    this.called('VirtualQuery', undefined, r.hr);
-    return r;
-  }
-  async VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
-    const r = await this.inner.VirtualProtect(address, size, protect);
-    this.called('VirtualProtect', undefined, r.hr);
-    return r;
-  }
-  async GetMemoryLoad(): Promise<MemoryLoadResult> {
-    const r = await this.inner.GetMemoryLoad();
-    this.called('GetMemoryLoad', undefined, r.hr);
-    return r;
-  }
-  async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
-    const r = await this.inner.RegisterMemoryNotificationCallback(callback);
-    this.called('RegisterMemoryNotificationCallback', undefined, r.hr);
-    return r;
-  }
-  async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
-    const r = await this.inner.NeedsVirtualAddressSpace(address, size);
-    this.called('NeedsVirtualAddressSpace', undefined, r.hr);
-    return r;
-  }
-  async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
-    const r = await this.inner.AcquiredVirtualAddressSpace(address, size);
-    this.ledger.afterAcquired(address, size, r);
-    this.called('AcquiredVirtualAddressSpace', undefined, r.hr);
-    return r;
-  }
-  async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
-    const r = await this.inner.ReleasedVirtualAddressSpace(address);
-    this.called('ReleasedVirtualAddressSpace', undefined, r.hr);
-    return r;
-  }
-  async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
-    const r = await this.inner.CreateMalloc(mallocType);
-    this.called('CreateMalloc', undefined, r.hr);
-    return r;
-  }
-  malloc(id: number): HostMalloc | undefined {
-    let heap = this.heaps.get(id);
-    if (!heap) {
-      const inner = this.inner.malloc(id);
-      if (!inner) return undefined;
-      heap = new TrackedMalloc(inner, this);
-      this.heaps.set(id, heap);
+  protected before(): void {}
+
+  protected after(call: WrappedCall, r: HostResult): void {
+    switch (call.method) {
+      case 'VirtualAlloc': {
+        const [address, size, type] = call.args;
+        this.ledger.afterAlloc(address, size, type, r as VirtualAllocResult);
+        break;
+      }
+      case 'Alloc':
+      case 'DebugAlloc':
+        this.ledger.afterHeapAlloc(call.heap, call.args[0], r as HeapAllocResult);
+        break;
+      case 'AcquiredVirtualAddressSpace':
+        this.ledger.afterAcquired(call.args[0], call.args[1], r);
+        break;
     }
-    return heap;
-  }
-  async Fill(address: number, size: number, byte: number): Promise<HostResult> {
-    const r = await this.inner.Fill(address, size, byte);
-    this.called('Fill', undefined, r.hr);
-    return r;
-  }
-  async Check(address: number, size: number, byte: number): Promise<CheckResult> {
-    const r = await this.inner.Check(address, size, byte);
-    this.called('Check', undefined, r.hr);
-    return r;
+    this.called(call.method, callLevel(call.method, call.args), r.hr);
   }
 
-  stats(): HostStats {
-    return this.inner.stats();
-  }
-  audit(): AuditResult {
-    return this.inner.audit();
-  }
-  policy(): HostPolicy {
-    return this.inner.policy();
-  }
-  setPolicy(policy: HostPolicy): void {
-    this.inner.setPolicy(policy);
-  }
-  reset(): void {
-    this.inner.reset();
-  }
-  dispose(): void {
+  override dispose(): void {
     throw new Error('a workload may not dispose the host');
-  }
-  subscribe(listener: (event: HostEvent) => void): () => void {
-    return this.inner.subscribe(listener);
   }
 }

@@ -1,12 +1,17 @@
 /**
  * The POSIX backend: libc through koffi, the Win32 model mapped the way the .NET GC maps it on Unix
- * (dotnet/runtime gc/unix/gcenv.unix.cpp):
- * - reserve  = mmap(PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE) + madvise(MADV_DONTDUMP), 64 KiB aligned;
- * - commit   = mprotect(prot) + madvise(MADV_DODUMP) (content of pages already committed is kept);
- * - decommit = mmap(MAP_FIXED, PROT_NONE, MAP_NORESERVE) over the pages (content and charge dropped) + MADV_DONTDUMP;
+ * (dotnet/runtime gc/unix/gcenv.unix.cpp), with the fewest system calls per operation:
+ * - reserve  = mmap(PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE) at a 64 KiB-aligned hint (the last
+ *   reservation released, else the granule below the last one made); only when the OS lands elsewhere and off the
+ *   64 KiB boundary: munmap, over-reserve by a granule and trim both ends;
+ * - commit   = mprotect(prot) (content of pages already committed is kept);
+ * - decommit = mmap(MAP_FIXED, PROT_NONE, MAP_NORESERVE) over the pages (content and charge dropped);
  * - release  = munmap.
- * The OS itself then tells reserved from committed: a reserved page's mapping carries the `dd` VmFlag in
- * /proc/self/smaps, a committed one does not (even when committed PAGE_NOACCESS).
+ * The OS itself still tells reserved from committed (the audit reads it in /proc/self/smaps): a page with any access
+ * is committed; a PROT_NONE page is reserved unless it carries the `dd` VmFlag, which commit and protect set
+ * (MADV_DONTDUMP, one extra call) only when they leave pages PROT_NONE — committed PAGE_NOACCESS or PAGE_GUARD,
+ * pages no core dump could read anyway. decommit maps fresh pages, which never carry it. So the common cycle makes
+ * four calls, where marking every reserved page `dd` made it nine.
  */
 import koffi from 'koffi';
 import {
@@ -38,7 +43,6 @@ interface PlatformConstants {
   readonly MAP_FIXED_NOREPLACE: number;
   readonly MADV_DONTNEED: number;
   readonly MADV_DONTDUMP: number;
-  readonly MADV_DODUMP: number;
   readonly MADV_FREE: number;
   readonly SC_PAGESIZE: number;
   readonly ENOMEM: number;
@@ -58,7 +62,6 @@ const LINUX: PlatformConstants = {
   MAP_FIXED_NOREPLACE: 0x100000,
   MADV_DONTNEED: 4,
   MADV_DONTDUMP: 16,
-  MADV_DODUMP: 17,
   MADV_FREE: 8,
   SC_PAGESIZE: 30,
   ENOMEM: 12,
@@ -78,7 +81,6 @@ const DARWIN: PlatformConstants = {
   MAP_FIXED_NOREPLACE: 0,
   MADV_DONTNEED: 4,
   MADV_DONTDUMP: 0,
-  MADV_DODUMP: 0,
   MADV_FREE: 5,
   SC_PAGESIZE: 29,
   ENOMEM: 12,
@@ -160,6 +162,7 @@ export function createPosixMemory(): OsMemory {
     len: number,
     prot: number,
   ) => number;
+  // Every prototype is declared once, here, with plain integer arguments: no per-call parsing or allocation.
   const madvise = lib.func('int madvise(uintptr_t addr, size_t len, int advice)') as (
     addr: number,
     len: number,
@@ -205,16 +208,27 @@ export function createPosixMemory(): OsMemory {
     return fail(code, errno, call, `${call} failed: errno ${errno}`);
   }
 
-  function advise(address: number, size: number, advice: number): void {
-    // DONTDUMP/DODUMP mark reserved vs committed for the OS's own accounting; missing on macOS (advice 0).
-    if (advice !== 0) madvise(address, size, advice);
+  /**
+   * Pages just committed or protected PROT_NONE are marked `dd`, so the OS tells them from reserved pages (which
+   * are PROT_NONE too); missing on macOS (advice 0), where there is no /proc to read the state back anyway.
+   */
+  function markIfNoAccess(start: number, len: number, prot: number): void {
+    if (prot === PROT_NONE && c.MADV_DONTDUMP !== 0) madvise(start, len, c.MADV_DONTDUMP);
   }
 
-  /** The pages that hold a byte of [address, address+size), as Windows rounds. */
-  function pagesOf(address: number, size: number): [number, number] {
-    const start = Math.floor(address / pageSize) * pageSize;
-    const end = Math.ceil((address + size) / pageSize) * pageSize;
-    return [start, end - start];
+  /**
+   * Where the next reservation is tried first: 64 KiB aligned, so the OS's answer is usually already aligned and
+   * a reservation costs one mmap. 0 lets the OS choose.
+   */
+  let hint = 0;
+
+  // The pages that hold a byte of [address, address+size), as Windows rounds: `firstPage` and `pageSpan`, two plain
+  // numbers (a [start, length] pair would be an allocation on every call of the hot path).
+  function firstPage(address: number): number {
+    return Math.floor(address / pageSize) * pageSize;
+  }
+  function pageSpan(address: number, size: number): number {
+    return Math.ceil((address + size) / pageSize) * pageSize - firstPage(address);
   }
 
   function reserve(address: number | null, size: number): OsResult<number> {
@@ -231,53 +245,68 @@ export function createPosixMemory(): OsMemory {
         munmap(p, len);
         return fail('invalid-address', c.EEXIST, 'mmap', 'address in use');
       }
-      advise(p, len, c.MADV_DONTDUMP);
       return ok(p);
     }
     const len = Math.ceil(size / pageSize) * pageSize;
-    // Over-reserve by one granule less a page, then trim both ends to land on a 64 KiB boundary.
     const span = len + GRANULARITY - pageSize;
     if (!Number.isSafeInteger(span)) return fail('out-of-memory', c.ENOMEM, 'mmap', 'size too large');
-    const p = mmap(0, span, PROT_NONE, flags, -1, 0);
-    if (p === -1) return osFail('mmap', c.ENOMEM);
-    const base = Math.ceil(p / GRANULARITY) * GRANULARITY;
-    if (base > p) munmap(p, base - p);
-    const tail = p + span - (base + len);
-    if (tail > 0) munmap(base + len, tail);
-    advise(base, len, c.MADV_DONTDUMP);
+    let base = mmap(hint, len, PROT_NONE, flags, -1, 0);
+    if (base === -1) return osFail('mmap', c.ENOMEM);
+    if (base % GRANULARITY !== 0) {
+      // Off the boundary: over-reserve by one granule less a page, then trim both ends onto a 64 KiB boundary.
+      munmap(base, len);
+      const p = mmap(0, span, PROT_NONE, flags, -1, 0);
+      if (p === -1) return osFail('mmap', c.ENOMEM);
+      base = Math.ceil(p / GRANULARITY) * GRANULARITY;
+      if (base > p) munmap(p, base - p);
+      const tail = p + span - (base + len);
+      if (tail > 0) munmap(base + len, tail);
+    }
+    const below = base - Math.ceil(len / GRANULARITY) * GRANULARITY;
+    hint = below > 0 ? below : 0;
     return ok(base);
   }
 
   function commit(address: number, size: number, protect: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
-    if (mprotect(start, len, pageToProt(protect)) !== 0) return osFail('mprotect');
-    advise(start, len, c.MADV_DODUMP);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
+    const prot = pageToProt(protect);
+    if (mprotect(start, len, prot) !== 0) return osFail('mprotect');
+    markIfNoAccess(start, len, prot);
     return OK_VOID;
   }
 
   function decommit(address: number, size: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
+    // Fresh PROT_NONE pages over the old ones: content and commit charge gone, no `dd` mark: reserved.
     const p = mmap(start, len, PROT_NONE, ANON | c.MAP_FIXED | c.MAP_NORESERVE, -1, 0);
     if (p === -1) return osFail('mmap', c.ENOMEM);
-    advise(start, len, c.MADV_DONTDUMP);
     return OK_VOID;
   }
 
   function release(base: number, size: number): OsResult<void> {
-    const [start, len] = pagesOf(base, size);
+    const start = firstPage(base);
+    const len = pageSpan(base, size);
     if (munmap(start, len) !== 0) return osFail('munmap');
+    // The hole just left is aligned and free: the next reservation tries it first.
+    if (start % GRANULARITY === 0) hint = start;
     return OK_VOID;
   }
 
   function protect(address: number, size: number, newProtect: number): OsResult<void> {
-    const [start, len] = pagesOf(address, size);
-    if (mprotect(start, len, pageToProt(newProtect)) !== 0) return osFail('mprotect');
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
+    const prot = pageToProt(newProtect);
+    if (mprotect(start, len, prot) !== 0) return osFail('mprotect');
+    markIfNoAccess(start, len, prot);
     return OK_VOID;
   }
 
   function reset(address: number, size: number): OsResult<void> {
     // MADV_FREE keeps the pages mapped and committed but lets the kernel drop their content lazily (MEM_RESET).
-    const [start, len] = pagesOf(address, size);
+    const start = firstPage(address);
+    const len = pageSpan(address, size);
     if (madvise(start, len, c.MADV_FREE) !== 0 && madvise(start, len, c.MADV_DONTNEED) !== 0) {
       return osFail('madvise');
     }
@@ -289,9 +318,13 @@ export function createPosixMemory(): OsMemory {
     return m.perms[2] === 'x' || /\.so(\.|$)/.test(m.path) ? 'MEM_IMAGE' : 'MEM_MAPPED';
   }
 
-  /** A mapping is reserved (not committed) when it is PROT_NONE and carries DONTDUMP, as `reserve` leaves it. */
+  /**
+   * A mapping is reserved (not committed) when it is PROT_NONE without the `dd` mark that commit and protect give
+   * committed no-access pages. (Mappings the host does not own follow the same rule: a PROT_NONE reservation made
+   * elsewhere — V8's, a thread stack's guard — reads as reserved, as Windows reports its like.)
+   */
   function mappingState(m: Mapping): MemState {
-    if (m.perms.startsWith('---') && m.flags !== undefined && m.flags.includes('dd')) return 'MEM_RESERVE';
+    if (m.perms.startsWith('---') && !(m.flags !== undefined && m.flags.includes('dd'))) return 'MEM_RESERVE';
     return 'MEM_COMMIT';
   }
 

@@ -273,6 +273,8 @@ export function createWin32Memory(): OsMemory {
   }
 
   const heaps = new Map<number, Set<number>>();
+  /** VirtualProtect's out parameter, reused (the host keeps the old protection in its books; no array per call). */
+  const oldProtect: [number] = [0];
 
   // One reusable buffer for compare: memcmp against it chunk by chunk, so memory stays bounded.
   const CHUNK = 1 << 20;
@@ -307,8 +309,7 @@ export function createWin32Memory(): OsMemory {
       return VirtualFree(base, 0, MEM.RELEASE) === 0 ? lastError('VirtualFree') : OK_VOID;
     },
     protect(address, size, protect) {
-      const old: [number] = [0];
-      if (VirtualProtect(address, size, protect, old) !== 0) return OK_VOID;
+      if (VirtualProtect(address, size, protect, oldProtect) !== 0) return OK_VOID;
       const r = lastError<void>('VirtualProtect');
       // Pages that are not committed: Windows says ERROR_INVALID_ADDRESS, Wine ERROR_INVALID_PARAMETER. The
       // protection itself is valid by the time it gets here, so both mean the same: not an address to protect.
