@@ -87,7 +87,7 @@ export function regionTable(regions: readonly ProcessRegion[]): string {
     maybe(r.private),
     REGION_TYPE_TITLES[regionType(r)],
     r.state.slice(4),
-    r.state === 'MEM_FREE' ? '' : formatProtect(r.protect),
+    r.state === 'MEM_COMMIT' ? formatProtect(r.protect) : '',
     details(r),
   ]);
   return table(['Address', 'Size', 'Committed', 'Resident', 'Private', 'Type', 'State', 'Protect', 'Details'], rows, [
