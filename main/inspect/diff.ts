@@ -100,6 +100,7 @@ function compare(a: ProcessRegion, b: ProcessRegion, threshold: number): RegionC
 /** Differences from walk `a` to walk `b` (of the same process, `a` first). */
 export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions = {}): WalkDiff {
   const threshold = options.residentThreshold ?? 0;
+  if (a.regions === b.regions) return unchanged(a, b);
   const before = a.regions.filter((r) => r.state !== 'MEM_FREE');
   const after = b.regions.filter((r) => r.state !== 'MEM_FREE');
   // One merge walk by base over the two ascending lists.
@@ -167,6 +168,27 @@ export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions =
     changed,
     byType,
     total: totalsDelta(sa.total, sb.total),
+  };
+}
+
+/** The diff of two walks that share their regions (a watcher's reused walk): nothing moved; one summary. */
+function unchanged(a: ProcessWalk, b: ProcessWalk): WalkDiff {
+  const s = summarize(a);
+  const byType = Object.fromEntries(REGION_TYPES.map((t) => [t, totalsDelta(s.byType[t], s.byType[t])])) as Record<
+    RegionTypeName,
+    TotalsDelta
+  >;
+  return {
+    pid: b.pid,
+    from: a.takenAt,
+    to: b.takenAt,
+    added: [],
+    removed: [],
+    grown: [],
+    shrunk: [],
+    changed: [],
+    byType,
+    total: totalsDelta(s.total, s.total),
   };
 }
 

@@ -3,7 +3,7 @@
  * through a `ProcessInspector`; it never touches the host.
  *
  *   const watcher = new ProcessWatcher(inspector, pid, { intervalMs: 1000 });
- *   watcher.onWalk((e) => …);    // every walk: { seq, walk, summary, diff (null for the first), changed }
+ *   watcher.onWalk((e) => …);    // every walk: { seq, walk, summary, diff (null for the first), changed, reused }
  *   watcher.onChange((e) => …);  // only walks whose diff is not empty (the first walk counts as a change)
  *   watcher.onExit((e) => …);    // the process exited (or vanished): { pid, at, walks, lastWalk }; the watcher stops
  *   watcher.onError((e) => …);   // a walk failed otherwise: { error, fatal }; fatal (access denied, …) stops it
@@ -11,7 +11,9 @@
  *   await watcher.done;          // resolves with why it stopped: 'stopped' | 'exited' | 'error'
  *   watcher.stop();
  *
- * Walks never overlap: the next one is scheduled when the previous one has ended, so a walk slower than the
+ * Where the inspector has a cheap fingerprint (Linux: /proc/PID/maps + statm), a tick whose fingerprint equals the
+ * previous one keeps the previous regions instead of walking again (`reused: true`), so watching an idle process with
+ * 100,000 mappings costs a maps read a second, not a smaps walk. Walks never overlap: the next one is scheduled when the previous one has ended, so a walk slower than the
  * interval just makes the interval longer. Timers are unref'd unless `keepAlive` is set.
  */
 import type { ProcessError, ProcessInspector, ProcessWalk, WalkOptions } from '../../native';
@@ -23,6 +25,11 @@ export interface WatchOptions extends WalkOptions, DiffOptions {
   readonly intervalMs?: number;
   /** Keep the Node event loop alive while watching (a CLI's `--watch`); default false. */
   readonly keepAlive?: boolean;
+  /**
+   * Walk every time, even when the inspector's cheap fingerprint says nothing changed (default false: an unchanged
+   * process costs a /proc/PID/maps read per interval instead of a whole smaps walk).
+   */
+  readonly alwaysWalk?: boolean;
   /** Clock, ms since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -36,6 +43,11 @@ export interface WatchWalkEvent {
   readonly diff: WalkDiff | null;
   /** True for the first walk and whenever the diff is not empty. */
   readonly changed: boolean;
+  /**
+   * True when the inspector's fingerprint showed no change since the previous walk, so its regions were kept (the
+   * walk is the previous one with this tick's `takenAt` and `durationMs`; the diff is empty).
+   */
+  readonly reused: boolean;
 }
 
 export interface WatchExitEvent {
@@ -75,6 +87,8 @@ export class ProcessWatcher {
   private readonly errorListeners = new Listeners<WatchErrorEvent>();
   private timer: NodeJS.Timeout | undefined;
   private last: ProcessWalk | null = null;
+  private lastSummary: TypeSummary | null = null;
+  private lastToken: string | null = null;
   private seq = 0;
   private state: 'idle' | 'running' | 'ended' = 'idle';
   private walking: Promise<void> | undefined;
@@ -137,7 +151,7 @@ export class ProcessWatcher {
    * walk has been told to the listeners.
    */
   async walkNow(): Promise<void> {
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     if (this.walking) return this.walking;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -171,8 +185,27 @@ export class ProcessWatcher {
   }
 
   private async walkOnce(): Promise<void> {
+    const started = performance.now();
+    const token = await this.fingerprint();
+    if (this.ended) return;
+    const last = this.last;
+    if (token !== null && token === this.lastToken && last !== null && this.lastSummary !== null) {
+      const walk: ProcessWalk = { ...last, takenAt: this.now(), durationMs: performance.now() - started };
+      this.last = walk;
+      const event: WatchWalkEvent = {
+        seq: ++this.seq,
+        walk,
+        summary: this.lastSummary,
+        diff: diffWalks(last, walk, this.options),
+        changed: false,
+        reused: true,
+      };
+      this.walkListeners.emit(event);
+      return;
+    }
+    this.lastToken = token;
     const result = await this.inspector.walkProcess(this.pid, this.options);
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     if (!result.ok) {
       const { code } = result.error;
       if (code === 'exited' || code === 'no-such-process') {
@@ -188,19 +221,34 @@ export class ProcessWatcher {
     const walk = result.value;
     const diff = this.last === null ? null : diffWalks(this.last, walk, this.options);
     this.last = walk;
+    const summary = summarize(walk);
+    this.lastSummary = summary;
     const event: WatchWalkEvent = {
       seq: ++this.seq,
       walk,
-      summary: summarize(walk),
+      summary,
       diff,
       changed: diff === null || !isEmptyDiff(diff),
+      reused: false,
     };
     this.walkListeners.emit(event);
     if (event.changed) this.changeListeners.emit(event);
   }
 
+  /** The inspector's cheap token, or null (none, turned off, or it failed: the walk then tells what is wrong). */
+  private async fingerprint(): Promise<string | null> {
+    if (this.options.alwaysWalk || !this.inspector.fingerprint) return null;
+    const r = await this.inspector.fingerprint(this.pid);
+    return r.ok ? r.value : null;
+  }
+
+  /** Read after each await: `stop()` may have run meanwhile. */
+  private get ended(): boolean {
+    return this.state === 'ended';
+  }
+
   private end(why: WatchEnd): void {
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     this.state = 'ended';
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
