@@ -26,7 +26,8 @@ import {
   type WalkOptions,
 } from '../process-inspector';
 
-const CHUNK_BYTES = 4 << 20;
+/** How much of smaps one read asks for (tests shrink it to cut lines at every place). */
+export const smapsReading = { chunkBytes: 4 << 20 };
 const SC_CLK_TCK = 2;
 /** End of user space: TASK_SIZE on x86-64 (47-bit) and the 48-bit arm64 default. */
 const ADDRESS_LIMIT = process.arch === 'x64' ? 2 ** 47 - 4096 : 2 ** 48;
@@ -138,9 +139,9 @@ export class SmapsParser {
   private current: MutableRegion | undefined;
   private readonly strings = new Map<string, string>();
 
-  /** Parse every complete line of `buf[0, end)`; returns where the unparsed tail starts. */
-  parse(buf: Buffer, end: number): number {
-    let at = 0;
+  /** Parse every complete line of `buf[start, end)`; returns where the unparsed tail starts. */
+  parse(buf: Buffer, start: number, end: number): number {
+    let at = start;
     for (;;) {
       // Most lines are `Key:   <8-digit-wide value> kB`, 27 bytes: one look at where " kB\n" would be saves a
       // scan for the newline (only a key line, upper case, of exactly that form passes the check).
@@ -455,25 +456,50 @@ export function createPosixInspector(): ProcessInspector {
       return failFrom(e, pid, path, 'read the memory map');
     }
     const parser = new SmapsParser();
+    let pending: Promise<{ bytesRead: number }> | null = null;
     try {
-      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-      let filled = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, filled, buf.length - filled, null);
+      // Two buffers: the kernel writes the next chunk (on a thread-pool thread) while this one is parsed.
+      const chunk = smapsReading.chunkBytes;
+      const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)] as const;
+      let which = 0;
+      let carry: Buffer | null = null;
+      pending = fh.read(bufs[0], 0, chunk, null);
+      while (pending !== null) {
+        const { bytesRead } = await pending;
+        pending = null;
         if (bytesRead === 0) break;
-        filled += bytesRead;
-        const rest = parser.parse(buf, filled);
-        if (rest === 0 && filled === buf.length) break; // a single line longer than 1 MiB: not smaps
-        buf.copy(buf, 0, rest, filled);
-        filled -= rest;
+        const buf = bufs[which];
+        which ^= 1;
+        pending = fh.read(bufs[which], 0, chunk, null);
+        let start = 0;
+        if (carry !== null) {
+          // The line cut at the end of the previous chunk: finish it first.
+          const nl = buf.indexOf(10);
+          if (nl < 0 || nl >= bytesRead) {
+            carry = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+            continue;
+          }
+          const line = Buffer.concat([carry, buf.subarray(0, nl + 1)]);
+          parser.parse(line, 0, line.length);
+          carry = null;
+          start = nl + 1;
+        }
+        const rest = parser.parse(buf, start, bytesRead);
+        // Copied: this buffer receives the chunk after next.
+        if (rest < bytesRead) carry = Buffer.from(buf.subarray(rest, bytesRead));
       }
-      if (filled > 0) parser.parse(Buffer.concat([buf.subarray(0, filled), Buffer.from('\n')]), filled + 1);
+      if (carry !== null) {
+        const line = Buffer.concat([carry, Buffer.from('\n')]);
+        parser.parse(line, 0, line.length);
+      }
     } catch (e) {
       const code = codeOf(e);
       if (code === 'no-such-process')
         return processFail('exited', pid, errnoOf(e).errno, path, `process ${pid} exited during the walk`);
       return failFrom(e, pid, path, 'read the memory map');
     } finally {
+      // A read still in flight (only when parsing threw) must end before its file closes.
+      await pending?.catch(() => undefined);
       await fh.close();
     }
     // A process that exits before or while its smaps is read leaves an empty file (also a zombie's).
