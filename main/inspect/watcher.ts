@@ -4,25 +4,30 @@
  *
  *   const watcher = new ProcessWatcher(inspector, pid, { intervalMs: 1000 });
  *   watcher.onWalk((e) => …);    // every walk: { seq, walk, summary, diff (null for the first), changed, reused }
+ *                                // (diff and changed are computed when first read: a listener that never reads
+ *                                // them never pays for the diff)
  *   watcher.onChange((e) => …);  // only walks whose diff is not empty (the first walk counts as a change)
  *   watcher.onExit((e) => …);    // the process exited (or vanished): { pid, at, walks, lastWalk }; the watcher stops
  *   watcher.onError((e) => …);   // a walk failed otherwise: { error, fatal }; fatal (access denied, …) stops it
- *   watcher.start();             // walks at once, then every intervalMs after the previous walk ended
+ *   watcher.start();             // walks at once, then every intervalMs (cadence: see WatchOptions)
  *   await watcher.done;          // resolves with why it stopped: 'stopped' | 'exited' | 'error'
  *   watcher.stop();
  *
  * Where the inspector has a cheap fingerprint (Linux: /proc/PID/maps + statm), a tick whose fingerprint equals the
  * previous one keeps the previous regions instead of walking again (`reused: true`), so watching an idle process with
- * 100,000 mappings costs a maps read a second, not a smaps walk. Walks never overlap: the next one is scheduled when the previous one has ended, so a walk slower than the
- * interval just makes the interval longer. Timers are unref'd unless `keepAlive` is set.
+ * 100,000 mappings costs a maps read a second, not a smaps walk. Walks never overlap. With the default cadence
+ * ('fixed-delay') the next walk starts `intervalMs` after the previous one ended; with 'fixed-rate' it starts
+ * `intervalMs` after the previous one started, at once if that walk overran. Timers are unref'd unless `keepAlive`.
  */
 import type { ProcessError, ProcessInspector, ProcessWalk, WalkOptions } from '../../native';
 import { diffWalks, isEmptyDiff, type DiffOptions, type WalkDiff } from './diff';
 import { summarize, type TypeSummary } from './summary';
 
-export interface WatchOptions extends WalkOptions, DiffOptions {
-  /** Time between the end of one walk and the start of the next, ms (default 1000). */
+export interface WatchOptions extends WalkOptions, Pick<DiffOptions, 'residentThreshold'> {
+  /** Time between walks, ms (default 1000): from the end of one to the start of the next, or start to start. */
   readonly intervalMs?: number;
+  /** 'fixed-delay' (default): the interval runs from the end of a walk; 'fixed-rate': from its start. */
+  readonly cadence?: 'fixed-delay' | 'fixed-rate';
   /** Keep the Node event loop alive while watching (a CLI's `--watch`); default false. */
   readonly keepAlive?: boolean;
   /**
@@ -71,6 +76,9 @@ type Listener<T> = (event: T) => void;
 
 class Listeners<T> {
   private readonly list = new Set<Listener<T>>();
+  get size(): number {
+    return this.list.size;
+  }
   add(cb: Listener<T>): () => void {
     this.list.add(cb);
     return () => this.list.delete(cb);
@@ -168,6 +176,7 @@ export class ProcessWatcher {
   }
 
   private tick(): Promise<void> {
+    const started = performance.now();
     this.walking = this.walkOnce()
       .catch((e: unknown) => {
         // A listener threw (or the inspector broke its promise never to): told as an error, the watch goes on.
@@ -179,7 +188,9 @@ export class ProcessWatcher {
       })
       .finally(() => {
         this.walking = undefined;
-        if (this.state === 'running' && this.timer === undefined) this.schedule(this.intervalMs);
+        if (this.state !== 'running' || this.timer !== undefined) return;
+        const elapsed = performance.now() - started;
+        this.schedule(this.options.cadence === 'fixed-rate' ? Math.max(0, this.intervalMs - elapsed) : this.intervalMs);
       });
     return this.walking;
   }
@@ -192,15 +203,7 @@ export class ProcessWatcher {
     if (token !== null && token === this.lastToken && last !== null && this.lastSummary !== null) {
       const walk: ProcessWalk = { ...last, takenAt: this.now(), durationMs: performance.now() - started };
       this.last = walk;
-      const event: WatchWalkEvent = {
-        seq: ++this.seq,
-        walk,
-        summary: this.lastSummary,
-        diff: diffWalks(last, walk, this.options),
-        changed: false,
-        reused: true,
-      };
-      this.walkListeners.emit(event);
+      this.walkListeners.emit(this.event(last, walk, this.lastSummary, this.lastSummary, true));
       return;
     }
     this.lastToken = token;
@@ -219,20 +222,51 @@ export class ProcessWatcher {
       return;
     }
     const walk = result.value;
-    const diff = this.last === null ? null : diffWalks(this.last, walk, this.options);
-    this.last = walk;
+    const previous = this.last;
     const summary = summarize(walk);
+    const event = this.event(previous, walk, this.lastSummary, summary, false);
+    this.last = walk;
     this.lastSummary = summary;
-    const event: WatchWalkEvent = {
-      seq: ++this.seq,
+    this.walkListeners.emit(event);
+    if (this.changeListeners.size > 0 && event.changed) this.changeListeners.emit(event);
+  }
+
+  /** A walk event whose diff (and so `changed`) is computed once, when first read. */
+  private event(
+    previous: ProcessWalk | null,
+    walk: ProcessWalk,
+    before: TypeSummary | null,
+    summary: TypeSummary,
+    reused: boolean,
+  ): WatchWalkEvent {
+    const options = this.options;
+    let diff: WalkDiff | null | undefined;
+    const seq = ++this.seq;
+    const getDiff = (): WalkDiff | null => {
+      if (diff === undefined)
+        diff =
+          previous === null
+            ? null
+            : diffWalks(previous, walk, {
+                ...options,
+                summaries: before === null ? undefined : { before, after: summary },
+              });
+      return diff;
+    };
+    return {
+      seq,
       walk,
       summary,
-      diff,
-      changed: diff === null || !isEmptyDiff(diff),
-      reused: false,
+      reused,
+      get diff() {
+        return getDiff();
+      },
+      get changed() {
+        if (reused) return false;
+        const d = getDiff();
+        return d === null || !isEmptyDiff(d);
+      },
     };
-    this.walkListeners.emit(event);
-    if (event.changed) this.changeListeners.emit(event);
   }
 
   /** The inspector's cheap token, or null (none, turned off, or it failed: the walk then tells what is wrong). */
