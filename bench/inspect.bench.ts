@@ -11,8 +11,8 @@
  * Then `--watch 1s` as the CLI runs it (a ProcessWatcher at 1 s with a diff per walk) for --watch-seconds after its
  * first walk, and the CPU it used (user + system: the kernel's smaps generation runs in this process) as a share of
  * one core; then the same with every tick a whole walk (`alwaysWalk`), what a process that changes every second costs. Then the
- * bytes a walk holds per region (heap after a forced GC), for the big child and a child of N/4 mappings, to show it
- * grows linearly.
+ * bytes a walk holds per region (heap after a forced GC), for children of N/4, N/2 and N mappings, to show it grows
+ * linearly.
  *
  * Needs vm.max_map_count above N (+ what Node maps itself); says so and stops otherwise.
  *
@@ -237,11 +237,14 @@ async function benchmark(): Promise<void> {
       console.log('\n(bytes per region: run with node --expose-gc)');
       return;
     }
-    const small = await startChild(Math.floor(MAPPINGS / 4));
+    const smaller = [await startChild(Math.floor(MAPPINGS / 4)), await startChild(Math.floor(MAPPINGS / 2))];
     try {
       console.log('\n| mappings | regions held | heap bytes held | bytes / region |');
       console.log('| -------: | -----------: | --------------: | -------------: |');
-      for (const p of [small.pid!, pid]) {
+      const points: Array<[number, number]> = [];
+      // One walk first, kept nowhere: the code it compiles and the caches it fills are not per region.
+      await inspector.walkProcess(smaller[0]!.pid!);
+      for (const p of [...smaller.map((c) => c.pid!), pid]) {
         gc();
         gc();
         const before = process.memoryUsage().heapUsed;
@@ -254,12 +257,16 @@ async function benchmark(): Promise<void> {
         const grown = process.memoryUsage().heapUsed - before;
         const n = held[0]!.regions.length;
         const mappings = held[0]!.regions.filter((r) => r.state !== 'MEM_FREE').length;
+        points.push([n, grown]);
         console.log(
           `| ${String(mappings).padStart(8)} | ${String(n).padStart(12)} | ${String(grown).padStart(15)} | ${(grown / n).toFixed(0).padStart(14)} |`,
         );
       }
+      const [x0, y0] = points[0]!;
+      const [x1, y1] = points[points.length - 1]!;
+      console.log(`slope ${((y1 - y0) / (x1 - x0)).toFixed(0)} bytes per extra region (${x0} → ${x1} regions)`);
     } finally {
-      small.kill('SIGKILL');
+      for (const c of smaller) c.kill('SIGKILL');
     }
   } finally {
     big.kill('SIGKILL');
