@@ -1,12 +1,13 @@
 // ESLint flat config. Besides the usual recommended sets, it enforces where code may reach:
 //   - only main/shell/**, main/index.ts and preload/** may import Electron;
-//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell}
+//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell},
+//     with main/inspect beside telemetry but on native/ only (it reads other processes, never the host)
 //     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in), as README.md
 //     ("Layout") and each folder's README.md say;
 //   - main/vocabulary (the constants and names both sides speak) imports nothing, so every layer may import it,
 //     native/ included;
 //   - main/contract (what crosses to the UI) imports only main/vocabulary, main/host/types and
-//     main/telemetry/messages (and zod), plus types only from main/workloads/status and
+//     main/telemetry/messages and main/inspect/types (and zod), plus types only from main/workloads/status and
 //     main/telemetry/snapshot-data, so the renderer and preload can bundle it; the renderer reaches main only
 //     through it.
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -23,7 +24,7 @@ const root = dirname(fileURLToPath(import.meta.url));
 const upperMain = ['main/cli/', 'main/server/', 'main/shell/', 'main/index'];
 const serviceMain = ['main/service/'];
 const contractMain = ['main/contract/'];
-const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/'];
+const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/'];
 const appSide = ['preload/', 'renderer/'];
 
 /**
@@ -52,12 +53,17 @@ const layers = [
     why: 'telemetry, workloads and reports sit below cli/server/shell',
   },
   {
+    from: ['main/inspect/'],
+    forbidden: ['main/host/', 'main/telemetry/', 'main/workloads/', 'main/reports/'],
+    why: 'main/inspect reads other processes through native/ only: never the host or its siblings',
+  },
+  {
     from: contractMain,
-    only: ['main/contract/', 'main/vocabulary/', 'main/host/types', 'main/telemetry/messages'],
+    only: ['main/contract/', 'main/vocabulary/', 'main/host/types', 'main/telemetry/messages', 'main/inspect/types'],
     typesOnly: ['main/workloads/status', 'main/telemetry/snapshot-data'],
     why:
-      'main/contract is bundled by the renderer: it may import only main/vocabulary, main/host/types and ' +
-      'main/telemetry/messages, and types from main/workloads/status and main/telemetry/snapshot-data',
+      'main/contract is bundled by the renderer: it may import only main/vocabulary, main/host/types, ' +
+      'main/telemetry/messages and main/inspect/types, and types from main/workloads/status and main/telemetry/snapshot-data',
   },
   {
     from: serviceMain,
