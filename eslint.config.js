@@ -42,6 +42,11 @@ const layers = [
     why: 'telemetry, workloads and reports sit below cli/server/shell',
   },
   {
+    from: ['main/metrics/'],
+    forbidden: [...serviceMain, ...contractMain, ...upperMain, ...appSide],
+    why: 'main/metrics reads the host, telemetry and inspect; cli/server/shell serve it',
+  },
+  {
     from: contractMain,
     only: ['main/contract/', 'main/host/types', 'main/telemetry/messages'],
     why: 'main/contract is bundled by the renderer: it may import only main/host/types and main/telemetry/messages',

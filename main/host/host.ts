@@ -332,8 +332,12 @@ export class Host implements HostMemoryManager {
 
   // ---------------------------------------------------------------- the public methods: one `call` event each
 
-  private called<R extends HostResult>(method: HostMethod, args: CallArgs, result: R): R {
-    if (this.listeners.size > 0) this.emit({ kind: 'call', seq: ++this.seq, time: this.now(), method, args, result });
+  /** `started`: performance.now() when the call began (taken only while someone listens; NaN if nobody did then). */
+  private called<R extends HostResult>(method: HostMethod, args: CallArgs, result: R, started: number): R {
+    if (this.listeners.size > 0) {
+      const durationMs = performance.now() - started;
+      this.emit({ kind: 'call', seq: ++this.seq, time: this.now(), method, args, result, durationMs });
+    }
     return result;
   }
 
@@ -345,54 +349,74 @@ export class Host implements HostMemoryManager {
     level: number,
     tag?: string,
   ): Promise<VirtualAllocResult> {
-    const p = this.implVirtualAlloc(address, size, type, protect, level, tag);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r));
+    if (this.listeners.size === 0) return this.implVirtualAlloc(address, size, type, protect, level, tag);
+    const started = performance.now();
+    return this.implVirtualAlloc(address, size, type, protect, level, tag).then((r) =>
+      this.called('VirtualAlloc', { address, size, type, protect, level, tag: tag ?? null }, r, started),
+    );
   }
   VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
-    const p = this.implVirtualFree(address, size, freeType);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('VirtualFree', { address, size, type: freeType }, r));
+    if (this.listeners.size === 0) return this.implVirtualFree(address, size, freeType);
+    const started = performance.now();
+    return this.implVirtualFree(address, size, freeType).then((r) =>
+      this.called('VirtualFree', { address, size, type: freeType }, r, started),
+    );
   }
   VirtualQuery(address: number): Promise<VirtualQueryResult> {
-    const p = this.implVirtualQuery(address);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('VirtualQuery', { address }, r));
+    if (this.listeners.size === 0) return this.implVirtualQuery(address);
+    const started = performance.now();
+    return this.implVirtualQuery(address).then((r) => this.called('VirtualQuery', { address }, r, started));
   }
   VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
-    const p = this.implVirtualProtect(address, size, protect);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('VirtualProtect', { address, size, protect }, r));
+    if (this.listeners.size === 0) return this.implVirtualProtect(address, size, protect);
+    const started = performance.now();
+    return this.implVirtualProtect(address, size, protect).then((r) =>
+      this.called('VirtualProtect', { address, size, protect }, r, started),
+    );
   }
   async GetMemoryLoad(): Promise<MemoryLoadResult> {
-    return this.called('GetMemoryLoad', {}, await this.implGetMemoryLoad());
+    const started = performance.now();
+    return this.called('GetMemoryLoad', {}, await this.implGetMemoryLoad(), started);
   }
   async RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
+    const started = performance.now();
     return this.called(
       'RegisterMemoryNotificationCallback',
       {},
       await this.implRegisterMemoryNotificationCallback(callback),
+      started,
     );
   }
   async NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    const started = performance.now();
     return this.called(
       'NeedsVirtualAddressSpace',
       { address, size },
       await this.implNeedsVirtualAddressSpace(address, size),
+      started,
     );
   }
   async AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
+    const started = performance.now();
     return this.called(
       'AcquiredVirtualAddressSpace',
       { address, size },
       await this.implAcquiredVirtualAddressSpace(address, size),
+      started,
     );
   }
   async ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
-    return this.called('ReleasedVirtualAddressSpace', { address }, await this.implReleasedVirtualAddressSpace(address));
+    const started = performance.now();
+    return this.called(
+      'ReleasedVirtualAddressSpace',
+      { address },
+      await this.implReleasedVirtualAddressSpace(address),
+      started,
+    );
   }
   async CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
-    return this.called('CreateMalloc', { type: mallocType }, await this.implCreateMalloc(mallocType));
+    const started = performance.now();
+    return this.called('CreateMalloc', { type: mallocType }, await this.implCreateMalloc(mallocType), started);
   }
   async heapAlloc(
     heap: HostHeap,
@@ -402,6 +426,7 @@ export class Host implements HostMemoryManager {
     file: string | undefined,
     line: number | undefined,
   ): Promise<HeapAllocResult> {
+    const started = this.listeners.size > 0 ? performance.now() : Number.NaN;
     const tag = file === undefined ? undefined : `${file}:${line ?? 0}`;
     const r = await this.implHeapAlloc(heap, method, size, level, tag);
     if (this.listeners.size === 0) return r;
@@ -409,21 +434,22 @@ export class Host implements HostMemoryManager {
       method === 'Alloc'
         ? { malloc: heap.id, size, level }
         : { malloc: heap.id, size, level, file: file ?? null, line: line ?? null };
-    return this.called(method, args, r);
+    return this.called(method, args, r, started);
   }
   async heapFree(heap: HostHeap, address: number): Promise<HostResult> {
+    const started = this.listeners.size > 0 ? performance.now() : Number.NaN;
     const r = await this.implHeapFree(heap, address);
-    return this.listeners.size > 0 ? this.called('Free', { malloc: heap.id, address }, r) : r;
+    return this.listeners.size > 0 ? this.called('Free', { malloc: heap.id, address }, r, started) : r;
   }
   Fill(address: number, size: number, byte: number): Promise<HostResult> {
-    const p = this.implFill(address, size, byte);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('Fill', { address, size, byte }, r));
+    if (this.listeners.size === 0) return this.implFill(address, size, byte);
+    const started = performance.now();
+    return this.implFill(address, size, byte).then((r) => this.called('Fill', { address, size, byte }, r, started));
   }
   Check(address: number, size: number, byte: number): Promise<CheckResult> {
-    const p = this.implCheck(address, size, byte);
-    if (this.listeners.size === 0) return p;
-    return p.then((r) => this.called('Check', { address, size, byte }, r));
+    if (this.listeners.size === 0) return this.implCheck(address, size, byte);
+    const started = performance.now();
+    return this.implCheck(address, size, byte).then((r) => this.called('Check', { address, size, byte }, r, started));
   }
 
   // ---------------------------------------------------------------- VirtualAlloc
