@@ -170,11 +170,7 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     "The host's memory load as GetMemoryLoad computes it against the commit limit, (committed + heap) / limit; absent without a commit limit.",
     (h) => h.hostLoad,
   );
-  gauge(
-    'hostmem_os_memory_load_ratio',
-    "The operating system's physical memory load, 0 to 1.",
-    (h) => h.osLoad,
-  );
+  gauge('hostmem_os_memory_load_ratio', "The operating system's physical memory load, 0 to 1.", (h) => h.osLoad);
   gauge('hostmem_host_available', '1 while the host is available, 0 once it turned unavailable (until Reset).', (h) =>
     h.available ? 1 : 0,
   );
