@@ -130,3 +130,4 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
     dispose: unsubscribe,
   };
 }
+export { WatchedProcesses, processMetrics } from './watched-processes';

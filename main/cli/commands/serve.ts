@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pkg from '../../../package.json';
 import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
-import { createHostMetrics } from '../../metrics';
+import { createProcessInspector } from '../../../native';
+import { findProcess } from '../../inspect';
+import { createHostMetrics, WatchedProcesses } from '../../metrics';
 import { createReportDownloads, isLoopback, ServeError, startServer } from '../../server';
 import { createService } from '../../service';
 import { createPublisher } from '../../telemetry/publisher';
@@ -20,7 +22,7 @@ import type { CliIo } from './io';
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
 
 export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
-                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only]
+                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only] [--watch PID|NAME]...
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
@@ -29,7 +31,8 @@ Reports exported from the dashboard are downloads: each link works once, for 10 
 
 Prometheus metrics are at /metrics, behind the same token, also accepted as "Authorization: Bearer TOKEN" (a
 scrape_config's authorization). With --metrics-only nothing else is served (no dashboard, no socket): the first line
-printed is then the metrics URL, and the renderer need not be built.
+printed is then the metrics URL, and the renderer need not be built. Each --watch process is walked once a second
+and exported by region type (hostmem_process_*), until it exits.
 
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
@@ -39,6 +42,7 @@ Options:
   --reserve-limit SIZE  the host's reserve limit
   --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
   --metrics-only        serve /metrics only, for Prometheus on headless machines
+  --watch PID|NAME      export this process's memory by region type in /metrics (repeatable)
   -h, --help            show this help
 
 Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
@@ -51,6 +55,8 @@ interface ServeArgs {
   readonly policy: HostPolicy;
   readonly allowRemote: boolean;
   readonly metricsOnly: boolean;
+  /** Processes to watch, as given (a pid or a name). */
+  readonly watch: readonly string[];
 }
 
 class UsageError extends Error {}
@@ -66,6 +72,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       'reserve-limit': { type: 'string' },
       'allow-remote': { type: 'boolean' },
       'metrics-only': { type: 'boolean' },
+      watch: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -102,6 +109,10 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
     },
     allowRemote: values['allow-remote'] ?? false,
     metricsOnly: values['metrics-only'] ?? false,
+    watch: (values.watch ?? []).map((q) => {
+      if (q.trim() === '') throw new UsageError('--watch: expected a pid or a process name');
+      return q.trim();
+    }),
   };
 }
 
@@ -138,11 +149,30 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     return 2;
   }
 
+  // The processes to watch, found before anything starts: a wrong pid or an ambiguous name is a usage error.
+  const inspector = args.watch.length > 0 ? createProcessInspector() : null;
+  const toWatch: { pid: number; name: string }[] = [];
+  for (const query of args.watch) {
+    const found = await findProcess(inspector!, query);
+    if (found.kind === 'found') toWatch.push({ pid: found.process.pid, name: found.process.name });
+    else {
+      const why =
+        found.kind === 'none'
+          ? 'no such process'
+          : found.kind === 'several'
+            ? `several processes are called that (pids ${found.matches.map((p) => p.pid).join(', ')}): give a pid`
+            : `${found.error.message}${found.error.hint ? ` (${found.error.hint})` : ''}`;
+      io.stderr.write(`hostmem serve: --watch ${query}: ${why}\n`);
+      return 2;
+    }
+  }
+
   const host = createHost({ policy: args.policy });
   const sampler = createSampler(host, { intervalMs: 250 });
   const publisher = createPublisher(host, sampler, { maxPushesPerSecond: 20 });
   // Before any call, so that its counters agree with the host's own (e.g. failures by level).
-  const metrics = createHostMetrics({ host, sampler, version: pkg.version });
+  const watched = new WatchedProcesses();
+  const metrics = createHostMetrics({ host, sampler, version: pkg.version, processes: watched });
   // Exported reports wait in a private temporary folder as one-time downloads; the server removes it when it closes.
   const downloads = createReportDownloads();
   const service = createService({
@@ -160,6 +190,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     await service.dispose();
     publisher.stop();
     metrics.dispose();
+    watched.dispose();
     sampler.stop();
     host.dispose();
   };
@@ -188,6 +219,13 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(
       `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
     );
+  }
+  for (const { pid, name } of toWatch) {
+    const watcher = watched.watch(inspector!, pid, name);
+    io.stderr.write(`hostmem serve: watching ${name} (pid ${pid})\n`);
+    void watcher.done.then((end) => {
+      io.stderr.write(`hostmem serve: stopped watching ${name} (pid ${pid}): ${end}\n`);
+    });
   }
   if (args.scenario !== null) {
     try {
