@@ -7,6 +7,8 @@
  * token, a wrong one, and none. Then, through Prometheus' HTTP API: hostmem_host_committed_bytes equals the host's
  * committed bytes and the failures summed by level equal the host's own counts (both read from the host over its
  * WebSocket), and the two jobs without the right token are down with a 401. promtool checks the endpoint's output.
+ * A real process (`sleep`) is watched (`--watch PID`): its memory by type reaches Prometheus, labelled by pid and
+ * name, and its series go stale once it is killed.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -71,6 +73,8 @@ let socket: WebSocket;
 let latestStats: StatsRow | null = null;
 let pressureEnded = false;
 let hostState = '';
+/** The watched process (a plain `sleep`, ended by the last test). */
+let sleeper: ChildProcess;
 
 async function query(expr: string): Promise<PromVector[]> {
   const r = await httpGet(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -88,7 +92,10 @@ before(async () => {
   const rendererDir = join(workDir, 'renderer');
   mkdirSync(rendererDir);
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>hostmem</title>');
-  hostmem = await serve(['--scenario', 'pressure'], { HOSTMEM_RENDERER_DIR: rendererDir });
+  sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+  hostmem = await serve(['--scenario', 'pressure', '--watch', String(sleeper.pid)], {
+    HOSTMEM_RENDERER_DIR: rendererDir,
+  });
 
   socket = new WebSocket(`ws://${new URL(hostmem.origin).host}/ws?token=${hostmem.token}`);
   socket.on('message', (data) => {
@@ -146,6 +153,7 @@ before(async () => {
 
 after(async () => {
   socket?.close();
+  if (sleeper && sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
   if (prometheus && prometheus.exitCode === null) {
     const exited = new Promise((r) => prometheus.once('exit', r));
     prometheus.kill('SIGTERM');
@@ -221,5 +229,31 @@ describe('hostmem serve scraped by Prometheus', () => {
     ).data.activeTargets;
     for (const t of active.filter((x) => x.labels.job !== 'hostmem')) assert.match(t.lastError, /401/, t.labels.job);
     assert.equal(active.find((x) => x.labels.job === 'hostmem')?.lastError, '');
+  });
+
+  test('a watched process reaches Prometheus by pid, name and type, and goes stale when it ends', async () => {
+    const pid = String(sleeper.pid);
+    const series = await eventually('the watched process in Prometheus', 20_000, async () => {
+      const v = await query(`hostmem_process_committed_bytes{job="hostmem",pid="${pid}"}`);
+      return v.length > 0 ? v : undefined;
+    });
+    for (const s of series) assert.equal(s.metric.name, 'sleep');
+    const types = new Set(series.map((s) => s.metric.type));
+    assert.ok(types.has('image'), `types: ${[...types].join(', ')}`);
+    const regions = await query(`hostmem_process_regions{job="hostmem",pid="${pid}"}`);
+    assert.ok(Number(regions[0]!.value[1]) > 3);
+
+    const exited = new Promise((r) => sleeper.once('exit', r));
+    sleeper.kill('SIGKILL');
+    await exited;
+    await eventually('the endpoint to drop the ended process', 10_000, async () => {
+      const r = await httpGet(`${hostmem.origin}/metrics`, { authorization: `Bearer ${hostmem.token}` });
+      return r.body.includes(`pid="${pid}"`) ? undefined : true;
+    });
+    // Prometheus marks series that a scrape no longer returns as stale: the instant query finds nothing.
+    await eventually('the series to go stale in Prometheus', 20_000, async () => {
+      const v = await query(`hostmem_process_committed_bytes{job="hostmem",pid="${pid}"}`);
+      return v.length === 0 ? true : undefined;
+    });
   });
 });
