@@ -64,6 +64,11 @@ export interface RegistrySources {
 
 type Value = MetricValueWithName<string>;
 
+/** Label objects made once: prom-client caches the formatting of a `sharedLabels` object it has seen. */
+const METHOD_LABELS = HOST_METHODS.map((method) => Object.freeze({ method }));
+const LE_LABELS = [...DURATION_BUCKETS.map((le) => Object.freeze({ le })), Object.freeze({ le: '+Inf' })];
+const NO_LABELS = Object.freeze({});
+
 /**
  * The call-duration histogram, rendered from the counters' buckets at scrape time. prom-client's own `observe`
  * allocates per call (a label hash and objects), which the host's hot path must not pay; its exposition (names,
@@ -87,18 +92,19 @@ class CallDurationHistogram extends Histogram<string> {
     const { durationBuckets, durationSum } = this.counters;
     const values: Value[] = [];
     const name = 'hostmem_host_call_duration_seconds';
-    HOST_METHODS.forEach((method, m) => {
+    HOST_METHODS.forEach((_method, m) => {
       let count = 0;
       for (let b = 0; b < DURATION_SLOTS; b++) count += durationBuckets[m * DURATION_SLOTS + b]!;
       if (count === 0) return;
+      // The method as prom-client's "shared labels": the same object every time, so it formats it once (cached).
+      const sharedLabels = METHOD_LABELS[m]!;
       let cumulative = 0;
-      DURATION_BUCKETS.forEach((le, b) => {
+      for (let b = 0; b < DURATION_SLOTS; b++) {
         cumulative += durationBuckets[m * DURATION_SLOTS + b]!;
-        values.push({ labels: { method, le }, value: cumulative, metricName: `${name}_bucket` });
-      });
-      values.push({ labels: { method, le: '+Inf' }, value: count, metricName: `${name}_bucket` });
-      values.push({ labels: { method }, value: durationSum[m]!, metricName: `${name}_sum` });
-      values.push({ labels: { method }, value: count, metricName: `${name}_count` });
+        values.push({ labels: LE_LABELS[b]!, sharedLabels, value: cumulative, metricName: `${name}_bucket` } as Value);
+      }
+      values.push({ labels: NO_LABELS, sharedLabels, value: durationSum[m]!, metricName: `${name}_sum` } as Value);
+      values.push({ labels: NO_LABELS, sharedLabels, value: count, metricName: `${name}_count` } as Value);
     });
     const metric = { name, help: this.help, type: 'histogram', values, aggregator: this.aggregator };
     // prom-client's typings give `type` as a numeric enum and ask for `collect`; at run time it is this string.
