@@ -90,7 +90,7 @@ export interface ServiceOptions {
    */
   readonly appSettings?: {
     get(): SettingsResult;
-    update(patch: Partial<AppSettings>): SettingsResult;
+    update(patch: Partial<AppSettings>): SettingsResult | Promise<SettingsResult>;
   };
 }
 
@@ -418,11 +418,15 @@ class ServiceImpl implements Service {
         return this.settingsAccess().get() satisfies Results['getSettings'];
       case 'updateSettings': {
         const access = this.settingsAccess();
-        try {
-          return access.update(request.params.settings as Partial<AppSettings>) satisfies Results['updateSettings'];
-        } catch (e) {
-          throw refused(e instanceof Error ? e.message : String(e));
-        }
+        // The app may answer later (the metrics endpoint restarts on a new port): a refusal either way.
+        return Promise.resolve()
+          .then(() => access.update(request.params.settings as Partial<AppSettings>))
+          .then(
+            (result) => result satisfies Results['updateSettings'],
+            (e: unknown) => {
+              throw refused(e instanceof Error ? e.message : String(e));
+            },
+          );
       }
     }
   }
