@@ -8,11 +8,12 @@
  * committed bytes and the failures summed by level equal the host's own counts (both read from the host over its
  * WebSocket), and the two jobs without the right token are down with a 401. promtool checks the endpoint's output.
  * A real process (`sleep`) is watched (`--watch PID`): its memory by type reaches Prometheus, labelled by pid and
- * name, and its series go stale once it is killed.
+ * name, and its series go stale once it is killed. Every query of the Grafana dashboard (docs/grafana/hostmem.json) is
+ * valid PromQL for this Prometheus and every panel shows data.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,7 @@ before(async () => {
   mkdirSync(rendererDir);
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>hostmem</title>');
   sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
-  hostmem = await serve(['--scenario', 'pressure', '--watch', String(sleeper.pid)], {
+  hostmem = await serve(['--scenario', 'pressure', '--commit-limit', '64MiB', '--watch', String(sleeper.pid)], {
     HOSTMEM_RENDERER_DIR: rendererDir,
   });
 
@@ -229,6 +230,60 @@ describe('hostmem serve scraped by Prometheus', () => {
     ).data.activeTargets;
     for (const t of active.filter((x) => x.labels.job !== 'hostmem')) assert.match(t.lastError, /401/, t.labels.job);
     assert.equal(active.find((x) => x.labels.job === 'hostmem')?.lastError, '');
+  });
+
+  test('every panel of the Grafana dashboard has valid queries that find data', async () => {
+    interface Panel {
+      type: string;
+      title: string;
+      targets?: { expr: string }[];
+    }
+    const dashboard = JSON.parse(readFileSync(join(repoRoot(), 'docs', 'grafana', 'hostmem.json'), 'utf8')) as {
+      panels: Panel[];
+      templating: { list: { name: string; query: unknown }[] };
+    };
+    // Rates need several scrapes (Prometheus starts scraping a few seconds after it is ready).
+    await eventually('several scrapes of hostmem', 30_000, async () => {
+      const v = await query('count_over_time(up{job="hostmem"}[1m])');
+      return v.length === 1 && Number(v[0]!.value[1]) >= 6 ? true : undefined;
+    });
+    const end = Date.now() / 1000;
+    const start = end - 120;
+    // Grafana's variables as Grafana would fill them in for "All" over the last two minutes.
+    const fill = (expr: string): string =>
+      expr
+        .replaceAll('$__rate_interval', '5s')
+        .replaceAll('$__range', '120s')
+        .replaceAll('$instance', '.*')
+        .replaceAll('$process', '.*');
+    const rangeQuery = async (expr: string): Promise<unknown[]> => {
+      const url = `${promUrl}/api/v1/query_range?query=${encodeURIComponent(fill(expr))}&start=${start}&end=${end}&step=1`;
+      const r = await httpGet(url);
+      assert.equal(r.status, 200, `${expr}: ${r.body}`);
+      return (JSON.parse(r.body) as { data: { result: unknown[] } }).data.result;
+    };
+    const panels = dashboard.panels.filter((p) => p.type !== 'row');
+    assert.ok(panels.length >= 8);
+    for (const title of ['Reserved vs committed', 'Failures by critical level', 'Calls per second by method']) {
+      assert.ok(
+        panels.some((p) => p.title === title),
+        title,
+      );
+    }
+    assert.ok(panels.some((p) => /latency/i.test(p.title)));
+    assert.ok(panels.some((p) => /process/i.test(p.title)));
+    for (const panel of panels) {
+      let found = 0;
+      for (const target of panel.targets ?? []) found += (await rangeQuery(target.expr)).length;
+      assert.ok(found > 0, `panel "${panel.title}" shows no data`);
+    }
+    for (const variable of dashboard.templating.list) {
+      const q = (variable.query as { query?: string }).query;
+      const m = q === undefined ? null : /^label_values\((.*), (\w+)\)$/.exec(q);
+      if (!m) continue;
+      const series = await rangeQuery(m[1]!);
+      assert.ok(series.length > 0, `variable ${variable.name} finds values`);
+    }
   });
 
   test('a watched process reaches Prometheus by pid, name and type, and goes stale when it ends', async () => {
