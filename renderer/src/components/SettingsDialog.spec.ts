@@ -170,7 +170,7 @@ describe('settings dialog', () => {
     };
     const { w } = await open(backend, 'fr');
     expect(w.get(tid('settings-metrics-status')).text()).toBe(
-      'Non servies : port 9477 is already in use on 127.0.0.1: choose another one',
+      'Métriques non servies : port 9477 is already in use on 127.0.0.1: choose another one',
     );
   });
 

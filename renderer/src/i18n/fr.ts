@@ -276,9 +276,9 @@ const fr: Messages = {
     copy: 'Copier',
     copied: 'Copié',
     newToken: 'Nouveau jeton',
-    metricsServing: 'Servies à',
+    metricsServing: 'Métriques servies à',
     metricsOff: 'Désactivé.',
-    metricsError: 'Non servies : {message}',
+    metricsError: 'Métriques non servies : {message}',
     metricsHint:
       "Prometheus lit http://127.0.0.1:PORT/metrics avec le jeton comme identifiant Bearer (authorization d'une scrape_config). Un nouveau jeton ou port s'applique tout de suite ; l'ancien ne fonctionne plus.",
   },
