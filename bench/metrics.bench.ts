@@ -296,7 +296,9 @@ async function hook(): Promise<void> {
     const c = process.cpuUsage(c0);
     alone.push(((c.user + c.system) * 1000) / N);
   }
-  console.log(`metrics listener alone: ${median(alone).toFixed(1)} ns of CPU per call event (median of ${ROUNDS} × ${N})`);
+  console.log(
+    `metrics listener alone: ${median(alone).toFixed(1)} ns of CPU per call event (median of ${ROUNDS} × ${N})`,
+  );
   const calls = metrics.counters.calls.reduce((s, x) => s + x, 0);
   if (calls < ROUNDS * CYCLES * 4) throw new Error(`the metrics saw ${calls} calls`);
   metrics.dispose();
