@@ -68,6 +68,8 @@ type Value = MetricValueWithName<string>;
 const METHOD_LABELS = HOST_METHODS.map((method) => Object.freeze({ method }));
 const LE_LABELS = [...DURATION_BUCKETS.map((le) => Object.freeze({ le })), Object.freeze({ le: '+Inf' })];
 const NO_LABELS = Object.freeze({});
+const LEVEL_LABELS = LEVELS.map((level) => Object.freeze({ level }));
+const STATE_LABELS = MEMORY_AVAILABLE_STATES.map((state) => Object.freeze({ state }));
 
 /**
  * The call-duration histogram, rendered from the counters' buckets at scrape time. prom-client's own `observe`
@@ -77,7 +79,7 @@ const NO_LABELS = Object.freeze({});
 class CallDurationHistogram extends Histogram<string> {
   private readonly counters: CallCounters;
 
-  constructor(counters: CallCounters, registry: Registry<PrometheusContentType> | Registry<OpenMetricsContentType>) {
+  constructor(counters: CallCounters, registry: Registers[number]) {
     super({
       name: 'hostmem_host_call_duration_seconds',
       help: 'Time a host call took, from the call to its answer, waits for memory included.',
@@ -121,6 +123,78 @@ class CallDurationHistogram extends Histogram<string> {
   declare readonly aggregator: string;
 }
 
+type Registers = (Registry<PrometheusContentType> | Registry<OpenMetricsContentType>)[];
+type Labels = Readonly<Record<string, string | number>>;
+/** Emits the series of a metric at scrape time: `emit(labels, value)` once per series. */
+type Read = (emit: (labels: Labels, value: number) => void) => void;
+
+interface ReadConfig {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly string[];
+  readonly registers: Registers;
+  readonly read: Read;
+}
+
+/**
+ * The values of a metric read at scrape time, in the shape prom-client's registry renders. Rather than `set()` /
+ * `inc()` on prom-client's own label hash map (a hash string, an object and, when rendered, a fresh WeakMap entry
+ * per series and scrape), each series is emitted straight from the reading, with one shared empty label object.
+ */
+function readValues(read: Read): Value[] {
+  const values: Value[] = [];
+  read((labels, value) => values.push({ labels, sharedLabels: NO_LABELS, value } as Value));
+  return values;
+}
+
+class ReadGauge extends Gauge<string> {
+  private readonly read: Read;
+  constructor(config: ReadConfig) {
+    super({ name: config.name, help: config.help, labelNames: config.labelNames ?? [], registers: config.registers });
+    this.read = config.read;
+  }
+  override async get(): Promise<MetricObjectWithValues<Value>> {
+    const metric = {
+      name: this.name,
+      help: this.help,
+      type: 'gauge',
+      values: readValues(this.read),
+      aggregator: 'sum',
+    };
+    // prom-client's typings give `type` as a numeric enum and ask for `collect`; at run time it is this string.
+    return metric as unknown as MetricObjectWithValues<Value>;
+  }
+  getForPromString(): Promise<MetricObjectWithValues<Value>> {
+    return this.get();
+  }
+  /** Set by prom-client's Metric constructor (not in its typings); the OpenMetrics registry renames counters. */
+  declare name: string;
+  declare readonly help: string;
+}
+
+class ReadCounter extends Counter<string> {
+  private readonly read: Read;
+  constructor(config: ReadConfig) {
+    super({ name: config.name, help: config.help, labelNames: config.labelNames ?? [], registers: config.registers });
+    this.read = config.read;
+  }
+  override async get(): Promise<MetricObjectWithValues<Value>> {
+    const metric = {
+      name: this.name,
+      help: this.help,
+      type: 'counter',
+      values: readValues(this.read),
+      aggregator: 'sum',
+    };
+    return metric as unknown as MetricObjectWithValues<Value>;
+  }
+  getForPromString(): Promise<MetricObjectWithValues<Value>> {
+    return this.get();
+  }
+  declare name: string;
+  declare readonly help: string;
+}
+
 /** A registry of every hostmem metric, for one exposition format (prom-client fixes it per registry). */
 export function buildRegistry<T extends PrometheusContentType | OpenMetricsContentType>(
   contentType: T,
@@ -128,18 +202,18 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
 ): Registry<T> {
   const registry = new Registry<T>();
   registry.setContentType(contentType);
-  const registers = [registry as Registry<PrometheusContentType> | Registry<OpenMetricsContentType>];
+  const registers: Registers = [registry as Registry<PrometheusContentType> | Registry<OpenMetricsContentType>];
   const host = (): HostReading => sources.reading().host;
 
+  /** An unlabelled gauge of the host reading; `null`: absent (e.g. no limit). */
   const gauge = (name: string, help: string, read: (h: HostReading) => number | null): void => {
-    new Gauge({
+    new ReadGauge({
       name,
       help,
       registers,
-      collect() {
+      read(emit) {
         const v = read(host());
-        if (v === null) this.remove({});
-        else this.set(v);
+        if (v !== null) emit(NO_LABELS, v);
       },
     });
   };
@@ -181,61 +255,58 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     h.available ? 1 : 0,
   );
 
-  new Gauge({
+  new ReadGauge({
     name: 'hostmem_host_level_limit_bytes',
     help: 'Committed bytes past which a request at this critical level is refused (threshold times the commit limit); absent without a commit limit.',
     labelNames: ['level'],
     registers,
-    collect() {
-      this.reset();
+    read(emit) {
       const h = host();
       if (h.commitLimit === null) return;
-      for (const level of LEVELS) this.set({ level }, h.thresholds[level] * h.commitLimit);
+      LEVELS.forEach((level, i) => emit(LEVEL_LABELS[i]!, h.thresholds[level] * h.commitLimit!));
     },
   });
 
-  new Gauge({
+  new ReadGauge({
     name: 'hostmem_host_memory_notification',
     help: 'The memory notification state the host reports (EMemoryAvailable): 1 for the current state, 0 for the others.',
     labelNames: ['state'],
     registers,
-    collect() {
+    read(emit) {
       const now = host().memoryAvailable;
-      for (const state of MEMORY_AVAILABLE_STATES) this.set({ state }, state === now ? 1 : 0);
+      MEMORY_AVAILABLE_STATES.forEach((state, i) => emit(STATE_LABELS[i]!, state === now ? 1 : 0));
     },
   });
 
-  new Counter({
+  new ReadCounter({
     name: 'hostmem_host_calls_total',
     help: 'Host calls, by method and result (the HRESULT name, S_OK for success).',
     labelNames: ['method', 'result'],
     registers,
-    collect() {
-      this.reset();
+    read(emit) {
       const { calls } = sources.counters;
       const results = RESULT_NAMES.length;
       HOST_METHODS.forEach((method, m) => {
         for (let r = 0; r < results; r++) {
           const n = calls[m * results + r]!;
-          if (n > 0) this.inc({ method, result: RESULT_NAMES[r]! }, n);
+          if (n > 0) emit({ method, result: RESULT_NAMES[r]! }, n);
         }
       });
     },
   });
 
-  new Counter({
+  new ReadCounter({
     name: 'hostmem_host_failures_total',
     help: 'Host calls that failed, by critical level (other: calls without one) and reason.',
     labelNames: ['level', 'reason'],
     registers,
-    collect() {
-      this.reset();
+    read(emit) {
       const { failures } = sources.counters;
       const reasons = FAILURE_REASONS.length;
       FAILURE_GROUPS.forEach((level, g) => {
         for (let r = 0; r < reasons; r++) {
           const n = failures[g * reasons + r]!;
-          if (n > 0) this.inc({ level, reason: FAILURE_REASONS[r]! }, n);
+          if (n > 0) emit({ level, reason: FAILURE_REASONS[r]! }, n);
         }
       });
     },
@@ -248,17 +319,16 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     help: string,
     read: (t: WatchedProcessMetrics['byType'][number]) => number | null,
   ): void => {
-    new Gauge({
+    new ReadGauge({
       name,
       help,
       labelNames: ['pid', 'name', 'type'],
       registers,
-      collect() {
-        this.reset();
+      read(emit) {
         for (const p of sources.reading().processes) {
           for (const t of p.byType) {
             const v = read(t);
-            if (v !== null) this.set({ pid: p.pid, name: p.name, type: t.type }, v);
+            if (v !== null) emit({ pid: p.pid, name: p.name, type: t.type }, v);
           }
         }
       },
@@ -284,24 +354,23 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     'Private (not shared) bytes of a watched process, by region type (where the OS says).',
     (t) => t.private,
   );
-  new Gauge({
+  new ReadGauge({
     name: 'hostmem_process_regions',
     help: "Regions in a watched process's latest walk.",
     labelNames: ['pid', 'name'],
     registers,
-    collect() {
-      this.reset();
-      for (const p of sources.reading().processes) this.set({ pid: p.pid, name: p.name }, p.regions);
+    read(emit) {
+      for (const p of sources.reading().processes) emit({ pid: p.pid, name: p.name }, p.regions);
     },
   });
 
-  new Gauge({
+  new ReadGauge({
     name: 'hostmem_build_info',
     help: "hostmem's version and the OS backend of its host, as labels (value 1).",
     labelNames: ['version', 'backend'],
     registers,
-    collect() {
-      this.set({ version: sources.version, backend: sources.backend }, 1);
+    read(emit) {
+      emit({ version: sources.version, backend: sources.backend }, 1);
     },
   });
 
