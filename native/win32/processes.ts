@@ -367,7 +367,8 @@ export function createWin32Inspector(): ProcessInspector {
         commandLine: null,
         user: userOf(h),
         workingSet: haveCounters ? Number(pmc.WorkingSetSize ?? 0) : null,
-        privateBytes: haveCounters ? Number(pmc.PrivateUsage ?? 0) : null,
+        // PrivateUsage and PagefileUsage are the same figure on Windows; Wine fills only the older field.
+        privateBytes: haveCounters ? Number(pmc.PrivateUsage || pmc.PagefileUsage || 0) : null,
         virtualSize: null,
         startedAt,
       };
