@@ -53,6 +53,11 @@ const layers = [
     why: 'telemetry, workloads and reports sit below cli/server/shell',
   },
   {
+    from: ['main/metrics/'],
+    forbidden: [...serviceMain, ...contractMain, ...upperMain, ...appSide],
+    why: 'main/metrics reads the host, telemetry and inspect; cli/server/shell serve it',
+  },
+  {
     from: ['main/inspect/'],
     forbidden: ['main/host/', 'main/telemetry/', 'main/workloads/', 'main/reports/'],
     why: 'main/inspect reads other processes through native/ only: never the host or its siblings',

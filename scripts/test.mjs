@@ -4,13 +4,13 @@
 // Legs, in order (all of them run; each is timed and reported; the exit status is non-zero if any failed):
 //   lint · typecheck node · typecheck web · build node · node tests · renderer (vitest) · win32 (Wine) ·
 //   chromium · electron-vite build · electronegativity (over out/main, out/preload, out/renderer) ·
-//   e2e (Chromium against `hostmem serve`) · electron (the desktop app; skipped, and counted as skipped, where there
+//   e2e (Chromium against `hostmem serve`) · prometheus (a real Prometheus server scraping `hostmem serve`) · electron (the desktop app; skipped, and counted as skipped, where there
 //   is no Electron binary)
 // The last line is exactly `hostmem: N passed, M failed, K skipped`, the test counts summed over the node tests,
-// the Wine run, vitest, the e2e tests and the Electron tests.
+// the Wine run, vitest, the e2e tests, the Prometheus tests and the Electron tests.
 //
 // Options: --only=leg,leg  --skip=leg,leg  (leg ids: lint, typecheck-node, typecheck-web, build-node, node-tests,
-// vitest, wine, chromium, app-build, electronegativity, e2e, electron)
+// vitest, wine, chromium, app-build, electronegativity, e2e, prometheus, electron)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -185,6 +185,18 @@ const legs = [
       const result = await runE2e();
       addNodeCounts(result.counts);
       return { status: result.ok ? 'passed' : 'failed', detail: result.message };
+    },
+  },
+  {
+    id: 'prometheus',
+    name: 'prometheus (a real Prometheus server scraping hostmem serve)',
+    async run() {
+      // Skipped with the install command where Debian's prometheus is missing; a failure under CI=true.
+      if (state.buildNodeRan && !state.buildNodeOk) return { status: 'failed', detail: 'not run: build node failed' };
+      const { runPrometheusLeg } = await import('./test-prometheus.mjs');
+      const result = await runPrometheusLeg({ ci: isCI });
+      addNodeCounts(result.counts);
+      return { status: result.status, detail: result.message };
     },
   },
   {

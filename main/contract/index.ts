@@ -202,6 +202,11 @@ export const THEMES = ['system', 'light', 'dark'] as const;
 export type Theme = (typeof THEMES)[number];
 export const MIN_SAMPLING_INTERVAL_MS = 100;
 export const MAX_SAMPLING_INTERVAL_MS = 10_000;
+/** The desktop app's Prometheus endpoint listens on a fixed loopback port (a scrape_config names it). */
+export const MIN_METRICS_PORT = 1024;
+export const MAX_METRICS_PORT = 65535;
+/** A metrics token: 32 to 128 base64url characters; '' asks main for a new one (it makes one when it starts). */
+export const METRICS_TOKEN_PATTERN = /^(?:[A-Za-z0-9_-]{32,128})?$/;
 
 /**
  * The desktop app's settings, field by field (main/shell/settings.ts stores them; a field that fails its validator
@@ -225,6 +230,11 @@ export function settingsFieldSchemas() {
     defaultWorkload: z.string().min(1).max(64),
     /** The host policy the app starts with, as setPolicy takes it (sizes in bytes). */
     policy: policySchema,
+    /** Serve Prometheus metrics at http://127.0.0.1:<metricsPort>/metrics (off by default; applied at once). */
+    metricsEnabled: z.boolean(),
+    metricsPort: z.number().int().min(MIN_METRICS_PORT).max(MAX_METRICS_PORT),
+    /** The endpoint's own token (Authorization: Bearer); '' until main makes one, or to ask for a new one. */
+    metricsToken: z.string().regex(METRICS_TOKEN_PATTERN, { message: '32 to 128 base64url characters, or empty' }),
   } as const;
 }
 
@@ -238,6 +248,17 @@ export interface AppSettings {
   readonly trayHintShown: boolean;
   readonly defaultWorkload: string;
   readonly policy: HostPolicy;
+  readonly metricsEnabled: boolean;
+  readonly metricsPort: number;
+  readonly metricsToken: string;
+}
+
+/** The desktop app's Prometheus endpoint now. */
+export interface MetricsEndpointStatus {
+  /** `http://127.0.0.1:PORT/metrics` while it serves; null when off or when it could not start. */
+  readonly url: string | null;
+  /** Why it is not serving although enabled (e.g. the port is taken); null otherwise. */
+  readonly error: string | null;
 }
 
 /** Settings that take effect at the next start (the others apply at once). */
@@ -254,6 +275,8 @@ export interface SettingsResult {
   readonly path: string;
   /** Changed settings that wait for a restart (updateSettings). */
   readonly pendingRestart: readonly (keyof AppSettings)[];
+  /** The Prometheus endpoint as the settings left it (the app; absent where there is none). */
+  readonly metrics?: MetricsEndpointStatus;
 }
 
 /**

@@ -158,14 +158,16 @@ export abstract class AdmissionHost extends HostBase {
   }
 
   GetMemoryLoad(): Promise<MemoryLoadResult> {
+    const started = this.callStart;
     const answer = this.implGetMemoryLoad();
-    return this.listening ? this.told('GetMemoryLoad', [], answer) : this.counted('GetMemoryLoad', answer);
+    return this.listening ? this.told('GetMemoryLoad', [], answer, started) : this.counted('GetMemoryLoad', answer);
   }
 
   RegisterMemoryNotificationCallback(callback: (memoryAvailable: MemoryAvailable) => void): Promise<HostResult> {
     const method = 'RegisterMemoryNotificationCallback';
+    const started = this.callStart;
     const answer = this.implRegisterMemoryNotificationCallback(callback);
-    return this.listening ? this.told(method, [callback], answer) : this.counted(method, answer);
+    return this.listening ? this.told(method, [callback], answer, started) : this.counted(method, answer);
   }
 
   reset(): void {

@@ -118,6 +118,14 @@ export abstract class HostBase {
     return this.listeners.size > 0;
   }
 
+  /**
+   * When a call began (`performance.now()`), for its event's `durationMs`: read only while someone listens, NaN
+   * otherwise, so the path with no listener does not read the clock.
+   */
+  protected get callStart(): number {
+    return this.listeners.size > 0 ? performance.now() : Number.NaN;
+  }
+
   private observe(method: HostMethod, hr: number): void {
     for (const o of this.observers) {
       try {
@@ -149,6 +157,7 @@ export abstract class HostBase {
     method: HostMethod,
     args: readonly unknown[],
     answer: Answer<R>,
+    started: number,
     heap?: number,
   ): Promise<R> {
     return settle(answer).then((result) => {
@@ -161,6 +170,7 @@ export abstract class HostBase {
           method,
           args: callArgs(method, args, heap),
           result,
+          durationMs: performance.now() - started,
         };
         this.emit(event);
       }

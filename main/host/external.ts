@@ -18,20 +18,23 @@ export abstract class ExternalHost extends HeapHost {
 
   NeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
     const method = 'NeedsVirtualAddressSpace';
+    const started = this.callStart;
     const answer = this.implNeedsVirtualAddressSpace(address, size);
-    return this.listening ? this.told(method, [address, size], answer) : this.counted(method, answer);
+    return this.listening ? this.told(method, [address, size], answer, started) : this.counted(method, answer);
   }
 
   AcquiredVirtualAddressSpace(address: number, size: number): Promise<HostResult> {
     const method = 'AcquiredVirtualAddressSpace';
+    const started = this.callStart;
     const answer = this.implAcquiredVirtualAddressSpace(address, size);
-    return this.listening ? this.told(method, [address, size], answer) : this.counted(method, answer);
+    return this.listening ? this.told(method, [address, size], answer, started) : this.counted(method, answer);
   }
 
   ReleasedVirtualAddressSpace(address: number): Promise<HostResult> {
     const method = 'ReleasedVirtualAddressSpace';
+    const started = this.callStart;
     const answer = this.implReleasedVirtualAddressSpace(address);
-    return this.listening ? this.told(method, [address], answer) : this.counted(method, answer);
+    return this.listening ? this.told(method, [address], answer, started) : this.counted(method, answer);
   }
 
   protected async implNeedsVirtualAddressSpace(address: number, size: number): Promise<HostResult> {

@@ -56,8 +56,11 @@ export abstract class HeapHost extends AdmissionHost {
   }
 
   CreateMalloc(mallocType: number): Promise<CreateMallocResult> {
+    const started = this.callStart;
     const answer = this.implCreateMalloc(mallocType);
-    return this.listening ? this.told('CreateMalloc', [mallocType], answer) : this.counted('CreateMalloc', answer);
+    return this.listening
+      ? this.told('CreateMalloc', [mallocType], answer, started)
+      : this.counted('CreateMalloc', answer);
   }
 
   /** IHostMalloc::Alloc and DebugAlloc of `heap` (its methods call here). */
@@ -70,15 +73,17 @@ export abstract class HeapHost extends AdmissionHost {
     line: number | undefined,
   ): Promise<HeapAllocResult> {
     const tag = file === undefined ? undefined : `${file}:${line ?? 0}`;
+    const started = this.callStart;
     const answer = this.implHeapAlloc(heap, method, size, level, tag);
     if (!this.listening) return this.counted(method, answer);
-    return this.told(method, method === 'Alloc' ? [size, level] : [size, level, file, line], answer, heap.id);
+    return this.told(method, method === 'Alloc' ? [size, level] : [size, level, file, line], answer, started, heap.id);
   }
 
   /** IHostMalloc::Free of `heap`. */
   heapFree(heap: HostHeap, address: number): Promise<HostResult> {
+    const started = this.callStart;
     const answer = this.implHeapFree(heap, address);
-    return this.listening ? this.told('Free', [address], answer, heap.id) : this.counted('Free', answer);
+    return this.listening ? this.told('Free', [address], answer, started, heap.id) : this.counted('Free', answer);
   }
 
   protected async implCreateMalloc(mallocType: number): Promise<CreateMallocResult> {

@@ -66,31 +66,39 @@ export class Host extends ExternalHost implements HostMemoryManager {
     level: number,
     tag?: string,
   ): Promise<VirtualAllocResult> {
+    const started = this.callStart;
     const answer = this.implVirtualAlloc(address, size, type, protect, level, tag);
     if (!this.listening) return this.counted('VirtualAlloc', answer);
-    return this.told('VirtualAlloc', [address, size, type, protect, level, tag], answer);
+    return this.told('VirtualAlloc', [address, size, type, protect, level, tag], answer, started);
   }
   VirtualFree(address: number, size: number, freeType: number): Promise<HostResult> {
+    const started = this.callStart;
     const answer = this.implVirtualFree(address, size, freeType);
     if (!this.listening) return this.counted('VirtualFree', answer);
-    return this.told('VirtualFree', [address, size, freeType], answer);
+    return this.told('VirtualFree', [address, size, freeType], answer, started);
   }
   VirtualQuery(address: number): Promise<VirtualQueryResult> {
+    const started = this.callStart;
     const answer = this.implVirtualQuery(address);
-    return this.listening ? this.told('VirtualQuery', [address], answer) : this.counted('VirtualQuery', answer);
+    return this.listening
+      ? this.told('VirtualQuery', [address], answer, started)
+      : this.counted('VirtualQuery', answer);
   }
   VirtualProtect(address: number, size: number, protect: number): Promise<VirtualProtectResult> {
+    const started = this.callStart;
     const answer = this.implVirtualProtect(address, size, protect);
     if (!this.listening) return this.counted('VirtualProtect', answer);
-    return this.told('VirtualProtect', [address, size, protect], answer);
+    return this.told('VirtualProtect', [address, size, protect], answer, started);
   }
   Fill(address: number, size: number, byte: number): Promise<HostResult> {
+    const started = this.callStart;
     const answer = this.implFill(address, size, byte);
-    return this.listening ? this.told('Fill', [address, size, byte], answer) : this.counted('Fill', answer);
+    return this.listening ? this.told('Fill', [address, size, byte], answer, started) : this.counted('Fill', answer);
   }
   Check(address: number, size: number, byte: number): Promise<CheckResult> {
+    const started = this.callStart;
     const answer = this.implCheck(address, size, byte);
-    return this.listening ? this.told('Check', [address, size, byte], answer) : this.counted('Check', answer);
+    return this.listening ? this.told('Check', [address, size, byte], answer, started) : this.counted('Check', answer);
   }
 
   // ---------------------------------------------------------------- VirtualAlloc

@@ -284,6 +284,11 @@ export type HostEvent =
       readonly method: HostMethod;
       readonly args: CallArgs;
       readonly result: CallResult;
+      /**
+       * How long the call took, ms (performance.now() around it, waits included). Measured only while someone
+       * listens: NaN for a call that began before the first listener subscribed.
+       */
+      readonly durationMs: number;
     }
   | { readonly kind: 'reset'; readonly seq: number; readonly time: number }
   | { readonly kind: 'failure'; readonly failure: FailureEvent }

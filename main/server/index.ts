@@ -9,6 +9,10 @@
  *
  * Exported reports are downloads (`downloads.ts`): `GET /download/<id>`, behind the same checks, serves a report file
  * once as an attachment.
+ *
+ * With `metrics`, `GET /metrics` serves the Prometheus exposition (./metrics.ts), behind the same checks; the token
+ * is also accepted as `Authorization: Bearer <token>`, which is what a Prometheus `scrape_config` sends.
+ * `metricsOnly` serves nothing else: no pages, no socket (headless machines, and the desktop app's endpoint).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -20,15 +24,17 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { parseRequestFrame, type Push, type ResponseFrame, type ServerFrame } from '../contract';
 import type { Service } from '../service';
 import { DOWNLOAD_PATH, type ReportDownloads } from './downloads';
+import { METRICS_PATH, serveMetrics, type MetricsScraper } from './metrics';
 
 export { createReportDownloads, reportStamp, type ReportDownloads, type ReportDownloadsOptions } from './downloads';
+export { METRICS_PATH, type MetricsScraper } from './metrics';
 
 export const TOKEN_COOKIE = 'hostmem_token';
 
 export interface ServerOptions {
   readonly service: Service;
-  /** Folder of the built renderer (index.html, assets/). */
-  readonly staticDir: string;
+  /** Folder of the built renderer (index.html, assets/). Required unless `metricsOnly`. */
+  readonly staticDir?: string;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -46,6 +52,10 @@ export interface ServerOptions {
    * folder removed) when the server closes. Without it, `/download/…` is 404.
    */
   readonly downloads?: ReportDownloads;
+  /** Served at /metrics (Prometheus text format, or OpenMetrics when asked). Without it, /metrics is 404. */
+  readonly metrics?: MetricsScraper;
+  /** Serve /metrics only: no dashboard pages, no WebSocket (needs `metrics`). */
+  readonly metricsOnly?: boolean;
 }
 
 export interface RunningServer {
@@ -54,6 +64,8 @@ export interface RunningServer {
   readonly origin: string;
   readonly token: string;
   readonly port: number;
+  /** `http://127.0.0.1:PORT/metrics` when metrics are served (the token goes in a Bearer header or `?token=`). */
+  readonly metricsUrl: string | null;
   readonly host: string;
   /** Open sockets now. */
   readonly connections: number;
@@ -91,6 +103,15 @@ function sameToken(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The token of an `Authorization: Bearer <token>` header; undefined when there is none. */
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  // A header that is not a Bearer token still counts as a (wrong) credential: never fall back to the cookie.
+  return match ? match[1]! : '';
+}
+
 function cookieToken(req: IncomingMessage): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
@@ -112,8 +133,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       `--host ${bindHost} is not a loopback address: anyone who can reach it and learns the token controls this process's memory; pass --allow-remote to do it anyway`,
     );
   }
-  const staticDir = resolve(options.staticDir);
-  if (!existsSync(join(staticDir, 'index.html'))) {
+  const metricsOnly = options.metricsOnly ?? false;
+  if (metricsOnly && !options.metrics) throw new ServeError('metricsOnly needs metrics to serve');
+  if (!metricsOnly && options.staticDir === undefined) throw new ServeError('no renderer folder given');
+  const staticDir = resolve(options.staticDir ?? '.');
+  if (!metricsOnly && !existsSync(join(staticDir, 'index.html'))) {
     throw new ServeError(`the renderer is not built (no ${join(staticDir, 'index.html')}): run npm run build:app`);
   }
   const token = options.token ?? randomBytes(32).toString('base64url');
@@ -144,13 +168,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch {
       return { ok: false, status: 401, why: 'bad URL' };
     }
-    if (sameToken(query, token)) return { ok: true, viaQuery: true };
-    if (query === undefined && sameToken(cookieToken(req), token)) return { ok: true, viaQuery: false };
-    return { ok: false, status: 401, why: 'a valid token is required (the URL hostmem serve printed)' };
+    const refused: Verdict = {
+      ok: false,
+      status: 401,
+      why: 'a valid token is required (the URL hostmem serve printed, or Authorization: Bearer <token>)',
+    };
+    if (query !== undefined) return sameToken(query, token) ? { ok: true, viaQuery: true } : refused;
+    const bearer = bearerToken(req);
+    if (bearer !== undefined) return sameToken(bearer, token) ? { ok: true, viaQuery: false } : refused;
+    if (sameToken(cookieToken(req), token)) return { ok: true, viaQuery: false };
+    return refused;
   };
 
   const refuse = (res: ServerResponse, status: number, why: string): void => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      ...(status === 401 && { 'www-authenticate': 'Bearer realm="hostmem"' }),
+    });
     res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${why}\n`);
   };
 
@@ -256,6 +291,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch {
       return refuse(res, 403, 'bad path');
     }
+    if (pathname === METRICS_PATH && options.metrics) return serveMetrics(req, res, options.metrics);
+    if (metricsOnly) return notFound(res, `Not found: this server serves ${METRICS_PATH} only`);
     if (pathname.startsWith(DOWNLOAD_PATH)) return serveDownload(req, res, pathname.slice(DOWNLOAD_PATH.length));
     serveFile(req, res, verdict.viaQuery);
   });
@@ -275,6 +312,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
     };
     if (!verdict.ok) return reject(verdict.status, verdict.why);
+    if (metricsOnly) return reject(404, `this server serves ${METRICS_PATH} only`);
     if (pathname !== '/ws') return reject(404, 'the socket is at /ws');
     wss.handleUpgrade(req, socket, head, (ws) => connect(ws));
   });
@@ -329,10 +367,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const origin = `http://${urlHost}:${port}`;
 
   return {
-    url: `${origin}/?token=${token}`,
+    url: metricsOnly ? `${origin}${METRICS_PATH}?token=${token}` : `${origin}/?token=${token}`,
     origin,
     token,
     port,
+    metricsUrl: options.metrics ? `${origin}${METRICS_PATH}` : null,
     host: bindHost,
     get connections() {
       return wss.clients.size;

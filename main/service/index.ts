@@ -91,7 +91,7 @@ export interface ServiceOptions {
    */
   readonly appSettings?: {
     get(): SettingsResult;
-    update(patch: Partial<AppSettings>): SettingsResult;
+    update(patch: Partial<AppSettings>): SettingsResult | Promise<SettingsResult>;
   };
 }
 
@@ -427,11 +427,15 @@ class ServiceImpl implements Service {
     getSettings: () => this.settingsAccess().get(),
     updateSettings: (params) => {
       const access = this.settingsAccess();
-      try {
-        return access.update(params.settings as Partial<AppSettings>);
-      } catch (e) {
-        throw refused(e instanceof Error ? e.message : String(e));
-      }
+      // The app may answer later (the metrics endpoint restarts on a new port): a refusal either way.
+      return Promise.resolve()
+        .then(() => access.update(params.settings as Partial<AppSettings>))
+        .then(
+          (result) => result,
+          (e: unknown) => {
+            throw refused(e instanceof Error ? e.message : String(e));
+          },
+        );
     },
   };
 

@@ -20,7 +20,7 @@ import {
   type MenuItemConstructorOptions,
 } from 'electron';
 import log from 'electron-log/main';
-import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language } from '../contract';
+import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language, type SettingsResult } from '../contract';
 import { formatOf, writeReport, type ReportModel } from '../reports';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
@@ -35,6 +35,7 @@ import {
   type NotificationRoute,
 } from './notify-route';
 import { denyPermissionsOnEverySession } from './sessions';
+import { metricsTokenFor } from './metrics-endpoint';
 import { loadSettings, SETTINGS_FILE, SettingsStore, type Settings } from './settings';
 import { createTrayMonitor, type TrayMonitor } from './tray';
 import { MENU_IDS } from './tray-model';
@@ -97,10 +98,10 @@ export class DesktopApp {
     this.core = createShellCore({
       settings: loaded.settings,
       appSettings: {
-        get: () => this.store.result(),
-        update: (patch) => {
-          this.updateSettings(patch);
-          return this.store.result();
+        get: () => this.settingsResult(),
+        update: async (patch) => {
+          await this.updateSettings(patch);
+          return this.settingsResult();
         },
       },
       systemLocale: app.getLocale(),
@@ -133,6 +134,7 @@ export class DesktopApp {
     this.core.onNotification((n) => this.notify(n));
     Menu.setApplicationMenu(this.applicationMenu());
 
+    void this.applyMetrics();
     if (loaded.warning) this.showNotification('hostmem settings', loaded.warning, null);
     if (!options.hidden) this.open();
     else log.info('started hidden in the tray');
@@ -239,7 +241,7 @@ export class DesktopApp {
     this.balloonTarget = null;
     if (!this.tray.balloon(text.title, text.body)) this.showNotification(text.title, text.body, null);
     try {
-      this.updateSettings({ trayHintShown: true });
+      void this.updateSettings({ trayHintShown: true });
     } catch (error) {
       log.error(error instanceof Error ? error.message : String(error));
     }
@@ -250,13 +252,31 @@ export class DesktopApp {
    * language (tray, notifications), start at login. Close to tray is read when the window closes; the rest waits for
    * a restart (SettingsResult.pendingRestart).
    */
-  private updateSettings(patch: Partial<Settings>): void {
+  private updateSettings(patch: Partial<Settings>): Promise<void> {
     const changed = this.store.update(patch);
     const now = this.store.current;
     if (changed.length > 0) log.info(`settings changed: ${changed.join(', ')}`);
     if (changed.includes('theme')) nativeTheme.themeSource = now.theme;
     if (changed.includes('language')) this.core.setLanguage(now.language);
     if (changed.includes('startAtLogin')) this.applyStartAtLogin(now.startAtLogin);
+    const metrics = changed.some((name) => name.startsWith('metrics'));
+    return metrics ? this.applyMetrics() : Promise.resolve();
+  }
+
+  /** The settings with the metrics endpoint's state (what getSettings / updateSettings answer). */
+  private settingsResult(): SettingsResult {
+    return { ...this.store.result(), metrics: this.core.metricsEndpoint.status() };
+  }
+
+  /** Start, restart or stop the loopback /metrics endpoint as the settings say (a first token is made and saved). */
+  private async applyMetrics(): Promise<void> {
+    if (this.store.current.metricsEnabled) {
+      const { token, generated } = metricsTokenFor(this.store.current);
+      if (generated) this.store.update({ metricsToken: token });
+    }
+    const status = await this.core.metricsEndpoint.apply(this.store.current);
+    if (status.url) log.info(`metrics endpoint at ${status.url}`);
+    else if (status.error) log.warn(`metrics endpoint: ${status.error}`);
   }
 
   private async onTrayMenu(id: string, checked: boolean): Promise<void> {
@@ -298,7 +318,7 @@ export class DesktopApp {
   }
 
   private setStartAtLogin(on: boolean): void {
-    this.updateSettings({ startAtLogin: on });
+    void this.updateSettings({ startAtLogin: on });
   }
 
   private applyStartAtLogin(on: boolean): void {

@@ -9,6 +9,7 @@
  */
 import pkg from '../../package.json';
 import { createHost, type FailureEvent, type Host, type MemoryAvailable } from '../host';
+import { createHostMetrics, type HostMetrics } from '../metrics';
 import type { ReportModel } from '../reports';
 import { createService, type Answer, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
@@ -22,6 +23,7 @@ import type {
   SettingsResult,
   WorkloadInfo,
 } from '../contract';
+import { MetricsEndpoint } from './metrics-endpoint';
 import { NotificationThrottle, type ThrottledNotification } from './throttle';
 import { IconCache, visibleKey, type IconUpdate, type TrayIconInputs } from './tray-icon';
 import {
@@ -58,7 +60,7 @@ export interface ShellNotification extends NotificationText {
 /** Read and change the running app's settings (updateSettings throws an Error, nothing changed, to refuse). */
 export interface AppSettingsAccess {
   get(): SettingsResult;
-  update(patch: Partial<AppSettings>): SettingsResult;
+  update(patch: Partial<AppSettings>): SettingsResult | Promise<SettingsResult>;
 }
 
 export interface ShellCoreOptions {
@@ -81,6 +83,10 @@ export interface ShellCore {
   readonly sampler: Sampler;
   readonly publisher: Publisher;
   readonly service: Service;
+  /** The Prometheus metrics of this host (counted from the start, served only when the settings say so). */
+  readonly metrics: HostMetrics;
+  /** The loopback /metrics endpoint the settings turn on (./metrics-endpoint). */
+  readonly metricsEndpoint: MetricsEndpoint;
   /** The tray's and notifications' language. */
   readonly locale: Language;
   /** Change the language (a settings change): the tray is redrawn at the next sample. */
@@ -119,6 +125,8 @@ class ShellCoreImpl implements ShellCore {
   readonly sampler: Sampler;
   readonly publisher: Publisher;
   readonly service: Service;
+  readonly metrics: HostMetrics;
+  readonly metricsEndpoint: MetricsEndpoint;
   locale: Language;
   startAtLogin: boolean;
 
@@ -148,6 +156,8 @@ class ShellCoreImpl implements ShellCore {
       ...(options.now && { now: options.now }),
     });
     this.publisher = createPublisher(this.host, this.sampler, { maxPushesPerSecond: 20 });
+    // Before the default workload's first call, so that the counters agree with the host's own.
+    this.metrics = createHostMetrics({ host: this.host, sampler: this.sampler, version: pkg.version });
     this.service = createService({
       host: this.host,
       sampler: this.sampler,
@@ -158,6 +168,7 @@ class ShellCoreImpl implements ShellCore {
       ...(options.appSettings && { appSettings: options.appSettings }),
       ...(options.now && { now: options.now }),
     });
+    this.metricsEndpoint = new MetricsEndpoint(this.service, this.metrics);
     this.throttle = new NotificationThrottle({
       intervalMs: options.notifyIntervalMs ?? 30_000,
       ...(options.now && { now: options.now }),
@@ -275,7 +286,9 @@ class ShellCoreImpl implements ShellCore {
     this.disposed ??= (async () => {
       for (const u of this.unsubscribe) u();
       this.control.close();
+      await this.metricsEndpoint.close();
       await this.service.dispose();
+      this.metrics.dispose();
       this.publisher.stop();
       this.sampler.stop();
       this.host.dispose();

@@ -40,6 +40,9 @@ const custom: Settings = {
     faults: [{ op: 'VirtualAlloc', level: 'eAppDomainCritical', everyNth: 10 }],
     seed: 42,
   },
+  metricsEnabled: true,
+  metricsPort: 19477,
+  metricsToken: 'k'.repeat(43),
 };
 
 describe('settings', () => {
@@ -128,6 +131,9 @@ describe('settings', () => {
       startAtLogin: 1,
       defaultWorkload: 'no-such-scenario',
       policy: { commitLimit: -1 },
+      metricsEnabled: 'on',
+      metricsPort: 80,
+      metricsToken: 'short"token',
     };
     writeFileSync(path, JSON.stringify(bad));
     const loaded = loadSettings(path);
@@ -173,6 +179,27 @@ describe('settings', () => {
       const loaded = loadSettings(path);
       assert.equal(loaded.settings.samplingIntervalMs, ok ? value : 250, String(value));
       assert.equal(loaded.warning === undefined, ok, String(value));
+    }
+  });
+
+  test('metrics: off by default on port 9477; a port below 1024 or a token that is not base64url is reset', () => {
+    assert.equal(DEFAULT_SETTINGS.metricsEnabled, false);
+    assert.equal(DEFAULT_SETTINGS.metricsPort, 9477);
+    assert.equal(DEFAULT_SETTINGS.metricsToken, '');
+    const token = 'A'.repeat(32);
+    for (const [value, ok] of [
+      [{ metricsPort: 1024, metricsToken: token }, true],
+      [{ metricsPort: 65535, metricsToken: '' }, true],
+      [{ metricsPort: 1023 }, false],
+      [{ metricsPort: 65536 }, false],
+      [{ metricsToken: 'A'.repeat(31) }, false],
+      [{ metricsToken: `${'A'.repeat(40)}=` }, false],
+    ] as const) {
+      const { path } = fresh();
+      writeFileSync(path, JSON.stringify({ metricsEnabled: true, ...value }));
+      const loaded = loadSettings(path);
+      assert.equal(loaded.warning === undefined, ok, JSON.stringify(value));
+      assert.equal(loaded.settings.metricsEnabled, true, 'the valid field is kept');
     }
   });
 

@@ -73,6 +73,9 @@ export const settingsSchema = z.strictObject(fieldSchemas);
 export type Settings = z.output<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;
 
+/** The desktop app's metrics port unless the user picks another (unassigned in Prometheus' port list). */
+export const DEFAULT_METRICS_PORT = 9477;
+
 export const DEFAULT_SETTINGS: Settings = Object.freeze({
   samplingIntervalMs: 250,
   historyLength: '1h',
@@ -83,6 +86,9 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   trayHintShown: false,
   defaultWorkload: DEFAULT_SCENARIO,
   policy: DEFAULT_POLICY,
+  metricsEnabled: false,
+  metricsPort: DEFAULT_METRICS_PORT,
+  metricsToken: '',
 });
 
 /** The settings file's name in the user data folder. */

@@ -55,3 +55,15 @@ test('bad ports, sizes and scenarios are usage errors', async () => {
     assert.equal(c.stdout(), '');
   }
 });
+
+test('--watch: an empty value is a usage error, a process that does not exist is refused before anything listens', async () => {
+  const empty = capture();
+  assert.equal(await serveCommand(['--watch', ' '], empty.io), 2);
+  assert.match(empty.stderr(), /--watch: expected a pid or a process name/);
+  for (const query of ['hostmem-no-such-process-name', '2147483646']) {
+    const c = capture();
+    assert.equal(await serveCommand(['--metrics-only', '--watch', query], c.io), 2, query);
+    assert.equal(c.stdout(), '', 'nothing served');
+    assert.match(c.stderr(), new RegExp(`--watch ${query}: no such process`));
+  }
+});

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pkg from '../../../package.json';
 import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
+import { createProcessInspector } from '../../../native';
+import { findProcess } from '../../inspect';
+import { createHostMetrics, WatchedProcesses } from '../../metrics';
 import { createReportDownloads, isLoopback, ServeError, startServer } from '../../server';
 import { createService } from '../../service';
 import { createPublisher } from '../../telemetry/publisher';
@@ -19,12 +22,17 @@ import type { CliIo } from './io';
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
 
 export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
-                     [--reserve-limit SIZE] [--allow-remote]
+                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only] [--watch PID|NAME]...
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
 Reports exported from the dashboard are downloads: each link works once, for 10 minutes (a PDF needs Chromium:
 /usr/bin/chromium or HOSTMEM_CHROMIUM). Ctrl-C stops the workloads, releases the host's memory and exits.
+
+Prometheus metrics are at /metrics, behind the same token, also accepted as "Authorization: Bearer TOKEN" (a
+scrape_config's authorization). With --metrics-only nothing else is served (no dashboard, no socket): the first line
+printed is then the metrics URL, and the renderer need not be built. Each --watch process is walked once a second
+and exported by region type (hostmem_process_*), until it exits.
 
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
@@ -33,6 +41,8 @@ Options:
   --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
   --reserve-limit SIZE  the host's reserve limit
   --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
+  --metrics-only        serve /metrics only, for Prometheus on headless machines
+  --watch PID|NAME      export this process's memory by region type in /metrics (repeatable)
   -h, --help            show this help
 
 Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
@@ -44,6 +54,9 @@ interface ServeArgs {
   readonly scenario: string | null;
   readonly policy: HostPolicy;
   readonly allowRemote: boolean;
+  readonly metricsOnly: boolean;
+  /** Processes to watch, as given (a pid or a name). */
+  readonly watch: readonly string[];
 }
 
 class UsageError extends Error {}
@@ -58,6 +71,8 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       'commit-limit': { type: 'string' },
       'reserve-limit': { type: 'string' },
       'allow-remote': { type: 'boolean' },
+      'metrics-only': { type: 'boolean' },
+      watch: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -93,6 +108,11 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       reserveLimit: size('reserve-limit', values['reserve-limit']),
     },
     allowRemote: values['allow-remote'] ?? false,
+    metricsOnly: values['metrics-only'] ?? false,
+    watch: (values.watch ?? []).map((q) => {
+      if (q.trim() === '') throw new UsageError('--watch: expected a pid or a process name');
+      return q.trim();
+    }),
   };
 }
 
@@ -129,9 +149,30 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     return 2;
   }
 
+  // The processes to watch, found before anything starts: a wrong pid or an ambiguous name is a usage error.
+  const inspector = args.watch.length > 0 ? createProcessInspector() : null;
+  const toWatch: { pid: number; name: string }[] = [];
+  for (const query of args.watch) {
+    const found = await findProcess(inspector!, query);
+    if (found.kind === 'found') toWatch.push({ pid: found.process.pid, name: found.process.name });
+    else {
+      const why =
+        found.kind === 'none'
+          ? 'no such process'
+          : found.kind === 'several'
+            ? `several processes are called that (pids ${found.matches.map((p) => p.pid).join(', ')}): give a pid`
+            : `${found.error.message}${found.error.hint ? ` (${found.error.hint})` : ''}`;
+      io.stderr.write(`hostmem serve: --watch ${query}: ${why}\n`);
+      return 2;
+    }
+  }
+
   const host = createHost({ policy: args.policy });
   const sampler = createSampler(host, { intervalMs: 250 });
   const publisher = createPublisher(host, sampler, { maxPushesPerSecond: 20 });
+  // Before any call, so that its counters agree with the host's own (e.g. failures by level).
+  const watched = new WatchedProcesses();
+  const metrics = createHostMetrics({ host, sampler, version: pkg.version, processes: watched });
   // Exported reports wait in a private temporary folder as one-time downloads; the server removes it when it closes.
   const downloads = createReportDownloads();
   const service = createService({
@@ -148,6 +189,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     await downloads.close();
     await service.dispose();
     publisher.stop();
+    metrics.dispose();
+    watched.dispose();
     sampler.stop();
     host.dispose();
   };
@@ -156,11 +199,13 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     server = await startServer({
       service,
-      staticDir: rendererDir(),
+      ...(!args.metricsOnly && { staticDir: rendererDir() }),
       host: args.host,
       port: args.port,
       allowRemote: args.allowRemote,
       downloads,
+      metrics,
+      metricsOnly: args.metricsOnly,
     });
   } catch (error) {
     await shutdown();
@@ -169,10 +214,18 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     return error instanceof ServeError ? 2 : 1;
   }
   io.stdout.write(`hostmem serving at ${server.url}\n`);
+  if (!args.metricsOnly) io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (same token)\n`);
   if (!isLoopback(args.host)) {
     io.stderr.write(
       `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
     );
+  }
+  for (const { pid, name } of toWatch) {
+    const watcher = watched.watch(inspector!, pid, name);
+    io.stderr.write(`hostmem serve: watching ${name} (pid ${pid})\n`);
+    void watcher.done.then((end) => {
+      io.stderr.write(`hostmem serve: stopped watching ${name} (pid ${pid}): ${end}\n`);
+    });
   }
   if (args.scenario !== null) {
     try {

@@ -7,7 +7,7 @@ import { applyTheme, currentTheme } from '../lib/theme';
 import { useHostStore } from '../stores/host';
 import { hostInfo } from '../test/fixtures';
 import { setup } from '../test/harness';
-import { fakeSettings, SETTINGS_PATH, type FakeSettings } from '../test/settings';
+import { fakeSettings, fakeToken, SETTINGS_PATH, type FakeSettings } from '../test/settings';
 import SettingsDialog from './SettingsDialog.vue';
 
 const tid = (id: string): string => `[data-testid="${id}"]`;
@@ -113,6 +113,64 @@ describe('settings dialog', () => {
     expect(updates(client.calls)[1]).toEqual({ settings: { defaultWorkload: 'none' } });
     expect(w.get(tid('settings-pending')).attributes('data-pending')).toBe(
       'samplingIntervalMs,historyLength,defaultWorkload',
+    );
+  });
+
+  it('turns the Prometheus endpoint on with its port, shows its URL and token, and asks for a new token', async () => {
+    const backend = fakeSettings();
+    const { w, client } = await open(backend);
+    // Off by default: no token yet, and New token waits for the endpoint to be on.
+    expect(checked(w, 'settings-metrics-enabled')).toBe(false);
+    expect(value(w, 'settings-metrics-port')).toBe('9477');
+    expect(w.get(tid('settings-metrics-status')).text()).toBe('Off.');
+    expect(w.get(tid('settings-metrics-token')).text()).toBe('made when the endpoint is turned on');
+    expect(w.get(tid('settings-metrics-new-token')).attributes('disabled')).toBeDefined();
+
+    for (const bad of ['80', '70000', '']) {
+      await w.get(tid('settings-metrics-port')).setValue(bad);
+      expect(w.get(tid('settings-metrics-port-error')).text(), bad).toBe('Enter a port from 1024 to 65535.');
+      expect(w.get(tid('settings-submit')).attributes('disabled'), bad).toBeDefined();
+    }
+    await w.get(tid('settings-metrics-port')).setValue('19090');
+    await w.get(tid('settings-metrics-enabled')).setValue(true);
+    await w.get('form').trigger('submit');
+    await flushPromises();
+    expect(updates(client.calls)).toEqual([{ settings: { metricsEnabled: true, metricsPort: 19090 } }]);
+    const status = w.get(tid('settings-metrics-status'));
+    expect(status.attributes('data-url')).toBe('http://127.0.0.1:19090/metrics');
+    expect(status.text()).toBe('Serving at http://127.0.0.1:19090/metrics');
+    expect(w.get(tid('settings-metrics-token')).text()).toBe(fakeToken(1));
+    // Nothing waits for a restart: it applies at once.
+    expect(w.find(tid('settings-pending')).exists()).toBe(false);
+
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    await w.get(tid('settings-metrics-copy')).trigger('click');
+    await flushPromises();
+    expect(writeText).toHaveBeenCalledWith(fakeToken(1));
+    expect(w.get(tid('settings-metrics-copy')).text()).toBe('Copied');
+
+    await w.get(tid('settings-metrics-new-token')).trigger('click');
+    await flushPromises();
+    expect(updates(client.calls)[1]).toEqual({ settings: { metricsToken: '' } });
+    expect(w.get(tid('settings-metrics-token')).text()).toBe(fakeToken(2));
+  });
+
+  it('says why the endpoint is not serving', async () => {
+    const backend = fakeSettings({ metricsEnabled: true, metricsToken: fakeToken(7) });
+    const answer = backend.answer.bind(backend);
+    backend.answer = (method, params) => {
+      const r = answer(method, params);
+      return method === 'getSettings'
+        ? {
+            ...(r as object),
+            metrics: { url: null, error: 'port 9477 is already in use on 127.0.0.1: choose another one' },
+          }
+        : r;
+    };
+    const { w } = await open(backend, 'fr');
+    expect(w.get(tid('settings-metrics-status')).text()).toBe(
+      'Métriques non servies : port 9477 is already in use on 127.0.0.1: choose another one',
     );
   });
 

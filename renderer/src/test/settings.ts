@@ -20,7 +20,13 @@ export const defaultSettings: AppSettings = {
   trayHintShown: false,
   defaultWorkload: 'steady',
   policy: DEFAULT_POLICY,
+  metricsEnabled: false,
+  metricsPort: 9477,
+  metricsToken: '',
 };
+
+/** The token the fake main makes when asked for one (metricsToken: ''), numbered. */
+export const fakeToken = (n: number): string => `fake-token-${n}`.padEnd(43, 'x');
 
 export interface FakeSettings {
   /** What is saved now. */
@@ -33,6 +39,7 @@ export interface FakeSettings {
 /** Settings that start as `start`; updateSettings merges (the fields sent only) and says what waits for a restart. */
 export function fakeSettings(start: Partial<AppSettings> = {}): FakeSettings {
   const started: AppSettings = { ...defaultSettings, ...start };
+  let tokens = 0;
   const state: FakeSettings = {
     settings: started,
     failNext: null,
@@ -43,6 +50,11 @@ export function fakeSettings(start: Partial<AppSettings> = {}): FakeSettings {
         pendingRestart: SETTINGS_APPLIED_AT_RESTART.filter(
           (k) => JSON.stringify(state.settings[k]) !== JSON.stringify(started[k]),
         ),
+        // As main answers: the endpoint's URL while it is on.
+        metrics: {
+          url: state.settings.metricsEnabled ? `http://127.0.0.1:${state.settings.metricsPort}/metrics` : null,
+          error: null,
+        },
       });
       if (method === 'getSettings') return result();
       if (method === 'updateSettings') {
@@ -53,6 +65,10 @@ export function fakeSettings(start: Partial<AppSettings> = {}): FakeSettings {
         }
         const patch = (params as { settings: Partial<AppSettings> }).settings;
         state.settings = { ...state.settings, ...patch };
+        // Main makes a token when the endpoint is on and has none (turned on, or a new one asked for).
+        if (state.settings.metricsEnabled && state.settings.metricsToken === '') {
+          state.settings = { ...state.settings, metricsToken: fakeToken(++tokens) };
+        }
         return result();
       }
       return {};
