@@ -17,6 +17,7 @@ import {
   type LevelName,
 } from '../host/types';
 import type { HistoryPoint, HostInfo, PushMessage, RegionRow } from '../telemetry/messages';
+import { processRequestSchemas, type ProcessMessage, type ProcessResults } from './processes';
 
 export type * from '../telemetry/messages';
 export { applyMessage, OutOfSyncError, sortedRows } from '../telemetry/messages';
@@ -32,6 +33,7 @@ export type {
   LevelName,
 } from '../host/types';
 export { DEFAULT_POLICY, FAILURE_GROUPS, LEVELS } from '../host/types';
+export * from './processes';
 
 /** The languages the UI ships. */
 export const LANGUAGES = ['en', 'fr', 'zh-CN'] as const;
@@ -427,6 +429,14 @@ export const requestSchemas = {
   getSettings: empty,
   /** Change some settings; each is validated, nothing is changed when one is invalid. The app only. */
   updateSettings: z.strictObject({ settings: z.strictObject(settingsFieldSchemas()).partial() }),
+  /** Watching real processes: ./processes.ts. */
+  ...processRequestSchemas,
+  /** A report of a watched process (its summary by type, chart, largest regions, first-to-last diff); as exportReport. */
+  exportProcessReport: z.strictObject({
+    pid: z.number().int().min(1).max(0x7fffffff),
+    format: z.enum(EXPORT_FORMATS),
+    language: z.enum(LANGUAGES).optional(),
+  }),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -437,7 +447,7 @@ export type Params<M extends Method> = z.input<(typeof requestSchemas)[M]>;
 /** What the service receives once validated (levels as 0..2, a complete policy, …). */
 export type ParsedParams<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
-export interface Results {
+export interface Results extends ProcessResults {
   hello: HelloResult;
   resync: { readonly ok: true };
   reset: { readonly state: HostState };
@@ -456,6 +466,7 @@ export interface Results {
   exportReport: ExportResult;
   getSettings: SettingsResult;
   updateSettings: SettingsResult;
+  exportProcessReport: ExportResult;
 }
 export type Result<M extends Method> = Results[M];
 
@@ -492,7 +503,7 @@ export interface RevealMessage {
 }
 
 /** Every pushed message: the publisher's full / delta (fold them with `applyMessage`), workloads, log, reveal. */
-export type Push = PushMessage | WorkloadsMessage | LogMessage | RevealMessage;
+export type Push = PushMessage | WorkloadsMessage | LogMessage | RevealMessage | ProcessMessage;
 
 // ---------------------------------------------------------------------------------------------- errors
 

@@ -14,7 +14,7 @@ export interface LiveClient extends ApiClient {
   close(): void;
 }
 
-const PUSH_TYPES = new Set(['full', 'delta', 'workloads', 'log', 'reveal']);
+const PUSH_TYPES = new Set(['full', 'delta', 'workloads', 'log', 'reveal', 'process']);
 
 /** A push whose shape is at least plausible (the type and the fields the stores read first). */
 export function isPush(message: unknown): message is Push {
@@ -48,6 +48,12 @@ export function isPush(message: unknown): message is Push {
       return Array.isArray(m.workloads);
     case 'reveal':
       return m.view === 'failures' && (m.failureSeq === null || Number.isSafeInteger(m.failureSeq));
+    case 'process':
+      return (
+        Number.isSafeInteger(m.pid) &&
+        Number.isSafeInteger(m.seq) &&
+        (m.kind === 'full' ? Array.isArray(m.rows) && Array.isArray(m.history) : m.kind === 'delta' || m.kind === 'end')
+      );
     default:
       return typeof m.message === 'string';
   }

@@ -1,4 +1,6 @@
 /** English: the reference catalogue. fr and zh-CN must hold every key (i18n.spec.ts checks it). */
+import { processesEn } from './processes';
+
 const en = {
   app: {
     title: 'hostmem',
@@ -271,6 +273,8 @@ const en = {
     totals: 'Totals',
     kinds: { manual: 'manual', periodic: 'periodic' },
   },
+  /** The Processes view (./processes.ts). */
+  processes: processesEn,
 };
 
 export default en;
