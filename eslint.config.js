@@ -1,6 +1,7 @@
 // ESLint flat config. Besides the usual recommended sets, it enforces where code may reach:
 //   - only main/shell/**, main/index.ts and preload/** may import Electron;
-//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell}
+//   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell},
+//     with main/inspect beside telemetry but on native/ only (it reads other processes, never the host)
 //     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in);
 //   - main/contract (what crosses to the UI) imports only main/host/types and main/telemetry/messages (and zod), so
 //     the renderer and preload can bundle it; the renderer reaches main only through it.
@@ -18,7 +19,7 @@ const root = dirname(fileURLToPath(import.meta.url));
 const upperMain = ['main/cli/', 'main/server/', 'main/shell/', 'main/index'];
 const serviceMain = ['main/service/'];
 const contractMain = ['main/contract/'];
-const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/'];
+const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/'];
 const appSide = ['preload/', 'renderer/'];
 
 /**
@@ -40,6 +41,11 @@ const layers = [
     from: middleMain,
     forbidden: [...serviceMain, ...contractMain, ...upperMain, ...appSide],
     why: 'telemetry, workloads and reports sit below cli/server/shell',
+  },
+  {
+    from: ['main/inspect/'],
+    forbidden: ['main/host/', 'main/telemetry/', 'main/workloads/', 'main/reports/'],
+    why: 'main/inspect reads other processes through native/ only: never the host or its siblings',
   },
   {
     from: contractMain,

@@ -3,7 +3,10 @@
  */
 import type { OsMemory } from './os-memory';
 import { createPosixMemory } from './posix';
+import { createPosixInspector } from './posix/processes';
+import type { ProcessInspector } from './process-inspector';
 import { createWin32Memory } from './win32';
+import { createWin32Inspector } from './win32/processes';
 
 export * from './os-memory';
 
@@ -13,4 +16,14 @@ let shared: OsMemory | undefined;
 export function createOsMemory(): OsMemory {
   shared ??= process.platform === 'win32' ? createWin32Memory() : createPosixMemory();
   return shared;
+}
+
+export * from './process-inspector';
+
+let sharedInspector: ProcessInspector | undefined;
+
+/** The process inspector for this OS (one per process, like `createOsMemory`). */
+export function createProcessInspector(): ProcessInspector {
+  sharedInspector ??= process.platform === 'win32' ? createWin32Inspector() : createPosixInspector();
+  return sharedInspector;
 }
