@@ -12,6 +12,7 @@
  * `exportReport` builds the live report here (sections chosen by the request) and hands it to the transport's
  * `saveReport`: the app asks where to save it, `hostmem serve` makes download links.
  */
+import type { ProcessInspector } from '../../native';
 import { type Host, hresultName, type HostState } from '../host';
 import {
   type ApiError,
@@ -42,6 +43,7 @@ import {
 } from '../reports';
 import type { StateInfo } from '../telemetry/messages';
 import { regionRow, type Publisher, type Send } from '../telemetry/publisher';
+import { ProcessRequestError, ProcessWatches, type ProcessClient } from './processes';
 import { every as defaultEvery, type Every, type Sampler } from '../telemetry/sampler';
 import { SnapshotStore } from '../telemetry/snapshot';
 import {
@@ -92,7 +94,22 @@ export interface ServiceOptions {
     get(): SettingsResult;
     update(patch: Partial<AppSettings>): SettingsResult;
   };
+  /** Reads other processes for the process requests (./processes.ts); without it they are refused. */
+  readonly inspector?: ProcessInspector;
+  /** Processes watched at once at most (every UI together). Default MAX_PROCESS_WATCHES. */
+  readonly maxProcessWatches?: number;
+  /**
+   * A report of a watched process (exportProcessReport), given what the watch recorded; the result is saved like
+   * exportReport's. Without it exportProcessReport is refused.
+   */
+  readonly saveProcessReport?: SaveProcessReport;
 }
+
+/** Builds and saves a process report from a watch's record (main/reports' process section, saved as the host's). */
+export type SaveProcessReport = (
+  request: ParsedParams<'exportProcessReport'>,
+  watch: ReturnType<ProcessWatches['recorded']> & { readonly pid: number },
+) => Promise<ExportResult>;
 
 export type Answer<T = unknown> = Parsed<T>;
 
@@ -180,6 +197,8 @@ class ServiceImpl implements Service {
   private readonly collector: ReportCollector;
   private disposed = false;
   private sessionCount = 0;
+  /** Watches of other processes (undefined: no inspector, the process requests are refused). */
+  readonly processes: ProcessWatches | undefined;
 
   constructor(private readonly options: ServiceOptions) {
     this.host = options.host;
@@ -194,6 +213,14 @@ class ServiceImpl implements Service {
       if (e.kind === 'state') this.stateInfo = { state: e.state, cause: e.cause, since: e.time };
     });
     this.collector = collectReportEvents(this.host, this.now);
+    this.processes =
+      options.inspector === undefined
+        ? undefined
+        : new ProcessWatches({
+            inspector: options.inspector,
+            now: this.now,
+            ...(options.maxProcessWatches !== undefined && { maxWatches: options.maxProcessWatches }),
+          });
   }
 
   get running(): number {
@@ -216,7 +243,12 @@ class ServiceImpl implements Service {
     this.pushTargets.add(send);
     this.sessionCount++;
     let closed = false;
-    const handle = (request: Request): Promise<Answer> => this.handle(request, publisherSend);
+    const processClient: ProcessClient = {
+      send: (message) => {
+        if (!closed) send(message);
+      },
+    };
+    const handle = (request: Request): Promise<Answer> => this.handle(request, publisherSend, processClient);
     return {
       request: async (input) => {
         const parsed = parseRequest(input);
@@ -227,6 +259,7 @@ class ServiceImpl implements Service {
         if (closed) return;
         closed = true;
         unsubscribe();
+        this.processes?.close(processClient);
         this.pushTargets.delete(send);
         this.sessionCount--;
       },
@@ -342,11 +375,11 @@ class ServiceImpl implements Service {
 
   // ------------------------------------------------------------------------------ requests
 
-  private async handle(request: Request, publisherSend: Send): Promise<Answer> {
+  private async handle(request: Request, publisherSend: Send, processClient: ProcessClient): Promise<Answer> {
     try {
-      return { ok: true, value: await this.dispatch(request, publisherSend) };
+      return { ok: true, value: await this.dispatch(request, publisherSend, processClient) };
     } catch (e) {
-      if (e instanceof ServiceError) return { ok: false, error: e.error };
+      if (e instanceof ServiceError || e instanceof ProcessRequestError) return { ok: false, error: e.error };
       return {
         ok: false,
         error: { code: 'internal', message: `${request.method} failed: ${e instanceof Error ? e.message : String(e)}` },
@@ -354,8 +387,22 @@ class ServiceImpl implements Service {
     }
   }
 
-  private dispatch(request: Request, publisherSend: Send): Promise<unknown> | unknown {
+  private dispatch(request: Request, publisherSend: Send, processClient: ProcessClient): Promise<unknown> | unknown {
     switch (request.method) {
+      case 'listProcesses':
+        return this.watches().list(request.params?.query, request.params?.limit);
+      case 'watchProcess':
+        return this.watches().watch(processClient, request.params.pid, request.params.intervalMs);
+      case 'unwatchProcess':
+        return this.watches().unwatch(processClient, request.params.pid);
+      case 'takeProcessSnapshot':
+        return this.watches().takeSnapshot(request.params.pid, request.params.label);
+      case 'processSnapshots':
+        return this.watches().snapshots(request.params.pid);
+      case 'diffProcessSnapshots':
+        return this.watches().diff(request.params.pid, request.params.a, request.params.b);
+      case 'exportProcessReport':
+        return this.exportProcessReport(request.params);
       case 'hello':
         return this.hello();
       case 'resync':
@@ -424,6 +471,23 @@ class ServiceImpl implements Service {
           throw refused(e instanceof Error ? e.message : String(e));
         }
       }
+    }
+  }
+
+  private watches(): ProcessWatches {
+    if (this.processes === undefined) throw refused('watching other processes is not available here');
+    if (this.disposed) throw refused('the service is shutting down');
+    return this.processes;
+  }
+
+  private async exportProcessReport(p: ParsedParams<'exportProcessReport'>): Promise<Results['exportProcessReport']> {
+    const save = this.options.saveProcessReport;
+    if (save === undefined) throw refused('exporting a process report is not available here: nowhere to save it');
+    const recorded = this.watches().recorded(p.pid);
+    try {
+      return await save(p, { ...recorded, pid: p.pid });
+    } catch (e) {
+      throw refused(e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -514,6 +578,7 @@ class ServiceImpl implements Service {
     this.updateProgressTimer();
     await Promise.all([...this.workloads.values()].map((w) => w.handle.stop()));
     this.store.stopPeriodic();
+    this.processes?.dispose();
     this.unsubscribeHost();
     this.collector.stop();
     this.pushTargets.clear();

@@ -7,9 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pkg from '../../../package.json';
+import { createProcessInspector } from '../../../native';
+import { findProcess } from '../../inspect';
 import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
 import { createReportDownloads, isLoopback, ServeError, startServer } from '../../server';
 import { createService } from '../../service';
+import { describeProcessError } from '../../service/processes';
 import { createPublisher } from '../../telemetry/publisher';
 import { createSampler } from '../../telemetry/sampler';
 import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
@@ -19,7 +22,7 @@ import type { CliIo } from './io';
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
 
 export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
-                     [--reserve-limit SIZE] [--allow-remote]
+                     [--reserve-limit SIZE] [--allow-remote] [--pid PID|NAME]
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
@@ -33,6 +36,8 @@ Options:
   --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
   --reserve-limit SIZE  the host's reserve limit
   --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
+  --pid PID|NAME        open the dashboard on this process (Processes view, watched at once); a name must match
+                        exactly one process
   -h, --help            show this help
 
 Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
@@ -44,6 +49,8 @@ interface ServeArgs {
   readonly scenario: string | null;
   readonly policy: HostPolicy;
   readonly allowRemote: boolean;
+  /** --pid: a pid or a process name, resolved once the inspector is up. */
+  readonly process: string | null;
 }
 
 class UsageError extends Error {}
@@ -58,6 +65,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       'commit-limit': { type: 'string' },
       'reserve-limit': { type: 'string' },
       'allow-remote': { type: 'boolean' },
+      pid: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -83,6 +91,13 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   };
   const host = values.host ?? '127.0.0.1';
   if (host.length === 0) throw new UsageError('--host: expected an address');
+  const processQuery = values.pid?.trim() ?? null;
+  if (processQuery !== null && (processQuery.length === 0 || processQuery.length > 256)) {
+    throw new UsageError('--pid: expected a process id or a process name');
+  }
+  if (processQuery !== null && /^[0-9]+$/.test(processQuery) && !(Number(processQuery) > 0)) {
+    throw new UsageError(`--pid: ${processQuery} is not a process id`);
+  }
   return {
     host,
     port,
@@ -93,6 +108,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       reserveLimit: size('reserve-limit', values['reserve-limit']),
     },
     allowRemote: values['allow-remote'] ?? false,
+    process: processQuery,
   };
 }
 
@@ -108,6 +124,20 @@ export function rendererDir(): string {
     if (existsSync(join(dir, 'out', 'renderer', 'index.html'))) return join(dir, 'out', 'renderer');
   }
   return join(here, '..', 'renderer');
+}
+
+function describeFind(found: Exclude<Awaited<ReturnType<typeof findProcess>>, { kind: 'found' }>): string {
+  switch (found.kind) {
+    case 'none':
+      return `no running process has this id or name`;
+    case 'several':
+      return `${found.matches.length} processes have this name (${found.matches
+        .slice(0, 10)
+        .map((p) => p.pid)
+        .join(', ')}${found.matches.length > 10 ? ', …' : ''}): give the pid`;
+    case 'error':
+      return describeProcessError(found.error);
+  }
 }
 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -129,6 +159,17 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     return 2;
   }
 
+  const inspector = createProcessInspector();
+  let watchPid: number | null = null;
+  if (args.process !== null) {
+    const found = await findProcess(inspector, args.process);
+    if (found.kind !== 'found') {
+      io.stderr.write(`hostmem serve: --pid ${args.process}: ${describeFind(found)}\n`);
+      return 2;
+    }
+    watchPid = found.process.pid;
+  }
+
   const host = createHost({ policy: args.policy });
   const sampler = createSampler(host, { intervalMs: 250 });
   const publisher = createPublisher(host, sampler, { maxPushesPerSecond: 20 });
@@ -141,6 +182,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     transport: 'websocket',
     version: pkg.version,
     saveReport: downloads.saveReport,
+    inspector,
   });
   sampler.start();
 
@@ -168,7 +210,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(`hostmem serve: ${message}\n`);
     return error instanceof ServeError ? 2 : 1;
   }
-  io.stdout.write(`hostmem serving at ${server.url}\n`);
+  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server).
+  io.stdout.write(`hostmem serving at ${server.url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
   if (!isLoopback(args.host)) {
     io.stderr.write(
       `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,

@@ -1,0 +1,527 @@
+/**
+ * The service's process part: watches of real processes, shared by every connected UI. One `ProcessWatcher`
+ * (main/inspect) per watched pid, whoever asked; each UI that watches it gets a first `full` message, then one
+ * `delta` per walk with only what changed (the rows whose values differ from the previous walk, found by one merge
+ * over the two address-ordered walks, and the totals by type when they moved), and an `end` when the process exits
+ * or can no longer be read. The last picture stays (for the page, snapshots, the diff and reports) until the last UI
+ * lets the watch go.
+ *
+ * At most `maxWatches` processes are walked at once (every UI together); past that a watch is refused, naming
+ * those watched. A watch starts with one walk in the request itself, so a process that is gone or that the OS
+ * refuses to read is refused at once with the OS's reason.
+ */
+import type { ProcessError, ProcessInfo, ProcessInspector, ProcessRegion, ProcessWalk } from '../../native';
+import {
+  DEFAULT_WATCH_INTERVAL_MS,
+  MAX_PROCESS_DIFF_ENTRIES,
+  MAX_PROCESS_HISTORY,
+  MAX_PROCESS_SNAPSHOTS,
+  MAX_PROCESS_WATCHES,
+  PROCESS_REGION_TYPES,
+  type ApiError,
+  type ProcessDiff,
+  type ProcessEnd,
+  type ProcessEntry,
+  type ProcessMessage,
+  type ProcessRegionRow,
+  type ProcessRegionState,
+  type ProcessResults,
+  type ProcessSample,
+  type ProcessSnapshotInfo,
+  type ProcessTypeTotals,
+  type WatchResult,
+} from '../contract';
+import { diffWalks, ProcessWatcher, regionType, summarize, type TypeSummary, type WatchWalkEvent } from '../inspect';
+
+/** A refusal the service answers with (its code and message go to the UI as they are). */
+export class ProcessRequestError extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+const refused = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'refused', message });
+const notFound = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'not-found', message });
+
+const STATES: Readonly<Record<ProcessRegion['state'], ProcessRegionState>> = {
+  MEM_COMMIT: 'commit',
+  MEM_RESERVE: 'reserve',
+  MEM_FREE: 'free',
+};
+
+/** A region as the region table shows it. */
+export function processRow(r: ProcessRegion): ProcessRegionRow {
+  return {
+    base: r.baseAddress,
+    size: r.size,
+    state: STATES[r.state],
+    type: regionType(r),
+    protect: r.state === 'MEM_COMMIT' ? r.protect : 0,
+    committed: r.committed,
+    resident: r.resident,
+    private: r.private,
+    file: r.file ?? r.label,
+  };
+}
+
+function sameRow(a: ProcessRegionRow, b: ProcessRegionRow): boolean {
+  return (
+    a.size === b.size &&
+    a.state === b.state &&
+    a.type === b.type &&
+    a.protect === b.protect &&
+    a.committed === b.committed &&
+    a.resident === b.resident &&
+    a.private === b.private &&
+    a.file === b.file
+  );
+}
+
+/**
+ * The rows that differ between two address-ordered row lists: one merge, no hashing of addresses. Pure: exported
+ * for tests and the benchmark.
+ */
+export function diffRows(
+  before: readonly ProcessRegionRow[],
+  after: readonly ProcessRegionRow[],
+): { added: ProcessRegionRow[]; updated: ProcessRegionRow[]; removed: number[] } {
+  const added: ProcessRegionRow[] = [];
+  const updated: ProcessRegionRow[] = [];
+  const removed: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const x = before[i];
+    const y = after[j];
+    if (x !== undefined && (y === undefined || x.base < y.base)) {
+      removed.push(x.base);
+      i++;
+    } else if (y !== undefined && (x === undefined || y.base < x.base)) {
+      added.push(y);
+      j++;
+    } else {
+      if (!sameRow(x!, y!)) updated.push(y!);
+      i++;
+      j++;
+    }
+  }
+  return { added, updated, removed };
+}
+
+/** The totals by type of a summary, in VMMap's order. */
+export function typeTotals(summary: TypeSummary): ProcessTypeTotals[] {
+  return PROCESS_REGION_TYPES.map((type) => ({ type, ...summary.byType[type] }));
+}
+
+function sameTotals(a: readonly ProcessTypeTotals[], b: readonly ProcessTypeTotals[]): boolean {
+  return a.every((x, i) => {
+    const y = b[i]!;
+    return (
+      x.size === y.size &&
+      x.committed === y.committed &&
+      x.resident === y.resident &&
+      x.private === y.private &&
+      x.regions === y.regions
+    );
+  });
+}
+
+/** One walk's point on the chart: committed, reserved (the address space in use) and resident, free left out. */
+export function processSample(walk: ProcessWalk, summary: TypeSummary): ProcessSample {
+  return {
+    t: walk.takenAt,
+    committed: summary.total.committed,
+    reserved: summary.total.size,
+    resident: summary.total.resident,
+    regions: summary.total.regions,
+  };
+}
+
+/** Words for an inspector error: the OS's message and what would allow it. */
+export function describeProcessError(error: ProcessError): string {
+  return error.hint ? `${error.message} (${error.hint})` : error.message;
+}
+
+/** Where a watch's pushes go: one per connected UI. */
+export interface ProcessClient {
+  /** This UI's pushes (process messages only). */
+  send(message: ProcessMessage): void;
+}
+
+interface Subscriber {
+  seq: number;
+  needFull: boolean;
+}
+
+interface Snapshot {
+  readonly info: ProcessSnapshotInfo;
+  readonly walk: ProcessWalk;
+}
+
+class Watch {
+  name: string;
+  rows: readonly ProcessRegionRow[] = [];
+  totals: readonly ProcessTypeTotals[] = [];
+  readonly history: ProcessSample[] = [];
+  end: ProcessEnd | null = null;
+  time = 0;
+  first: ProcessWalk | null = null;
+  last: ProcessWalk | null = null;
+  readonly subscribers = new Map<ProcessClient, Subscriber>();
+  readonly snapshots: Snapshot[] = [];
+  nextSnapshot = 1;
+  private readonly watcher: ProcessWatcher;
+
+  constructor(
+    inspector: ProcessInspector,
+    readonly pid: number,
+    name: string,
+    readonly intervalMs: number,
+    private readonly now: () => number,
+  ) {
+    this.name = name;
+    this.watcher = new ProcessWatcher(inspector, pid, { intervalMs, now });
+    this.watcher.onWalk((e) => this.onWalk(e));
+    this.watcher.onExit((e) =>
+      this.finish({ reason: 'exited', time: e.at, message: `process ${pid} (${this.name}) exited` }),
+    );
+    this.watcher.onError((e) => {
+      if (!e.fatal) return; // a passing failure: the next walk tries again
+      this.finish({
+        reason: e.error.code === 'access-denied' ? 'access-denied' : 'failed',
+        time: this.now(),
+        message: describeProcessError(e.error),
+      });
+    });
+    this.watcher.start();
+  }
+
+  get running(): boolean {
+    return this.end === null;
+  }
+
+  /** Walk now (a snapshot wants the process as it is, not as it was up to an interval ago). */
+  walkNow(): Promise<void> {
+    return this.running ? this.watcher.walkNow() : Promise.resolve();
+  }
+
+  stop(): void {
+    this.watcher.stop();
+  }
+
+  subscribe(client: ProcessClient): void {
+    const sub = this.subscribers.get(client) ?? { seq: 0, needFull: true };
+    sub.needFull = true;
+    this.subscribers.set(client, sub);
+    // Anything walked already goes out now; else the first walk sends it.
+    if (this.last !== null) this.sendFull(client, sub);
+  }
+
+  private sendFull(client: ProcessClient, sub: Subscriber): void {
+    sub.seq = 1;
+    sub.needFull = false;
+    client.send({
+      type: 'process',
+      kind: 'full',
+      pid: this.pid,
+      seq: 1,
+      time: this.time,
+      name: this.name,
+      intervalMs: this.intervalMs,
+      totals: this.totals,
+      rows: this.rows,
+      history: this.history,
+      ...(this.end !== null && { exited: this.end }),
+    });
+  }
+
+  private onWalk(e: WatchWalkEvent): void {
+    const rows = e.walk.regions.map(processRow);
+    const totals = typeTotals(e.summary);
+    const sample = processSample(e.walk, e.summary);
+    const changes = diffRows(this.rows, rows);
+    const totalsChanged = !sameTotals(this.totals, totals) || this.totals.length === 0;
+    this.rows = rows;
+    this.totals = totals;
+    this.time = e.walk.takenAt;
+    if (e.walk.name) this.name = e.walk.name;
+    this.first ??= e.walk;
+    this.last = e.walk;
+    this.history.push(sample);
+    if (this.history.length > MAX_PROCESS_HISTORY) this.history.splice(0, this.history.length - MAX_PROCESS_HISTORY);
+    for (const [client, sub] of this.subscribers) {
+      if (sub.needFull) {
+        this.sendFull(client, sub);
+        continue;
+      }
+      sub.seq++;
+      client.send({
+        type: 'process',
+        kind: 'delta',
+        pid: this.pid,
+        seq: sub.seq,
+        time: this.time,
+        sample,
+        ...(totalsChanged && { totals }),
+        added: changes.added,
+        updated: changes.updated,
+        removed: changes.removed,
+      });
+    }
+  }
+
+  private finish(end: ProcessEnd): void {
+    if (this.end !== null) return;
+    this.end = end;
+    for (const [client, sub] of this.subscribers) {
+      // Not sent a picture yet: the full message carries the end (and whatever was walked).
+      if (sub.needFull) {
+        this.sendFull(client, sub);
+        continue;
+      }
+      sub.seq++;
+      client.send({ type: 'process', kind: 'end', pid: this.pid, seq: sub.seq, ...end });
+    }
+  }
+
+  snapshot(label: string | undefined, id: number): ProcessSnapshotInfo {
+    const walk = this.last;
+    if (walk === null) throw refused(`process ${this.pid} has not been walked yet; try again in a moment`);
+    const summary = summarize(walk);
+    const info: ProcessSnapshotInfo = {
+      id,
+      pid: this.pid,
+      time: walk.takenAt,
+      label: label ?? null,
+      regions: summary.total.regions,
+      committed: summary.total.committed,
+      reserved: summary.total.size,
+      resident: summary.total.resident,
+    };
+    this.snapshots.push({ info, walk });
+    if (this.snapshots.length > MAX_PROCESS_SNAPSHOTS)
+      this.snapshots.splice(0, this.snapshots.length - MAX_PROCESS_SNAPSHOTS);
+    return info;
+  }
+}
+
+/** Before, after, delta. */
+const figure = (before: number, after: number) => ({ before, after, delta: after - before });
+
+/** The diff of two walks as the contract carries it (lists capped at MAX_PROCESS_DIFF_ENTRIES). */
+export function processDiff(
+  pid: number,
+  from: { id: number; time: number; label: string | null; walk: ProcessWalk },
+  to: { id: number; time: number; label: string | null; walk: ProcessWalk },
+): ProcessDiff {
+  const d = diffWalks(from.walk, to.walk);
+  const cap = <T>(list: readonly T[]): T[] => list.slice(0, MAX_PROCESS_DIFF_ENTRIES);
+  const change = (c: { before: ProcessRegion; after: ProcessRegion }) => ({
+    before: processRow(c.before),
+    after: processRow(c.after),
+  });
+  // Grown: larger, or the same size with more committed bytes (a reservation committed further).
+  const grown = [...d.grown, ...d.changed.filter((c) => c.committedDelta > 0)].sort(
+    (a, b) => a.after.baseAddress - b.after.baseAddress,
+  );
+  const shrunk = [...d.shrunk, ...d.changed.filter((c) => c.committedDelta < 0)].sort(
+    (a, b) => a.after.baseAddress - b.after.baseAddress,
+  );
+  const listed = d.added.length + d.removed.length + grown.length + shrunk.length;
+  const truncated = [d.added, d.removed, grown, shrunk].some((l) => l.length > MAX_PROCESS_DIFF_ENTRIES);
+  const matched = to.walk.regions.filter((r) => r.state !== 'MEM_FREE').length - d.added.length;
+  return {
+    pid,
+    from: { id: from.id, time: from.time, label: from.label },
+    to: { id: to.id, time: to.time, label: to.label },
+    added: cap(d.added).map(processRow),
+    removed: cap(d.removed).map(processRow),
+    grown: cap(grown).map(change),
+    shrunk: cap(shrunk).map(change),
+    unchanged: Math.max(0, matched - (listed - d.added.length - d.removed.length)),
+    byType: PROCESS_REGION_TYPES.map((type) => {
+      const x = d.byType[type];
+      return {
+        type,
+        committed: figure(x.before.committed, x.after.committed),
+        size: figure(x.before.size, x.after.size),
+        regions: figure(x.before.regions, x.after.regions),
+      };
+    }),
+    totals: {
+      committed: figure(d.total.before.committed, d.total.after.committed),
+      reserved: figure(d.total.before.size, d.total.after.size),
+    },
+    truncated,
+  };
+}
+
+export interface ProcessWatchesOptions {
+  readonly inspector: ProcessInspector;
+  /** Default MAX_PROCESS_WATCHES. */
+  readonly maxWatches?: number;
+  /** Clock, ms since the epoch. */
+  readonly now?: () => number;
+}
+
+/** Every watch of the service, and what each UI watches. */
+export class ProcessWatches {
+  private readonly watches = new Map<number, Watch>();
+  private readonly inspector: ProcessInspector;
+  private readonly maxWatches: number;
+  private readonly now: () => number;
+  private nextSnapshotId = 1;
+  private disposed = false;
+
+  constructor(options: ProcessWatchesOptions) {
+    this.inspector = options.inspector;
+    this.maxWatches = options.maxWatches ?? MAX_PROCESS_WATCHES;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Processes walked now (ended watches kept for their last picture are not counted). */
+  get running(): number {
+    let n = 0;
+    for (const w of this.watches.values()) if (w.running) n++;
+    return n;
+  }
+
+  private watching(): { pid: number; name: string }[] {
+    return [...this.watches.values()].filter((w) => w.running).map((w) => ({ pid: w.pid, name: w.name }));
+  }
+
+  async list(query: string | undefined, limit: number | undefined): Promise<ProcessResults['listProcesses']> {
+    const listed = await this.inspector.listProcesses();
+    if (!listed.ok) throw refused(`cannot list processes: ${describeProcessError(listed.error)}`);
+    const q = (query ?? '').trim().toLowerCase();
+    const entries: ProcessEntry[] = listed.value
+      .filter((p) => q === '' || p.name.toLowerCase().includes(q) || String(p.pid).startsWith(q))
+      .map((p: ProcessInfo) => ({
+        pid: p.pid,
+        name: p.name,
+        committed: p.privateBytes,
+        resident: p.workingSet,
+        // The cheap counters are what a walk needs too: none readable, no walk either.
+        accessible: p.privateBytes !== null || p.workingSet !== null,
+      }))
+      .sort((a, b) => (b.committed ?? -1) - (a.committed ?? -1) || a.pid - b.pid);
+    return { processes: entries.slice(0, limit ?? 2000), total: entries.length };
+  }
+
+  /** Watch `pid` for `client` (joins a watch of the same pid; a watch that ended is started afresh). */
+  async watch(client: ProcessClient, pid: number, intervalMs?: number): Promise<WatchResult> {
+    if (this.disposed) throw refused('the service is shutting down');
+    let watch = this.watches.get(pid);
+    if (watch !== undefined && !watch.running) {
+      // The same pid again after an exit: maybe another process now. Start over.
+      this.drop(watch);
+      watch = undefined;
+    }
+    if (watch === undefined) {
+      if (this.running >= this.maxWatches) {
+        const names = this.watching()
+          .map((w) => `${w.pid} ${w.name}`)
+          .join(', ');
+        throw refused(
+          `at most ${this.maxWatches} processes are watched at once (now: ${names}); stop watching one first`,
+        );
+      }
+      const first = await this.inspector.walkProcess(pid, { includeFree: true });
+      if (!first.ok) {
+        const why = describeProcessError(first.error);
+        if (first.error.code === 'no-such-process' || first.error.code === 'exited') {
+          throw notFound(`process ${pid} is not running: ${why}`);
+        }
+        if (first.error.code === 'access-denied') throw refused(`access denied to process ${pid}: ${why}`);
+        throw refused(`cannot read process ${pid}: ${why}`);
+      }
+      // Another request may have started it meanwhile.
+      watch = this.watches.get(pid);
+      if (watch === undefined) {
+        if (this.running >= this.maxWatches) {
+          throw refused(`at most ${this.maxWatches} processes are watched at once; stop watching one first`);
+        }
+        watch = new Watch(
+          this.inspector,
+          pid,
+          first.value.name ?? `pid ${pid}`,
+          intervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
+          this.now,
+        );
+        this.watches.set(pid, watch);
+      }
+    }
+    watch.subscribe(client);
+    return { pid, name: watch.name, intervalMs: watch.intervalMs, watching: this.watching() };
+  }
+
+  unwatch(client: ProcessClient, pid: number): ProcessResults['unwatchProcess'] {
+    const watch = this.watches.get(pid);
+    if (watch !== undefined) {
+      watch.subscribers.delete(client);
+      if (watch.subscribers.size === 0) this.drop(watch);
+    }
+    return { pid, watching: this.watching() };
+  }
+
+  /** A UI went away: let go of its watches. */
+  close(client: ProcessClient): void {
+    for (const watch of [...this.watches.values()]) {
+      if (watch.subscribers.delete(client) && watch.subscribers.size === 0) this.drop(watch);
+    }
+  }
+
+  private drop(watch: Watch): void {
+    watch.stop();
+    if (this.watches.get(watch.pid) === watch) this.watches.delete(watch.pid);
+  }
+
+  private get(pid: number): Watch {
+    const watch = this.watches.get(pid);
+    if (watch === undefined) throw notFound(`process ${pid} is not watched: watch it first`);
+    return watch;
+  }
+
+  async takeSnapshot(pid: number, label?: string): Promise<ProcessResults['takeProcessSnapshot']> {
+    const watch = this.get(pid);
+    await watch.walkNow();
+    const info = watch.snapshot(label, this.nextSnapshotId++);
+    return { id: info.id, snapshot: info };
+  }
+
+  snapshots(pid: number): ProcessResults['processSnapshots'] {
+    return { snapshots: this.get(pid).snapshots.map((s) => s.info) };
+  }
+
+  diff(pid: number, a: number, b: number): ProcessResults['diffProcessSnapshots'] {
+    const watch = this.get(pid);
+    const find = (id: number): Snapshot => {
+      const s = watch.snapshots.find((x) => x.info.id === id);
+      if (s === undefined) throw notFound(`no snapshot ${id} of process ${pid}`);
+      return s;
+    };
+    const x = find(a);
+    const y = find(b);
+    return { diff: processDiff(pid, { ...x.info, walk: x.walk }, { ...y.info, walk: y.walk }) };
+  }
+
+  /** What a report of the watch needs: the first and last walks and the samples. */
+  recorded(pid: number): {
+    name: string;
+    first: ProcessWalk;
+    last: ProcessWalk;
+    history: readonly ProcessSample[];
+    end: ProcessEnd | null;
+  } {
+    const watch = this.get(pid);
+    if (watch.first === null || watch.last === null) {
+      throw refused(`process ${pid} has not been walked yet; try again in a moment`);
+    }
+    return { name: watch.name, first: watch.first, last: watch.last, history: watch.history, end: watch.end };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const watch of [...this.watches.values()]) this.drop(watch);
+  }
+}
