@@ -49,8 +49,8 @@ const layers = [
   },
   {
     from: contractMain,
-    only: ['main/contract/', 'main/host/types', 'main/telemetry/messages'],
-    why: 'main/contract is bundled by the renderer: it may import only main/host/types and main/telemetry/messages',
+    only: ['main/contract/', 'main/host/types', 'main/telemetry/messages', 'main/inspect/types'],
+    why: 'main/contract is bundled by the renderer: it may import only main/host/types, main/telemetry/messages and main/inspect/types',
   },
   {
     from: serviceMain,
