@@ -9,10 +9,11 @@
  * renderer's store and the tests fold pushes with it).
  */
 import { z } from 'zod';
+import { REGION_TYPES, type RegionTypeName, type TypeTotals } from '../inspect/types';
 
 /** The region types, in the order VMMap lists them (the address-space bar and the summary table follow it). */
-export const PROCESS_REGION_TYPES = ['image', 'mapped', 'shareable', 'heap', 'stack', 'private', 'free'] as const;
-export type ProcessRegionType = (typeof PROCESS_REGION_TYPES)[number];
+export const PROCESS_REGION_TYPES = REGION_TYPES;
+export type ProcessRegionType = RegionTypeName;
 
 /** A region's state, as VirtualQueryEx gives it (MEM_COMMIT / MEM_RESERVE / MEM_FREE). */
 export const PROCESS_REGION_STATES = ['commit', 'reserve', 'free'] as const;
@@ -59,16 +60,9 @@ export interface ProcessRegionRow {
   readonly file: string | null;
 }
 
-/** One type's totals in a walk. */
-export interface ProcessTypeTotals {
+/** One type's totals in a walk (the inspector's TypeTotals with its type). */
+export interface ProcessTypeTotals extends TypeTotals {
   readonly type: ProcessRegionType;
-  readonly regions: number;
-  /** Address space of this type (reserved + committed; for `free`, the free space between regions). */
-  readonly size: number;
-  readonly committed: number;
-  /** Null when the OS gave no resident figure for any region of the type. */
-  readonly resident: number | null;
-  readonly private: number | null;
 }
 
 /** One walk's figures over time, for the chart. */
