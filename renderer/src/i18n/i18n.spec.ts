@@ -41,6 +41,7 @@ const SAME_AS_EN = new Set([
   'processes.table.columns.protect', // fr: "Protection"
   'processes.table.filterProtect', // fr
   'processes.export.format', // fr: "Format"
+  'processes.bar.legend', // placeholders and a colon only
 ]);
 
 const PLACEHOLDER = /\{(\w+)\}/g;
