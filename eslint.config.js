@@ -49,7 +49,13 @@ const layers = [
   },
   {
     from: contractMain,
-    only: ['main/contract/', 'main/host/types', 'main/telemetry/messages', 'main/inspect/types'],
+    only: [
+      'main/contract/',
+      'main/host/types',
+      'main/telemetry/messages',
+      'main/telemetry/process-messages',
+      'main/inspect/types',
+    ],
     why: 'main/contract is bundled by the renderer: it may import only main/host/types, main/telemetry/messages and main/inspect/types',
   },
   {

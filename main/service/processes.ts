@@ -10,28 +10,25 @@
  * those watched. A watch starts with one walk in the request itself, so a process that is gone or that the OS
  * refuses to read is refused at once with the OS's reason.
  */
-import type { ProcessError, ProcessInfo, ProcessInspector, ProcessRegion, ProcessWalk } from '../../native';
+import type { ProcessError, ProcessInfo, ProcessInspector, ProcessWalk } from '../../native';
 import {
   DEFAULT_WATCH_INTERVAL_MS,
-  MAX_PROCESS_DIFF_ENTRIES,
   MAX_PROCESS_HISTORY,
   MAX_PROCESS_SNAPSHOTS,
   MAX_PROCESS_WATCHES,
-  PROCESS_REGION_TYPES,
   type ApiError,
-  type ProcessDiff,
   type ProcessEnd,
   type ProcessEntry,
   type ProcessMessage,
   type ProcessRegionRow,
-  type ProcessRegionState,
   type ProcessResults,
   type ProcessSample,
   type ProcessSnapshotInfo,
   type ProcessTypeTotals,
   type WatchResult,
 } from '../contract';
-import { diffWalks, ProcessWatcher, regionType, summarize, type TypeSummary, type WatchWalkEvent } from '../inspect';
+import { ProcessWatcher, summarize, type WatchWalkEvent } from '../inspect';
+import { processDiff, processRow, processSample, typeTotals } from '../reports';
 
 /** A refusal the service answers with (its code and message go to the UI as they are). */
 export class ProcessRequestError extends Error {
@@ -42,27 +39,6 @@ export class ProcessRequestError extends Error {
 
 const refused = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'refused', message });
 const notFound = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'not-found', message });
-
-const STATES: Readonly<Record<ProcessRegion['state'], ProcessRegionState>> = {
-  MEM_COMMIT: 'commit',
-  MEM_RESERVE: 'reserve',
-  MEM_FREE: 'free',
-};
-
-/** A region as the region table shows it. */
-export function processRow(r: ProcessRegion): ProcessRegionRow {
-  return {
-    base: r.baseAddress,
-    size: r.size,
-    state: STATES[r.state],
-    type: regionType(r),
-    protect: r.state === 'MEM_COMMIT' ? r.protect : 0,
-    committed: r.committed,
-    resident: r.resident,
-    private: r.private,
-    file: r.file ?? r.label,
-  };
-}
 
 function sameRow(a: ProcessRegionRow, b: ProcessRegionRow): boolean {
   return (
@@ -108,11 +84,6 @@ export function diffRows(
   return { added, updated, removed };
 }
 
-/** The totals by type of a summary, in VMMap's order. */
-export function typeTotals(summary: TypeSummary): ProcessTypeTotals[] {
-  return PROCESS_REGION_TYPES.map((type) => ({ type, ...summary.byType[type] }));
-}
-
 function sameTotals(a: readonly ProcessTypeTotals[], b: readonly ProcessTypeTotals[]): boolean {
   return a.every((x, i) => {
     const y = b[i]!;
@@ -124,17 +95,6 @@ function sameTotals(a: readonly ProcessTypeTotals[], b: readonly ProcessTypeTota
       x.regions === y.regions
     );
   });
-}
-
-/** One walk's point on the chart: committed, reserved (the address space in use) and resident, free left out. */
-export function processSample(walk: ProcessWalk, summary: TypeSummary): ProcessSample {
-  return {
-    t: walk.takenAt,
-    committed: summary.total.committed,
-    reserved: summary.total.size,
-    resident: summary.total.resident,
-    regions: summary.total.regions,
-  };
 }
 
 /** Words for an inspector error: the OS's message and what would allow it. */
@@ -303,57 +263,6 @@ class Watch {
       this.snapshots.splice(0, this.snapshots.length - MAX_PROCESS_SNAPSHOTS);
     return info;
   }
-}
-
-/** Before, after, delta. */
-const figure = (before: number, after: number) => ({ before, after, delta: after - before });
-
-/** The diff of two walks as the contract carries it (lists capped at MAX_PROCESS_DIFF_ENTRIES). */
-export function processDiff(
-  pid: number,
-  from: { id: number; time: number; label: string | null; walk: ProcessWalk },
-  to: { id: number; time: number; label: string | null; walk: ProcessWalk },
-): ProcessDiff {
-  const d = diffWalks(from.walk, to.walk);
-  const cap = <T>(list: readonly T[]): T[] => list.slice(0, MAX_PROCESS_DIFF_ENTRIES);
-  const change = (c: { before: ProcessRegion; after: ProcessRegion }) => ({
-    before: processRow(c.before),
-    after: processRow(c.after),
-  });
-  // Grown: larger, or the same size with more committed bytes (a reservation committed further).
-  const grown = [...d.grown, ...d.changed.filter((c) => c.committedDelta > 0)].sort(
-    (a, b) => a.after.baseAddress - b.after.baseAddress,
-  );
-  const shrunk = [...d.shrunk, ...d.changed.filter((c) => c.committedDelta < 0)].sort(
-    (a, b) => a.after.baseAddress - b.after.baseAddress,
-  );
-  const listed = d.added.length + d.removed.length + grown.length + shrunk.length;
-  const truncated = [d.added, d.removed, grown, shrunk].some((l) => l.length > MAX_PROCESS_DIFF_ENTRIES);
-  const matched = to.walk.regions.filter((r) => r.state !== 'MEM_FREE').length - d.added.length;
-  return {
-    pid,
-    from: { id: from.id, time: from.time, label: from.label },
-    to: { id: to.id, time: to.time, label: to.label },
-    added: cap(d.added).map(processRow),
-    removed: cap(d.removed).map(processRow),
-    grown: cap(grown).map(change),
-    shrunk: cap(shrunk).map(change),
-    unchanged: Math.max(0, matched - (listed - d.added.length - d.removed.length)),
-    byType: PROCESS_REGION_TYPES.map((type) => {
-      const x = d.byType[type];
-      return {
-        type,
-        committed: figure(x.before.committed, x.after.committed),
-        size: figure(x.before.size, x.after.size),
-        regions: figure(x.before.regions, x.after.regions),
-      };
-    }),
-    totals: {
-      committed: figure(d.total.before.committed, d.total.after.committed),
-      reserved: figure(d.total.before.size, d.total.after.size),
-    },
-    truncated,
-  };
 }
 
 export interface ProcessWatchesOptions {

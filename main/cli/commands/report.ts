@@ -6,7 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  buildRecordedWatchReport,
   buildSessionReport,
+  NoRecordedWatchError,
+  sessionKinds,
+  writeProcessReport,
+  type ProcessReportModel,
   ChromiumMissingError,
   defaultPrinter,
   formatOf,
@@ -25,7 +30,7 @@ import type { CliIo } from './io';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
 
-export const REPORT_USAGE = `Usage: hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force]
+export const REPORT_USAGE = `Usage: hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force] [--pid PID]
 
 Rebuilds an allocation report from a session recorded with 'hostmem run --record' (or by the app): summary
 (peaks, totals at the end, failures by critical level and reason), the reserved vs committed chart with failure
@@ -38,10 +43,16 @@ The format follows each FILE's extension:
   .pdf    the HTML printed by headless Chromium (/usr/bin/chromium-headless-shell, faster, or
           /usr/bin/chromium; or set HOSTMEM_CHROMIUM)
 
+A session that holds a recorded watch of a process (process-walk records) gives a process report instead: the
+summary by type and the address space by type, committed / reserved / resident over time, the largest regions and
+the diff of the first and last walks (a CSV target writes the last walk's regions, NAME.types.csv and
+NAME.samples.csv). --pid chooses the process when the session watched several, or when it also holds host calls.
+
 Options:
   --out FILE     a report to write (repeatable)
   --lang LANG    language of the HTML and PDF text: en (default), fr, zh-CN; CSV and JSON do not change
   --force        replace files that exist (otherwise an existing file is an error and is kept)
+  --pid PID      report the recorded watch of this process
   -h, --help     show this help
 
 Each file is written to a temporary file and renamed: it is whole or absent.
@@ -113,6 +124,37 @@ export async function writeReports(
   return ok;
 }
 
+/** Write a process report to each target (PDFs meanwhile, as writeReports does); false when one failed. */
+async function writeProcessReports(
+  model: ProcessReportModel,
+  targets: readonly string[],
+  options: { readonly force: boolean; readonly print: PrintHtml | undefined },
+  io: CliIo,
+): Promise<boolean> {
+  let ok = true;
+  await Promise.all(
+    targets.map(async (target) => {
+      try {
+        const started = Date.now();
+        const written = await writeProcessReport(model, target, {
+          force: options.force,
+          ...(options.print ? { print: options.print } : {}),
+        });
+        for (const path of written) {
+          io.stdout.write(`wrote ${path} (${statSync(path).size} bytes, ${Date.now() - started} ms)\n`);
+        }
+      } catch (error) {
+        ok = false;
+        const message = error instanceof Error ? error.message : String(error);
+        io.stderr.write(
+          `hostmem report: ${error instanceof ReportExistsError ? message : `report ${target}: ${message}`}\n`,
+        );
+      }
+    }),
+  );
+  return ok;
+}
+
 export function parseLanguage(text: string | undefined): ReportLanguage {
   if (text === undefined) return 'en';
   if (!isReportLanguage(text))
@@ -125,6 +167,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   let outs: string[];
   let language: ReportLanguage;
   let force: boolean;
+  let pid: number | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -132,6 +175,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
         out: { type: 'string', short: 'o', multiple: true },
         lang: { type: 'string' },
         force: { type: 'boolean' },
+        pid: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -147,6 +191,12 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     if (outs.length === 0) throw new ReportUsageError('give at least one --out FILE (.html, .csv, .json or .pdf)');
     language = parseLanguage(values.lang);
     force = values.force ?? false;
+    if (values.pid !== undefined) {
+      pid = Number(values.pid);
+      if (!/^[0-9]+$/.test(values.pid) || !Number.isSafeInteger(pid) || pid < 1) {
+        throw new ReportUsageError(`--pid: expected a process id, got ${JSON.stringify(values.pid)}`);
+      }
+    }
     checkReportTargets(outs, force, '--out');
   } catch (error) {
     io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
@@ -171,16 +221,21 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   // Chromium takes seconds to start: it does so while the model is built.
   print?.warm();
   try {
-    let model: ReportModel;
+    let model: ReportModel | ProcessReportModel;
     try {
-      model = await buildSessionReport(session, { language });
+      const kinds = await sessionKinds(session);
+      model =
+        pid !== undefined || (kinds.walks && !kinds.calls)
+          ? await buildRecordedWatchReport(session, { language, ...(pid !== undefined && { pid }) })
+          : await buildSessionReport(session, { language });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(
         `hostmem report: ${error instanceof SessionFormatError ? `not a hostmem session: ${message}` : message}\n`,
       );
-      return 2;
+      return error instanceof NoRecordedWatchError || error instanceof SessionFormatError ? 2 : 1;
     }
+    if ('process' in model) return (await writeProcessReports(model, outs, { force, print }, io)) ? 0 : 1;
     return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;
   } finally {
     await print?.close();

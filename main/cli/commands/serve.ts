@@ -182,6 +182,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     transport: 'websocket',
     version: pkg.version,
     saveReport: downloads.saveReport,
+    saveProcessReport: downloads.saveProcessReport,
     inspector,
   });
   sampler.start();
