@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { EXEC_SUMMARY, EXEC_USAGE, execCommand } from './commands/exec';
+import { INSPECT_SUMMARY, INSPECT_USAGE, inspectCommand } from './commands/inspect';
 import { processIo, type CliIo } from './commands/io';
+import { PS_SUMMARY, PS_USAGE, psCommand } from './commands/ps';
 import { REPLAY_SUMMARY, REPLAY_USAGE, replayCommand } from './commands/replay';
 import { REPORT_SUMMARY, REPORT_USAGE, reportCommand } from './commands/report';
 import {
@@ -30,6 +32,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: { summary: REPLAY_SUMMARY, usage: REPLAY_USAGE, run: replayCommand },
   serve: { summary: SERVE_SUMMARY, usage: SERVE_USAGE, run: serveCommand },
   report: { summary: REPORT_SUMMARY, usage: REPORT_USAGE, run: reportCommand },
+  ps: { summary: PS_SUMMARY, usage: PS_USAGE, run: (argv, io) => psCommand(argv, io) },
+  inspect: { summary: INSPECT_SUMMARY, usage: INSPECT_USAGE, run: (argv, io) => inspectCommand(argv, io) },
 };
 
 export const VERSION: string = pkg.version;

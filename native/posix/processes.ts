@@ -14,6 +14,7 @@ import {
   badPid,
   processFail,
   processOk,
+  type ProcessError,
   type ProcessErrorCode,
   type ProcessInfo,
   type ProcessInspector,
@@ -31,9 +32,10 @@ const ADDRESS_LIMIT = process.arch === 'x64' ? 2 ** 47 - 4096 : 2 ** 48;
 
 /** What would allow reading another process's memory map (ptrace's read check: same user, or CAP_SYS_PTRACE). */
 function accessHint(): string {
+  const base = 'run hostmem as the same user as the process, or as root with CAP_SYS_PTRACE';
   if (process.getuid?.() === 0)
-    return 'hostmem runs as root but without CAP_SYS_PTRACE over this process (a container, or another user namespace): run it where the process lives, with CAP_SYS_PTRACE';
-  return 'run hostmem as the same user as the process, or as root (reading another user’s memory map needs CAP_SYS_PTRACE)';
+    return `${base} (hostmem runs as root here, so the process is out of its reach: a container or another user namespace)`;
+  return `${base} (reading another user’s memory map needs it)`;
 }
 
 function errnoOf(e: unknown): { code: string; errno: number } {
@@ -57,14 +59,26 @@ function codeOf(e: unknown): ProcessErrorCode {
   }
 }
 
-function failFrom<T>(e: unknown, pid: number, call: string, what: string): ProcessResult<T> {
+/** The common error for a failed /proc read: what happened, in one line, and what would allow it. */
+export function posixProcessError(e: unknown, pid: number, call: string, what: string): ProcessError {
   const code = codeOf(e);
   const { errno } = errnoOf(e);
-  if (code === 'no-such-process') return processFail(code, pid, errno, call, `no process with id ${pid}`);
+  if (code === 'no-such-process') return { code, pid, native: errno, call, message: `no process with id ${pid}` };
   if (code === 'access-denied')
-    return processFail(code, pid, errno, call, `access denied: cannot ${what} of process ${pid}`, accessHint());
+    return {
+      code,
+      pid,
+      native: errno,
+      call,
+      message: `access denied: cannot ${what} of process ${pid}`,
+      hint: accessHint(),
+    };
   const message = e instanceof Error ? e.message : String(e);
-  return processFail(code, pid, errno, call, `cannot ${what} of process ${pid}: ${message}`);
+  return { code, pid, native: errno, call, message: `cannot ${what} of process ${pid}: ${message}` };
+}
+
+function failFrom<T>(e: unknown, pid: number, call: string, what: string): ProcessResult<T> {
+  return { ok: false, error: posixProcessError(e, pid, call, what) };
 }
 
 /** PAGE_* for Linux permissions: no write-only or execute-only-write pages on Windows, so those read as RW. */

@@ -1,0 +1,262 @@
+/**
+ * `hostmem inspect PID|NAME`: the address space of any running process, from the OS — the summary by type (VMMap's
+ * top pane), then the largest regions (or all of them), or the whole walk as versioned JSON; `--watch` walks again
+ * at an interval and shows what changed; `--record` keeps the walks in a session file.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createProcessInspector, type ProcessError, type ProcessInfo, type ProcessInspector } from '../../../native';
+import { findProcess, ProcessWatcher, summarize, type WatchWalkEvent } from '../../inspect';
+import { ProcessRecordWriter, processSessionHeader } from '../../telemetry/process-records';
+import { SessionWriter } from '../../telemetry/session';
+import { parseDuration } from '../../workloads';
+import { walkToJson, watchWalkToJson, WALK_JSON_FORMAT, WATCH_JSON_FORMAT } from './inspect-json';
+import { diffText, formatSize, largestRegions, regionTable, summaryTable } from './inspect-text';
+import type { CliIo } from './io';
+
+export const INSPECT_SUMMARY = 'show the address space of a running process by type (live with --watch)';
+
+export const INSPECT_USAGE = `Usage: hostmem inspect PID|NAME [--regions | --top N] [--json] [--watch D [--count N]]
+                       [--record FILE [--force]]
+
+Walks every region of a running process's address space, as the OS reports it (/proc/PID/smaps on Linux;
+VirtualQueryEx on Windows), and prints the summary by type (Image, Mapped file, Shareable, Heap, Stack, Private
+data, Free: size, committed, resident and private bytes, region count), then the largest regions.
+A NAME is a process name or executable file name (any case, with or without .exe); when several processes have
+it they are listed and nothing is walked.
+
+Options:
+  --regions       list every region (ascending), not only the largest
+  --top N         how many of the largest regions to list (default 15)
+  --json          print the whole walk as JSON (${WALK_JSON_FORMAT}; see docs/spec/process-inspection.md);
+                  with --watch, one JSON line per walk (${WATCH_JSON_FORMAT})
+  --watch D       walk again every D (e.g. 1s, 500ms) and show what changed since the last walk, until the process
+                  exits or Ctrl-C
+  --count N       with --watch, stop after N walks
+  --record FILE   write the walks to a session file (readable by 'hostmem replay' and 'hostmem report')
+  --force         replace FILE if it exists
+  -h, --help      show this help
+
+Exit status: 0 when walked (also when a watched process exits: what was recorded is kept), 1 when the process
+cannot be found or read (no such process, a name several processes have, access denied), 2 for a usage error.
+`;
+
+interface InspectArgs {
+  readonly query: string;
+  readonly regions: boolean;
+  readonly top: number;
+  readonly json: boolean;
+  readonly watchMs: number | undefined;
+  readonly count: number | undefined;
+  readonly record: string | undefined;
+}
+
+/** Parse the options; a string is a usage error. */
+export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' | string {
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        regions: { type: 'boolean' },
+        top: { type: 'string' },
+        json: { type: 'boolean' },
+        watch: { type: 'string' },
+        count: { type: 'string' },
+        record: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length !== 1) return 'expected one PID or NAME';
+  const query = parsed.positionals[0]!.trim();
+  if (query === '') return 'expected one PID or NAME, got an empty string';
+  const count = (name: string, text: string | boolean | undefined): number | undefined | string => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (typeof text !== 'string' || !/^[0-9]+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+      return `--${name}: expected a whole number ≥ 1, got ${JSON.stringify(text)}`;
+    return n;
+  };
+  const top = count('top', v.top);
+  if (typeof top === 'string') return top;
+  const n = count('count', v.count);
+  if (typeof n === 'string') return n;
+  let watchMs: number | undefined;
+  if (v.watch !== undefined) {
+    const ms = typeof v.watch === 'string' ? parseDuration(v.watch) : undefined;
+    if (ms === undefined || ms < 10)
+      return `--watch: expected an interval of at least 10ms, e.g. 1s or 500ms, got ${JSON.stringify(v.watch)}`;
+    watchMs = ms;
+  }
+  if (n !== undefined && watchMs === undefined) return '--count needs --watch';
+  if (v.regions && top !== undefined) return '--regions lists every region: leave out --top';
+  const record = typeof v.record === 'string' ? v.record : undefined;
+  if (record !== undefined) {
+    if (record === '') return '--record: expected a file name';
+    if (existsSync(record) && statSync(record).isDirectory()) return `--record: ${record} is a folder`;
+    if (existsSync(record) && !v.force) return `--record: ${record} exists (add --force to replace it)`;
+  }
+  return { query, regions: v.regions === true, top: top ?? 15, json: v.json === true, watchMs, count: n, record };
+}
+
+function errorText(e: ProcessError): string {
+  return `hostmem inspect: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}\n`;
+}
+
+const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
+
+export async function inspectCommand(
+  argv: readonly string[],
+  io: CliIo,
+  inspector: () => ProcessInspector = createProcessInspector,
+): Promise<number> {
+  const args = parseInspectArgs(argv);
+  if (args === 'help') {
+    io.stdout.write(INSPECT_USAGE);
+    return 0;
+  }
+  if (typeof args === 'string') {
+    io.stderr.write(`hostmem inspect: ${args}\n\n${INSPECT_USAGE}`);
+    return 2;
+  }
+  const ins = inspector();
+  const found = await findProcess(ins, args.query);
+  if (found.kind === 'error') {
+    io.stderr.write(errorText(found.error));
+    return 1;
+  }
+  if (found.kind === 'none') {
+    io.stderr.write(
+      `hostmem inspect: ${/^[0-9]+$/.test(found.query) ? `no process with id ${found.query}` : `no process named ${JSON.stringify(found.query)}`} (see 'hostmem ps')\n`,
+    );
+    return 1;
+  }
+  if (found.kind === 'several') {
+    io.stderr.write(
+      `hostmem inspect: ${found.matches.length} processes are named ${JSON.stringify(found.query)}; give one PID:\n` +
+        found.matches.map((p) => `  ${p.pid}  ${p.imagePath ?? p.name}${p.user ? `  (${p.user})` : ''}`).join('\n') +
+        '\n',
+    );
+    return 1;
+  }
+  const info = found.process;
+  if (args.watchMs === undefined) return inspectOnce(ins, info, args, io);
+  return watch(ins, info, args, args.watchMs, io);
+}
+
+interface Recording {
+  readonly session: SessionWriter;
+  readonly walks: ProcessRecordWriter;
+}
+
+function openRecord(args: InspectArgs, ins: ProcessInspector, command: string, io: CliIo): Recording | null {
+  if (args.record === undefined) return null;
+  const session = new SessionWriter(args.record, processSessionHeader(ins.backend, ins.pageSize, command), {
+    onCapped: (message) => io.stderr.write(`hostmem inspect: ${message}\n`),
+  });
+  return { session, walks: new ProcessRecordWriter(session) };
+}
+
+async function closeRecord(record: Recording | null, io: CliIo): Promise<boolean> {
+  if (!record) return true;
+  try {
+    await record.session.close();
+    return true;
+  } catch (error) {
+    io.stderr.write(`hostmem inspect: ${error instanceof Error ? error.message : String(error)}\n`);
+    return false;
+  }
+}
+
+function header(info: ProcessInfo, regions: number, ms: number): string {
+  const who = info.imagePath && info.imagePath !== info.name ? `${info.name} (${info.imagePath})` : info.name;
+  return `process ${info.pid} ${who}${info.user ? `, user ${info.user}` : ''}: ${regions} regions, walked in ${ms.toFixed(0)} ms\n`;
+}
+
+async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: InspectArgs, io: CliIo): Promise<number> {
+  const walked = await ins.walkProcess(info.pid);
+  if (!walked.ok) {
+    io.stderr.write(errorText(walked.error));
+    return 1;
+  }
+  const walk = walked.value;
+  const summary = summarize(walk);
+  const record = openRecord(args, ins, `hostmem inspect ${info.pid}`, io);
+  record?.walks.write(walk);
+  if (args.json) {
+    io.stdout.write(JSON.stringify(walkToJson(walk, info, summary)) + '\n');
+  } else {
+    io.stdout.write(header(info, walk.regions.length, walk.durationMs));
+    io.stdout.write('\n' + summaryTable(summary));
+    if (args.regions) io.stdout.write('\n' + regionTable(walk.regions));
+    else {
+      io.stdout.write(`\nLargest regions:\n`);
+      io.stdout.write(regionTable(largestRegions(walk, args.top)));
+    }
+  }
+  return (await closeRecord(record, io)) ? 0 : 1;
+}
+
+async function watch(
+  ins: ProcessInspector,
+  info: ProcessInfo,
+  args: InspectArgs,
+  intervalMs: number,
+  io: CliIo,
+): Promise<number> {
+  const tty = (io.stdout as { isTTY?: boolean }).isTTY === true && !args.json;
+  const record = openRecord(args, ins, `hostmem inspect ${info.pid} --watch ${intervalMs}ms`, io);
+  const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true });
+  let failed: ProcessError | undefined;
+  const onWalk = (e: WatchWalkEvent): void => {
+    record?.walks.write(e.walk);
+    if (args.json) {
+      io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff)) + '\n');
+    } else {
+      const t = e.summary.total;
+      const lines =
+        `${tty ? '\x1b[H\x1b[2J' : e.seq > 1 ? '\n' : ''}${clock(e.walk.takenAt)}  walk ${e.seq}: ` +
+        `committed ${formatSize(t.committed)}, resident ${t.resident === null ? '-' : formatSize(t.resident)}, ` +
+        `${t.regions} regions (${e.walk.durationMs.toFixed(0)} ms)\n`;
+      io.stdout.write(lines);
+      if (e.seq === 1 || tty) io.stdout.write('\n' + summaryTable(e.summary));
+      if (e.diff !== null) io.stdout.write(`\nSince the last walk:\n${diffText(e.diff, 20)}`);
+      else if (tty) io.stdout.write(`\nLargest regions:\n${regionTable(largestRegions(e.walk, args.top))}`);
+    }
+    if (args.count !== undefined && e.seq >= args.count) watcher.stop();
+  };
+  watcher.onWalk(onWalk);
+  watcher.onExit((e) => {
+    record?.walks.exit(info.pid, e.at);
+    if (args.json)
+      io.stdout.write(
+        JSON.stringify({ format: WATCH_JSON_FORMAT, event: 'exit', pid: info.pid, t: e.at, walks: e.walks }) + '\n',
+      );
+    io.stderr.write(
+      `hostmem inspect: process ${info.pid} exited at ${clock(e.at)} (after ${e.walks} walk${e.walks === 1 ? '' : 's'})` +
+        `${args.record ? `; the walks are kept in ${args.record}` : ''}\n`,
+    );
+  });
+  watcher.onError((e) => {
+    if (e.fatal) failed = e.error;
+    else io.stderr.write(`hostmem inspect: ${e.error.message} (watching on)\n`);
+  });
+  const onSigint = (): void => watcher.stop();
+  process.on('SIGINT', onSigint);
+  watcher.start();
+  const end = await watcher.done.finally(() => process.off('SIGINT', onSigint));
+  const closed = await closeRecord(record, io);
+  if (end === 'error' && failed) {
+    io.stderr.write(errorText(failed));
+    return 1;
+  }
+  return closed ? 0 : 1;
+}

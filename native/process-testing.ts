@@ -1,0 +1,122 @@
+/**
+ * A child process for inspector tests: it reserves 64 MiB and commits 8 MiB of it through hostmem's own backend,
+ * maps a file of known size and name, reports where, and on a "commit" line commits 16 MiB more. Tests run it by
+ * spawning their own compiled file with HOSTMEM_INSPECT_CHILD=1 and calling `runInspectChild()` in that mode.
+ * (Mapping a file asks which OS this is, so it lives here in native/.)
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import koffi from 'koffi';
+import { createOsMemory, PAGE } from './index';
+
+export const MiB = 1024 * 1024;
+export const RESERVED = 64 * MiB;
+export const COMMITTED = 8 * MiB;
+export const MORE = 16 * MiB;
+/** Not a multiple of the page size: the mapping is the file rounded up to whole pages. */
+export const FILE_BYTES = 3 * MiB + 1000;
+
+export interface ChildReport {
+  readonly base: number;
+  readonly fileBase: number;
+  readonly filePath: string;
+}
+
+/** Map `path` read-only into this process; returns the view's address. */
+function mapFile(path: string, size: number): number {
+  if (process.platform === 'win32') {
+    const k = koffi.load('kernel32.dll');
+    const CreateFileW = k.func(
+      'intptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, uintptr_t sa, uint32_t disposition, uint32_t flags, intptr_t template)',
+    ) as (...a: Array<string | number>) => number;
+    const CreateFileMappingW = k.func(
+      'intptr_t __stdcall CreateFileMappingW(intptr_t file, uintptr_t sa, uint32_t protect, uint32_t high, uint32_t low, uintptr_t name)',
+    ) as (...a: number[]) => number;
+    const MapViewOfFile = k.func(
+      'uintptr_t __stdcall MapViewOfFile(intptr_t map, uint32_t access, uint32_t high, uint32_t low, uintptr_t size)',
+    ) as (...a: number[]) => number;
+    const file = CreateFileW(path, 0x80000000, 7, 0, 3, 0x80, 0);
+    const map = CreateFileMappingW(file, 0, PAGE.READONLY, 0, 0, 0);
+    return MapViewOfFile(map, 4, 0, 0, 0);
+  }
+  const libc = koffi.load('libc.so.6');
+  const mmap = libc.func('intptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, intptr_t off)') as (
+    ...a: number[]
+  ) => number;
+  const open = libc.func('int open(const char *path, int flags)') as (p: string, f: number) => number;
+  const fd = open(path, 0);
+  return mmap(0, size, 1 /* PROT_READ */, 1 /* MAP_SHARED */, fd, 0);
+}
+
+/** The child: reserve 64 MiB, commit 8 MiB of it, map a file; on "commit", 16 MiB more; then wait. */
+export function runInspectChild(): void {
+  const os = createOsMemory();
+  const base = os.reserve(null, RESERVED, false);
+  if (!base.ok) throw new Error(base.error.message);
+  const c = os.commit(base.value, COMMITTED, PAGE.READWRITE);
+  if (!c.ok) throw new Error(c.error.message);
+  os.fill(base.value, COMMITTED, 0x5a);
+  const dir = mkdtempSync(join(tmpdir(), 'hostmem-inspect-'));
+  const filePath = join(dir, `hostmem-inspect-${process.pid}.bin`);
+  writeFileSync(filePath, Buffer.alloc(FILE_BYTES, 1));
+  const fileBase = mapFile(filePath, FILE_BYTES);
+  const report: ChildReport = { base: base.value, fileBase, filePath };
+  process.stdout.write(JSON.stringify(report) + '\n');
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    if (line === 'commit') {
+      const more = os.commit(base.value + COMMITTED, MORE, PAGE.READWRITE);
+      if (!more.ok) throw new Error(more.error.message);
+      os.fill(base.value + COMMITTED, MORE, 0xa5);
+      process.stdout.write('committed\n');
+    }
+  });
+  rl.on('close', () => process.exit(0));
+}
+
+export class InspectChild {
+  private readonly lines: string[] = [];
+  private readonly waiters: Array<(line: string) => void> = [];
+  readonly process: ChildProcessWithoutNullStreams;
+
+  /** `compiledTest`: the compiled test file that calls `runInspectChild()` when HOSTMEM_INSPECT_CHILD is 1. */
+  constructor(compiledTest: string) {
+    this.process = spawn(process.execPath, [compiledTest], {
+      env: { ...process.env, HOSTMEM_INSPECT_CHILD: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    createInterface({ input: this.process.stdout }).on('line', (line) => {
+      const w = this.waiters.shift();
+      if (w) w(line);
+      else this.lines.push(line);
+    });
+    this.process.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  }
+
+  get pid(): number {
+    return this.process.pid ?? 0;
+  }
+
+  next(): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  send(line: string): void {
+    this.process.stdin.write(line + '\n');
+  }
+
+  async kill(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** True in the child process of an inspector test. */
+export const isInspectChild = (): boolean => process.env.HOSTMEM_INSPECT_CHILD === '1';
