@@ -8,7 +8,7 @@
  * Run by `npm test` (leg `e2e`) from out/e2e/processes.e2e.js. Selectors are renderer/TESTIDS.md's.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -109,6 +109,22 @@ test('serve --pid opens the Processes view on the child; 16 MiB more shows in th
     listed.some((b) => b <= address && address < b + 64 * MiB),
     `the diff lists the region (${listed.map((b) => b.toString(16)).join(', ')})`,
   );
+
+  // Export… a JSON report of the watched process: the browser downloads it; its totals are the watch's last walk.
+  await page.locator(tid('process-export-format')).selectOption('json');
+  const downloaded = page.waitForEvent('download', { timeout: WAIT });
+  await page.locator(tid('process-export-submit')).click();
+  const download = await downloaded;
+  assert.match(download.suggestedFilename(), new RegExp(`^hostmem-process-${child.pid}-.*\\.json$`));
+  const report = JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
+    schema: string;
+    process: { pid: number; total: { committed: number }; diff: { totals: { committed: { delta: number } } } };
+  };
+  assert.equal(report.schema, 'hostmem.report/1');
+  assert.equal(report.process.pid, child.pid);
+  assert.ok(report.process.total.committed >= before + 16 * MiB);
+  assert.ok(report.process.diff.totals.committed.delta >= 16 * MiB, 'first to last walk: the 16 MiB');
+  await page.locator(tid('process-export-result')).waitFor({ timeout: WAIT });
 
   await shot('processes-en.png');
   await page.emulateMedia({ colorScheme: 'dark' });
