@@ -335,6 +335,10 @@ export function settingsFieldSchemas() {
     defaultWorkload: z.string().min(1).max(64),
     /** The host policy the app starts with, as setPolicy takes it (sizes in bytes). */
     policy: policySchema,
+    /** The process the tray watches: a pid or a name (as `hostmem serve --pid` takes it); null for none. */
+    trayProcess: z.string().trim().min(1).max(256).nullable(),
+    /** Notify when the tray's process passes this many committed bytes (throttled); null: no notification. */
+    trayProcessThreshold: bytes.min(1).nullable(),
   } as const;
 }
 
@@ -348,6 +352,8 @@ export interface AppSettings {
   readonly trayHintShown: boolean;
   readonly defaultWorkload: string;
   readonly policy: HostPolicy;
+  readonly trayProcess: string | null;
+  readonly trayProcessThreshold: number | null;
 }
 
 /** Settings that take effect at the next start (the others apply at once). */

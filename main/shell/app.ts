@@ -182,6 +182,12 @@ export class DesktopApp {
     if (changed.includes('theme')) nativeTheme.themeSource = now.theme;
     if (changed.includes('language')) this.core.setLanguage(now.language);
     if (changed.includes('startAtLogin')) this.applyStartAtLogin(now.startAtLogin);
+    if (changed.includes('trayProcess') || changed.includes('trayProcessThreshold')) {
+      this.core
+        .setTrayProcess(now.trayProcess, now.trayProcessThreshold)
+        .then((p) => log.info(p ? `tray: watching ${p.name} (${p.pid})` : 'tray: no process watched'))
+        .catch((e: unknown) => log.warn(`tray: ${e instanceof Error ? e.message : String(e)}`));
+    }
   }
 
   private async onTrayMenu(id: string, checked: boolean): Promise<void> {

@@ -40,6 +40,8 @@ const custom: Settings = {
     faults: [{ op: 'VirtualAlloc', level: 'eAppDomainCritical', everyNth: 10 }],
     seed: 42,
   },
+  trayProcess: 'node',
+  trayProcessThreshold: 512 * 1024 * 1024,
 };
 
 describe('settings', () => {

@@ -83,6 +83,8 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   trayHintShown: false,
   defaultWorkload: DEFAULT_SCENARIO,
   policy: DEFAULT_POLICY,
+  trayProcess: null,
+  trayProcessThreshold: null,
 });
 
 /** The settings file's name in the user data folder. */

@@ -20,6 +20,8 @@ export const defaultSettings: AppSettings = {
   trayHintShown: false,
   defaultWorkload: 'steady',
   policy: DEFAULT_POLICY,
+  trayProcess: null,
+  trayProcessThreshold: null,
 };
 
 export interface FakeSettings {
