@@ -109,6 +109,15 @@ export const processesEn = {
     done: 'Report ready',
     error: 'Export failed: {message}',
   },
+  tray: {
+    threshold: 'Tray threshold',
+    placeholder: 'e.g. 1GiB (optional)',
+    watch: 'Watch in the tray',
+    stop: 'Stop in the tray',
+    watching: 'The tray watches this process',
+    badSize: 'Not a size (e.g. 512MiB)',
+    error: 'Not saved: {message}',
+  },
   na: 'n/a',
 };
 
@@ -221,6 +230,15 @@ export const processesFr: ProcessesMessages = {
     done: 'Rapport prêt',
     error: 'Échec de l’export : {message}',
   },
+  tray: {
+    threshold: 'Seuil (barre des tâches)',
+    placeholder: 'ex. 1GiB (facultatif)',
+    watch: 'Surveiller dans la barre',
+    stop: 'Ne plus surveiller dans la barre',
+    watching: 'La barre des tâches surveille ce processus',
+    badSize: 'Taille invalide (ex. 512MiB)',
+    error: 'Non enregistré : {message}',
+  },
   na: 'n.d.',
 };
 
@@ -330,6 +348,15 @@ export const processesZhCN: ProcessesMessages = {
     submit: '导出报告',
     done: '报告已就绪',
     error: '导出失败：{message}',
+  },
+  tray: {
+    threshold: '托盘阈值',
+    placeholder: '例如 1GiB（可选）',
+    watch: '在托盘中监视',
+    stop: '停止托盘监视',
+    watching: '托盘正在监视此进程',
+    badSize: '不是有效大小（例如 512MiB）',
+    error: '未保存：{message}',
   },
   na: '不适用',
 };
