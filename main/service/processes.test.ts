@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { execChild, type ExecChild } from '../../tests/children/exec-child';
-import { createProcessInspector } from '../../native';
+import { createProcessInspector, type ProcessRegion } from '../../native';
 import {
   applyProcessMessage,
   type Push,
@@ -18,7 +18,7 @@ import {
 import { createHost } from '../host';
 import { createPublisher } from '../telemetry/publisher';
 import { createSampler } from '../telemetry/sampler';
-import { diffRows } from './processes';
+import { diffRegions } from './processes';
 import { createService, type Service, type ServiceSession } from './index';
 
 const MiB = 1024 * 1024;
@@ -86,24 +86,33 @@ async function ok<T = Record<string, unknown>>(session: ServiceSession, method: 
   return a.value as T;
 }
 
-test('diffRows: one merge finds added, updated and removed rows', () => {
-  const row = (base: number, committed: number) =>
-    ({
-      base,
-      size: 4096,
-      state: 'commit',
-      type: 'private',
-      protect: 4,
-      committed,
-      resident: null,
-      private: null,
-      file: null,
-    }) as const;
-  const d = diffRows([row(1, 1), row(2, 1), row(3, 1)], [row(2, 1), row(3, 2), row(4, 1)]);
+test('diffRegions: one merge finds added, updated and removed regions; the same object is not compared', () => {
+  const region = (base: number, committed: number): ProcessRegion => ({
+    baseAddress: base,
+    size: 4096,
+    state: 'MEM_COMMIT',
+    type: 'MEM_PRIVATE',
+    protect: 4,
+    allocationBase: base,
+    allocationProtect: 4,
+    committed,
+    file: null,
+    label: null,
+    use: null,
+    resident: null,
+    private: null,
+    pss: 1, // not shown: a change of it alone is not a change of the row
+    swap: null,
+  });
+  const kept = region(2, 1);
+  const d = diffRegions(
+    [region(1, 1), kept, region(3, 1), region(5, 1)],
+    [kept, region(3, 2), region(4, 1), { ...region(5, 1), pss: 2 }],
+  );
   assert.deepEqual(d.removed, [1]);
   assert.deepEqual(
-    d.updated.map((r) => r.base),
-    [3],
+    d.updated.map((r) => [r.base, r.committed]),
+    [[3, 2]],
   );
   assert.deepEqual(
     d.added.map((r) => r.base),

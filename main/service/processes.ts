@@ -1,9 +1,14 @@
 /**
- * The service's process part: watches of real processes, shared by every connected UI. One `ProcessWatcher`
- * (main/inspect) per watched pid, whoever asked; each UI that watches it gets a first `full` message, then one
- * `delta` per walk with only what changed (the rows whose values differ from the previous walk, found by one merge
- * over the two address-ordered walks, and the totals by type when they moved), and an `end` when the process exits
- * or can no longer be read. The last picture stays (for the page, snapshots, the diff and reports) until the last UI
+ * The service's process part: watches of real processes, shared by every connected UI. One walk loop per watched
+ * pid, whoever asked; each UI that watches it gets a first `full` message, then one `delta` per walk with only what
+ * changed (the regions whose shown values differ from the previous walk, found by one merge over the two
+ * address-ordered walks and only those made into rows, and the totals by type when they moved), and an `end` when
+ * the process exits or can no longer be read.
+ *
+ * Walks start at a fixed rate (every `intervalMs` from the start of the previous one; at once when a walk took
+ * longer; never two at a time), so a change reaches a UI within one interval plus one walk. The inspector's
+ * ProcessWatcher walks `intervalMs` after the previous walk ended and diffs every pair of walks (90–380 ms at 100,000
+ * regions, unused here): see /work/coord/inspect-requests.md; the error handling below is the watcher's. The last picture stays (for the page, snapshots, the diff and reports) until the last UI
  * lets the watch go.
  *
  * At most `maxWatches` processes are walked at once (every UI together); past that a watch is refused, naming
@@ -27,7 +32,8 @@ import {
   type ProcessTypeTotals,
   type WatchResult,
 } from '../contract';
-import { ProcessWatcher, summarize, type WatchWalkEvent } from '../inspect';
+import type { ProcessRegion } from '../../native';
+import { summarize, type TypeSummary } from '../inspect';
 import { processDiff, processRow, processSample, typeTotals } from '../reports';
 
 /** A refusal the service answers with (its code and message go to the UI as they are). */
@@ -40,7 +46,8 @@ export class ProcessRequestError extends Error {
 const refused = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'refused', message });
 const notFound = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'not-found', message });
 
-function sameRow(a: ProcessRegionRow, b: ProcessRegionRow): boolean {
+/** Whether two regions at the same base show the same row (the fields processRow reads). */
+function sameShown(a: ProcessRegion, b: ProcessRegion): boolean {
   return (
     a.size === b.size &&
     a.state === b.state &&
@@ -49,17 +56,19 @@ function sameRow(a: ProcessRegionRow, b: ProcessRegionRow): boolean {
     a.committed === b.committed &&
     a.resident === b.resident &&
     a.private === b.private &&
-    a.file === b.file
+    a.file === b.file &&
+    a.label === b.label &&
+    a.use === b.use
   );
 }
 
 /**
- * The rows that differ between two address-ordered row lists: one merge, no hashing of addresses. Pure: exported
- * for tests and the benchmark.
+ * The regions whose rows differ between two address-ordered walks: one merge, no hashing of addresses, and only the
+ * changed regions made into rows. Pure: exported for tests and the benchmark.
  */
-export function diffRows(
-  before: readonly ProcessRegionRow[],
-  after: readonly ProcessRegionRow[],
+export function diffRegions(
+  before: readonly ProcessRegion[],
+  after: readonly ProcessRegion[],
 ): { added: ProcessRegionRow[]; updated: ProcessRegionRow[]; removed: number[] } {
   const added: ProcessRegionRow[] = [];
   const updated: ProcessRegionRow[] = [];
@@ -69,14 +78,14 @@ export function diffRows(
   while (i < before.length || j < after.length) {
     const x = before[i];
     const y = after[j];
-    if (x !== undefined && (y === undefined || x.base < y.base)) {
-      removed.push(x.base);
+    if (x !== undefined && (y === undefined || x.baseAddress < y.baseAddress)) {
+      removed.push(x.baseAddress);
       i++;
-    } else if (y !== undefined && (x === undefined || y.base < x.base)) {
-      added.push(y);
+    } else if (y !== undefined && (x === undefined || y.baseAddress < x.baseAddress)) {
+      added.push(processRow(y));
       j++;
     } else {
-      if (!sameRow(x!, y!)) updated.push(y!);
+      if (x !== y && !sameShown(x!, y!)) updated.push(processRow(y!));
       i++;
       j++;
     }
@@ -120,7 +129,6 @@ interface Snapshot {
 
 class Watch {
   name: string;
-  rows: readonly ProcessRegionRow[] = [];
   totals: readonly ProcessTypeTotals[] = [];
   readonly history: ProcessSample[] = [];
   end: ProcessEnd | null = null;
@@ -129,44 +137,109 @@ class Watch {
   last: ProcessWalk | null = null;
   readonly subscribers = new Map<ProcessClient, Subscriber>();
   readonly snapshots: Snapshot[] = [];
-  nextSnapshot = 1;
-  private readonly watcher: ProcessWatcher;
+  /** The last walk's rows, made when a full message needs them. */
+  private rowsOfLast: readonly ProcessRegionRow[] | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private walking: Promise<void> | undefined;
 
   constructor(
-    inspector: ProcessInspector,
+    private readonly inspector: ProcessInspector,
     readonly pid: number,
     name: string,
     readonly intervalMs: number,
     private readonly now: () => number,
+    first: ProcessWalk,
   ) {
     this.name = name;
-    this.watcher = new ProcessWatcher(inspector, pid, { intervalMs, now });
-    this.watcher.onWalk((e) => this.onWalk(e));
-    this.watcher.onExit((e) =>
-      this.finish({ reason: 'exited', time: e.at, message: `process ${pid} (${this.name}) exited` }),
-    );
-    this.watcher.onError((e) => {
-      if (!e.fatal) return; // a passing failure: the next walk tries again
-      this.finish({
-        reason: e.error.code === 'access-denied' ? 'access-denied' : 'failed',
-        time: this.now(),
-        message: describeProcessError(e.error),
-      });
-    });
-    this.watcher.start();
+    this.take(first, summarize(first));
+    this.schedule(first.takenAt);
   }
 
   get running(): boolean {
-    return this.end === null;
+    return this.end === null && !this.stopped;
   }
 
-  /** Walk now (a snapshot wants the process as it is, not as it was up to an interval ago). */
+  /** The next walk `intervalMs` after `startedAt` (at once when that has passed). Timers never keep Node alive. */
+  private schedule(startedAt: number): void {
+    if (!this.running) return;
+    const wait = Math.max(0, startedAt + this.intervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.walkNow();
+    }, wait);
+    this.timer.unref();
+  }
+
+  /** Walk now (a snapshot wants the process as it is); the fixed rate goes on from this walk. */
   walkNow(): Promise<void> {
-    return this.running ? this.watcher.walkNow() : Promise.resolve();
+    if (!this.running) return Promise.resolve();
+    if (this.walking) return this.walking;
+    this.cancelTimer();
+    const startedAt = this.now();
+    this.walking = this.walkOnce()
+      .catch((e: unknown) => {
+        // A bug of ours (a listener, a conversion): said, and the watch goes on.
+        console.error(`hostmem: watching process ${this.pid}: ${e instanceof Error ? e.stack : String(e)}`);
+      })
+      .finally(() => {
+        this.walking = undefined;
+        this.schedule(startedAt);
+      });
+    return this.walking;
   }
 
+  private async walkOnce(): Promise<void> {
+    const result = await this.inspector.walkProcess(this.pid, { includeFree: true });
+    if (!this.running) return;
+    if (!result.ok) {
+      const { code } = result.error;
+      if (code === 'exited' || code === 'no-such-process') {
+        this.finish({ reason: 'exited', time: this.now(), message: `process ${this.pid} (${this.name}) exited` });
+      } else if (code !== 'unknown') {
+        // As the inspector's watcher: anything but an unknown error will not pass by itself.
+        this.finish({
+          reason: code === 'access-denied' ? 'access-denied' : 'failed',
+          time: this.now(),
+          message: describeProcessError(result.error),
+        });
+      }
+      return;
+    }
+    this.onWalk(result.value);
+  }
+
+  /** Let the watch go (the last UI unwatched it). */
   stop(): void {
-    this.watcher.stop();
+    this.stopped = true;
+    this.cancelTimer();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The last walk's rows (made once per walk, when asked). */
+  rows(): readonly ProcessRegionRow[] {
+    this.rowsOfLast ??= this.last === null ? [] : this.last.regions.map(processRow);
+    return this.rowsOfLast;
+  }
+
+  /** Keep a walk as the last picture; returns whether the totals moved. */
+  private take(walk: ProcessWalk, summary: TypeSummary): { sample: ProcessSample; totalsChanged: boolean } {
+    const totals = typeTotals(summary);
+    const totalsChanged = this.totals.length === 0 || !sameTotals(this.totals, totals);
+    const sample = processSample(walk, summary);
+    this.totals = totals;
+    this.time = walk.takenAt;
+    if (walk.name) this.name = walk.name;
+    this.first ??= walk;
+    this.last = walk;
+    this.rowsOfLast = null;
+    this.history.push(sample);
+    if (this.history.length > MAX_PROCESS_HISTORY) this.history.splice(0, this.history.length - MAX_PROCESS_HISTORY);
+    return { sample, totalsChanged };
   }
 
   subscribe(client: ProcessClient): void {
@@ -189,26 +262,15 @@ class Watch {
       name: this.name,
       intervalMs: this.intervalMs,
       totals: this.totals,
-      rows: this.rows,
+      rows: this.rows(),
       history: this.history,
       ...(this.end !== null && { exited: this.end }),
     });
   }
 
-  private onWalk(e: WatchWalkEvent): void {
-    const rows = e.walk.regions.map(processRow);
-    const totals = typeTotals(e.summary);
-    const sample = processSample(e.walk, e.summary);
-    const changes = diffRows(this.rows, rows);
-    const totalsChanged = !sameTotals(this.totals, totals) || this.totals.length === 0;
-    this.rows = rows;
-    this.totals = totals;
-    this.time = e.walk.takenAt;
-    if (e.walk.name) this.name = e.walk.name;
-    this.first ??= e.walk;
-    this.last = e.walk;
-    this.history.push(sample);
-    if (this.history.length > MAX_PROCESS_HISTORY) this.history.splice(0, this.history.length - MAX_PROCESS_HISTORY);
+  private onWalk(walk: ProcessWalk): void {
+    const changes = diffRegions(this.last?.regions ?? [], walk.regions);
+    const { sample, totalsChanged } = this.take(walk, summarize(walk));
     for (const [client, sub] of this.subscribers) {
       if (sub.needFull) {
         this.sendFull(client, sub);
@@ -222,7 +284,7 @@ class Watch {
         seq: sub.seq,
         time: this.time,
         sample,
-        ...(totalsChanged && { totals }),
+        ...(totalsChanged && { totals: this.totals }),
         added: changes.added,
         updated: changes.updated,
         removed: changes.removed,
@@ -233,6 +295,7 @@ class Watch {
   private finish(end: ProcessEnd): void {
     if (this.end !== null) return;
     this.end = end;
+    this.cancelTimer();
     for (const [client, sub] of this.subscribers) {
       // Not sent a picture yet: the full message carries the end (and whatever was walked).
       if (sub.needFull) {
@@ -356,6 +419,7 @@ export class ProcessWatches {
           first.value.name ?? `pid ${pid}`,
           intervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
           this.now,
+          first.value,
         );
         this.watches.set(pid, watch);
       }
