@@ -19,7 +19,14 @@ import {
 } from 'electron';
 import log from 'electron-log/main';
 import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language } from '../contract';
-import { formatOf, writeReport, type ReportModel } from '../reports';
+import {
+  buildProcessReport,
+  formatOf,
+  writeProcessReport,
+  writeReport,
+  type ProcessReportModel,
+  type ReportModel,
+} from '../reports';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
 import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME } from './identity';
@@ -84,6 +91,14 @@ export class DesktopApp {
       },
       systemLocale: app.getLocale(),
       saveReport: (request, model) => this.saveReport(request.format, model),
+      saveProcessReport: (request, watch) =>
+        this.saveReport(
+          request.format,
+          buildProcessReport(watch, {
+            language: request.language ?? 'en',
+            source: { kind: 'live', session: null, command: null, torn: false, capped: false },
+          }),
+        ),
     });
     log.info(
       `hostmem ${app.getVersion()} started: backend ${this.core.host.backend}, locale ${this.core.locale}, ` +
@@ -266,9 +281,13 @@ export class DesktopApp {
   /** Set for the test hook's export: write there instead of asking. */
   private fixedTarget: string | undefined;
 
-  private async saveReport(format: ExportFormat, model: ReportModel): Promise<ExportResult> {
+  private async saveReport(format: ExportFormat, model: ReportModel | ProcessReportModel): Promise<ExportResult> {
     if (this.fixedTarget !== undefined) {
-      return { outcome: 'saved', files: await writeReport(model, this.fixedTarget, { print: printWithElectron }) };
+      const files =
+        'process' in model
+          ? await writeProcessReport(model, this.fixedTarget, { print: printWithElectron })
+          : await writeReport(model, this.fixedTarget, { print: printWithElectron });
+      return { outcome: 'saved', files };
     }
     const parent = this.window && !this.window.isDestroyed() && this.window.isVisible() ? this.window : null;
     const result = await saveReportWithDialog(model, { parent, format, folder: this.lastExportFolder });

@@ -13,7 +13,7 @@ import { findProcess, ProcessWatcher } from '../inspect';
 import { describeProcessError } from '../service/processes';
 import { createHost, type FailureEvent, type Host, type MemoryAvailable } from '../host';
 import type { ReportModel } from '../reports';
-import { createService, type Answer, type Service, type ServiceSession } from '../service';
+import { createService, type Answer, type SaveProcessReport, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
 import type { AppSettings, ExportResult, Params, ParsedParams, SettingsResult, WorkloadInfo } from '../contract';
@@ -64,6 +64,8 @@ export interface ShellCoreOptions {
   readonly systemLocale: string;
   /** Writes an exported report where the user wants it (the app's save dialog); see ServiceOptions. */
   readonly saveReport?: (request: ParsedParams<'exportReport'>, model: ReportModel) => Promise<ExportResult>;
+  /** Writes a watched process's report where the user wants it (Export… in the Processes view). */
+  readonly saveProcessReport?: SaveProcessReport;
   /** The app's settings as the contract's getSettings / updateSettings see them (the service answers with these). */
   readonly appSettings?: AppSettingsAccess;
   /** Default: a host over this OS with the settings' policy. */
@@ -166,6 +168,7 @@ class ShellCoreImpl implements ShellCore {
       transport: 'ipc',
       version: pkg.version,
       ...(options.saveReport && { saveReport: options.saveReport }),
+      ...(options.saveProcessReport && { saveProcessReport: options.saveProcessReport }),
       ...(options.appSettings && { appSettings: options.appSettings }),
       ...(options.now && { now: options.now }),
     });
