@@ -4,9 +4,10 @@
  * known regions, with the diff and the watcher, is in main/inspect/inspect.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { createProcessInspector } from './index';
-import { posixProcessError } from './posix/processes';
+import { posixProcessError, smapsReading } from './posix/processes';
 import { win32OpenError } from './win32/processes';
 
 const inspector = createProcessInspector();
@@ -34,6 +35,43 @@ describe('process inspector: this process', () => {
     const without = await inspector.walkProcess(process.pid, { includeFree: false });
     assert.ok(without.ok);
     assert.ok(without.value.regions.every((r) => r.state !== 'MEM_FREE'));
+  });
+});
+
+describe('process inspector: reading in chunks', () => {
+  test('lines cut anywhere between two reads give the same walk', async (t) => {
+    if (inspector.backend !== 'posix') {
+      t.skip('the chunked smaps read is the posix backend’s; win32 asks VirtualQueryEx region by region');
+      return;
+    }
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("ready")'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const pid = child.pid ?? 0;
+      const layout = async (): Promise<string[]> => {
+        const w = await inspector.walkProcess(pid);
+        if (!w.ok) assert.fail(w.error.message);
+        return w.value.regions.map(
+          (r) => `${r.baseAddress}+${r.size} ${r.state} ${r.type} ${r.protect} ${r.file ?? r.label}`,
+        );
+      };
+      const whole = await layout();
+      const saved = smapsReading.chunkBytes;
+      try {
+        // 27 and 28 cut the fixed-width key lines at and around their end; primes cut everywhere else.
+        for (const size of [27, 28, 61, 997, 4096]) {
+          smapsReading.chunkBytes = size;
+          assert.deepEqual(await layout(), whole, `chunks of ${size} bytes`);
+        }
+      } finally {
+        smapsReading.chunkBytes = saved;
+      }
+      assert.ok(whole.length > 20);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 

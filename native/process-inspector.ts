@@ -141,6 +141,13 @@ export interface ProcessInspector {
   walkProcess(pid: number, options?: WalkOptions): Promise<ProcessResult<ProcessWalk>>;
   /** Whether `pid` names a running process right now (a zombie counts as exited). */
   isRunning(pid: number): boolean;
+  /**
+   * Optional, for watchers: a cheap token of `pid`'s address-space layout and resident totals (Linux: a digest of
+   * /proc/PID/maps and /proc/PID/statm, ~50 ms for 100,000 mappings against ~400 ms for smaps). Two equal tokens
+   * mean a walk would find the same regions with the same totals (a residency shift between regions that leaves
+   * every total unchanged is the one thing it does not see). Null when the backend has none: walk every time.
+   */
+  fingerprint?(pid: number): Promise<ProcessResult<string | null>>;
 }
 
 export function processOk<T>(value: T): ProcessResult<T> {

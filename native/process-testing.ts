@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import koffi from 'koffi';
-import { createOsMemory, PAGE } from './index';
+import { createOsMemory, PAGE, type ProcessRegion, type ProcessWalk } from './index';
 
 export const MiB = 1024 * 1024;
 export const RESERVED = 64 * MiB;
@@ -120,3 +120,40 @@ export class InspectChild {
 
 /** True in the child process of an inspector test. */
 export const isInspectChild = (): boolean => process.env.HOSTMEM_INSPECT_CHILD === '1';
+
+/** A region written out by hand (private, committed read-write unless `over` says otherwise). */
+export function fixtureRegion(base: number, size: number, over: Partial<ProcessRegion> = {}): ProcessRegion {
+  const state = over.state ?? 'MEM_COMMIT';
+  return {
+    baseAddress: base,
+    size,
+    state,
+    type: state === 'MEM_FREE' ? undefined : 'MEM_PRIVATE',
+    protect: state === 'MEM_COMMIT' ? PAGE.READWRITE : state === 'MEM_FREE' ? PAGE.NOACCESS : 0,
+    allocationBase: state === 'MEM_FREE' ? 0 : base,
+    allocationProtect: PAGE.READWRITE,
+    committed: state === 'MEM_COMMIT' ? size : 0,
+    file: null,
+    label: null,
+    use: null,
+    resident: state === 'MEM_FREE' ? null : 0,
+    private: state === 'MEM_FREE' ? null : 0,
+    pss: null,
+    swap: null,
+    ...over,
+  };
+}
+
+/** A walk of pid 42 written out by hand. */
+export function fixtureWalk(regions: ProcessRegion[], takenAt = 1000): ProcessWalk {
+  return {
+    pid: 42,
+    name: 'x',
+    backend: 'posix',
+    pageSize: 4096,
+    takenAt,
+    durationMs: 1,
+    addressLimit: 0x10000000,
+    regions,
+  };
+}

@@ -2,12 +2,13 @@
  * The diff of two walks of one process: regions added, removed, grown, shrunk and otherwise changed, and the change
  * of each type's totals. This is how a leak shows: a region that keeps growing, or regions that keep being added.
  *
- * Regions are matched by base address; a region whose base moved but whose end stayed (a reservation whose front
+ * Regions are matched by base address (with the same type, file and use: anything else at that address replaced the
+ * region, and is listed as removed + added); a region whose base moved but whose end stayed (a reservation whose front
  * was committed, so the reserved rest now starts later) is matched by its end, with the same state and type. Free
  * regions are never listed (they are whatever the others leave); their totals are.
  */
 import type { ProcessRegion, ProcessWalk } from '../../native';
-import { REGION_TYPES, summarize, type RegionTypeName, type TypeTotals } from './summary';
+import { REGION_TYPES, summarize, type RegionTypeName, type TypeSummary, type TypeTotals } from './summary';
 
 /** What differs between the two sides of a matched region. */
 export type RegionField = 'size' | 'state' | 'type' | 'protect' | 'file' | 'resident' | 'private';
@@ -57,6 +58,8 @@ export interface WalkDiff {
 export interface DiffOptions {
   /** Resident or private changes smaller than this many bytes (in absolute value) are not listed. Default 0. */
   readonly residentThreshold?: number;
+  /** The two walks' summaries when the caller has them already (saves summarizing both again). */
+  readonly summaries?: { readonly before: TypeSummary; readonly after: TypeSummary };
 }
 
 const nullableDelta = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
@@ -100,6 +103,7 @@ function compare(a: ProcessRegion, b: ProcessRegion, threshold: number): RegionC
 /** Differences from walk `a` to walk `b` (of the same process, `a` first). */
 export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions = {}): WalkDiff {
   const threshold = options.residentThreshold ?? 0;
+  if (a.regions === b.regions) return unchanged(a, b, options.summaries?.before ?? summarize(a));
   const before = a.regions.filter((r) => r.state !== 'MEM_FREE');
   const after = b.regions.filter((r) => r.state !== 'MEM_FREE');
   // One merge walk by base over the two ascending lists.
@@ -118,7 +122,12 @@ export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions =
       onlyAfter.push(y);
       j++;
     } else if (x !== undefined && y !== undefined) {
-      pairs.push([x, y]);
+      // Something else at the same address (another file, another type) is a replacement, not a change.
+      if (x.type === y.type && x.file === y.file && x.use === y.use) pairs.push([x, y]);
+      else {
+        onlyBefore.push(x);
+        onlyAfter.push(y);
+      }
       i++;
       j++;
     }
@@ -150,8 +159,8 @@ export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions =
     else if (c.sizeDelta < 0) shrunk.push(c);
     else changed.push(c);
   }
-  const sa = summarize(a);
-  const sb = summarize(b);
+  const sa = options.summaries?.before ?? summarize(a);
+  const sb = options.summaries?.after ?? summarize(b);
   const byType = Object.fromEntries(REGION_TYPES.map((t) => [t, totalsDelta(sa.byType[t], sb.byType[t])])) as Record<
     RegionTypeName,
     TotalsDelta
@@ -167,6 +176,26 @@ export function diffWalks(a: ProcessWalk, b: ProcessWalk, options: DiffOptions =
     changed,
     byType,
     total: totalsDelta(sa.total, sb.total),
+  };
+}
+
+/** The diff of two walks that share their regions (a watcher's reused walk): nothing moved; one summary. */
+function unchanged(a: ProcessWalk, b: ProcessWalk, s: TypeSummary): WalkDiff {
+  const byType = Object.fromEntries(REGION_TYPES.map((t) => [t, totalsDelta(s.byType[t], s.byType[t])])) as Record<
+    RegionTypeName,
+    TotalsDelta
+  >;
+  return {
+    pid: b.pid,
+    from: a.takenAt,
+    to: b.takenAt,
+    added: [],
+    removed: [],
+    grown: [],
+    shrunk: [],
+    changed: [],
+    byType,
+    total: totalsDelta(s.total, s.total),
   };
 }
 

@@ -25,7 +25,7 @@ import {
   runInspectChild,
   type ChildReport,
 } from '../../native/process-testing';
-import { diffWalks, ProcessWatcher, summarize } from './index';
+import { diffWalks, ProcessWatcher, summarize, type WatchOptions, type WatchWalkEvent } from './index';
 
 /** This file, compiled (tests run from the repository root). */
 const COMPILED = join(process.cwd(), 'out', 'tests', 'main', 'inspect', 'inspect.test.js');
@@ -177,6 +177,51 @@ if (isInspectChild()) {
       assert.ok(one.ok);
       assert.equal(one.value.name, me.name);
       assert.equal(inspector.isRunning(child.pid), true);
+    });
+
+    test('a watcher at a fixed rate: every walk told, its diff (computed when read) the diff of the two walks', async () => {
+      const collect = async (options: WatchOptions, n: number): Promise<WatchWalkEvent[]> => {
+        const watcher = new ProcessWatcher(inspector, child.pid, { keepAlive: true, ...options });
+        const events: WatchWalkEvent[] = [];
+        const done = new Promise<void>((resolve) =>
+          watcher.onWalk((e) => {
+            events.push(e);
+            if (events.length === n) {
+              watcher.stop();
+              resolve();
+            }
+          }),
+        );
+        watcher.start();
+        await done;
+        assert.equal(await watcher.done, 'stopped');
+        return events;
+      };
+      const events = await collect({ intervalMs: 10, cadence: 'fixed-rate' }, 6);
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        [1, 2, 3, 4, 5, 6],
+      );
+      assert.equal(events[0]!.diff, null);
+      assert.equal(events[0]!.changed, true);
+      for (let i = 1; i < events.length; i++) {
+        const e = events[i]!;
+        assert.deepEqual(e.diff, diffWalks(events[i - 1]!.walk, e.walk));
+        assert.deepEqual(e.summary, summarize(e.walk));
+        if (e.reused) {
+          assert.equal(e.walk.regions, events[i - 1]!.walk.regions);
+          assert.equal(e.changed, false);
+        }
+      }
+      // The child sits idle: where the inspector has a fingerprint, some tick finds it unchanged and walks no more.
+      if (inspector.fingerprint)
+        assert.ok(
+          events.slice(1).some((e) => e.reused),
+          'no tick kept the regions',
+        );
+      else assert.ok(events.every((e) => !e.reused));
+      const walked = await collect({ intervalMs: 10, alwaysWalk: true }, 3);
+      assert.ok(walked.every((e) => !e.reused));
     });
 
     test('a watcher sees the exit, keeps its last walk and stops', async () => {

@@ -3,26 +3,38 @@
  * through a `ProcessInspector`; it never touches the host.
  *
  *   const watcher = new ProcessWatcher(inspector, pid, { intervalMs: 1000 });
- *   watcher.onWalk((e) => …);    // every walk: { seq, walk, summary, diff (null for the first), changed }
+ *   watcher.onWalk((e) => …);    // every walk: { seq, walk, summary, diff (null for the first), changed, reused }
+ *                                // (diff and changed are computed when first read: a listener that never reads
+ *                                // them never pays for the diff)
  *   watcher.onChange((e) => …);  // only walks whose diff is not empty (the first walk counts as a change)
  *   watcher.onExit((e) => …);    // the process exited (or vanished): { pid, at, walks, lastWalk }; the watcher stops
  *   watcher.onError((e) => …);   // a walk failed otherwise: { error, fatal }; fatal (access denied, …) stops it
- *   watcher.start();             // walks at once, then every intervalMs after the previous walk ended
+ *   watcher.start();             // walks at once, then every intervalMs (cadence: see WatchOptions)
  *   await watcher.done;          // resolves with why it stopped: 'stopped' | 'exited' | 'error'
  *   watcher.stop();
  *
- * Walks never overlap: the next one is scheduled when the previous one has ended, so a walk slower than the
- * interval just makes the interval longer. Timers are unref'd unless `keepAlive` is set.
+ * Where the inspector has a cheap fingerprint (Linux: /proc/PID/maps + statm), a tick whose fingerprint equals the
+ * previous one keeps the previous regions instead of walking again (`reused: true`), so watching an idle process with
+ * 100,000 mappings costs a maps read a second, not a smaps walk. Walks never overlap. With the default cadence
+ * ('fixed-delay') the next walk starts `intervalMs` after the previous one ended; with 'fixed-rate' it starts
+ * `intervalMs` after the previous one started, at once if that walk overran. Timers are unref'd unless `keepAlive`.
  */
 import type { ProcessError, ProcessInspector, ProcessWalk, WalkOptions } from '../../native';
 import { diffWalks, isEmptyDiff, type DiffOptions, type WalkDiff } from './diff';
 import { summarize, type TypeSummary } from './summary';
 
-export interface WatchOptions extends WalkOptions, DiffOptions {
-  /** Time between the end of one walk and the start of the next, ms (default 1000). */
+export interface WatchOptions extends WalkOptions, Pick<DiffOptions, 'residentThreshold'> {
+  /** Time between walks, ms (default 1000): from the end of one to the start of the next, or start to start. */
   readonly intervalMs?: number;
+  /** 'fixed-delay' (default): the interval runs from the end of a walk; 'fixed-rate': from its start. */
+  readonly cadence?: 'fixed-delay' | 'fixed-rate';
   /** Keep the Node event loop alive while watching (a CLI's `--watch`); default false. */
   readonly keepAlive?: boolean;
+  /**
+   * Walk every time, even when the inspector's cheap fingerprint says nothing changed (default false: an unchanged
+   * process costs a /proc/PID/maps read per interval instead of a whole smaps walk).
+   */
+  readonly alwaysWalk?: boolean;
   /** Clock, ms since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -36,6 +48,11 @@ export interface WatchWalkEvent {
   readonly diff: WalkDiff | null;
   /** True for the first walk and whenever the diff is not empty. */
   readonly changed: boolean;
+  /**
+   * True when the inspector's fingerprint showed no change since the previous walk, so its regions were kept (the
+   * walk is the previous one with this tick's `takenAt` and `durationMs`; the diff is empty).
+   */
+  readonly reused: boolean;
 }
 
 export interface WatchExitEvent {
@@ -59,6 +76,9 @@ type Listener<T> = (event: T) => void;
 
 class Listeners<T> {
   private readonly list = new Set<Listener<T>>();
+  get size(): number {
+    return this.list.size;
+  }
   add(cb: Listener<T>): () => void {
     this.list.add(cb);
     return () => this.list.delete(cb);
@@ -75,6 +95,8 @@ export class ProcessWatcher {
   private readonly errorListeners = new Listeners<WatchErrorEvent>();
   private timer: NodeJS.Timeout | undefined;
   private last: ProcessWalk | null = null;
+  private lastSummary: TypeSummary | null = null;
+  private lastToken: string | null = null;
   private seq = 0;
   private state: 'idle' | 'running' | 'ended' = 'idle';
   private walking: Promise<void> | undefined;
@@ -137,7 +159,7 @@ export class ProcessWatcher {
    * walk has been told to the listeners.
    */
   async walkNow(): Promise<void> {
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     if (this.walking) return this.walking;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -154,6 +176,7 @@ export class ProcessWatcher {
   }
 
   private tick(): Promise<void> {
+    const started = performance.now();
     this.walking = this.walkOnce()
       .catch((e: unknown) => {
         // A listener threw (or the inspector broke its promise never to): told as an error, the watch goes on.
@@ -165,14 +188,27 @@ export class ProcessWatcher {
       })
       .finally(() => {
         this.walking = undefined;
-        if (this.state === 'running' && this.timer === undefined) this.schedule(this.intervalMs);
+        if (this.state !== 'running' || this.timer !== undefined) return;
+        const elapsed = performance.now() - started;
+        this.schedule(this.options.cadence === 'fixed-rate' ? Math.max(0, this.intervalMs - elapsed) : this.intervalMs);
       });
     return this.walking;
   }
 
   private async walkOnce(): Promise<void> {
+    const started = performance.now();
+    const token = await this.fingerprint();
+    if (this.ended) return;
+    const last = this.last;
+    if (token !== null && token === this.lastToken && last !== null && this.lastSummary !== null) {
+      const walk: ProcessWalk = { ...last, takenAt: this.now(), durationMs: performance.now() - started };
+      this.last = walk;
+      this.walkListeners.emit(this.event(last, walk, this.lastSummary, this.lastSummary, true));
+      return;
+    }
+    this.lastToken = token;
     const result = await this.inspector.walkProcess(this.pid, this.options);
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     if (!result.ok) {
       const { code } = result.error;
       if (code === 'exited' || code === 'no-such-process') {
@@ -186,21 +222,67 @@ export class ProcessWatcher {
       return;
     }
     const walk = result.value;
-    const diff = this.last === null ? null : diffWalks(this.last, walk, this.options);
+    const previous = this.last;
+    const summary = summarize(walk);
+    const event = this.event(previous, walk, this.lastSummary, summary, false);
     this.last = walk;
-    const event: WatchWalkEvent = {
-      seq: ++this.seq,
-      walk,
-      summary: summarize(walk),
-      diff,
-      changed: diff === null || !isEmptyDiff(diff),
-    };
+    this.lastSummary = summary;
     this.walkListeners.emit(event);
-    if (event.changed) this.changeListeners.emit(event);
+    if (this.changeListeners.size > 0 && event.changed) this.changeListeners.emit(event);
+  }
+
+  /** A walk event whose diff (and so `changed`) is computed once, when first read. */
+  private event(
+    previous: ProcessWalk | null,
+    walk: ProcessWalk,
+    before: TypeSummary | null,
+    summary: TypeSummary,
+    reused: boolean,
+  ): WatchWalkEvent {
+    const options = this.options;
+    let diff: WalkDiff | null | undefined;
+    const seq = ++this.seq;
+    const getDiff = (): WalkDiff | null => {
+      if (diff === undefined)
+        diff =
+          previous === null
+            ? null
+            : diffWalks(previous, walk, {
+                ...options,
+                summaries: before === null ? undefined : { before, after: summary },
+              });
+      return diff;
+    };
+    return {
+      seq,
+      walk,
+      summary,
+      reused,
+      get diff() {
+        return getDiff();
+      },
+      get changed() {
+        if (reused) return false;
+        const d = getDiff();
+        return d === null || !isEmptyDiff(d);
+      },
+    };
+  }
+
+  /** The inspector's cheap token, or null (none, turned off, or it failed: the walk then tells what is wrong). */
+  private async fingerprint(): Promise<string | null> {
+    if (this.options.alwaysWalk || !this.inspector.fingerprint) return null;
+    const r = await this.inspector.fingerprint(this.pid);
+    return r.ok ? r.value : null;
+  }
+
+  /** Read after each await: `stop()` may have run meanwhile. */
+  private get ended(): boolean {
+    return this.state === 'ended';
   }
 
   private end(why: WatchEnd): void {
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     this.state = 'ended';
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -199,7 +199,7 @@ export class ProcessRecordWriter {
         upserted.push(regionToJson(y));
         j++;
       } else if (x !== undefined && y !== undefined) {
-        if (!sameRegion(x, y)) upserted.push(regionToJson(y));
+        if (x !== y && !sameRegion(x, y)) upserted.push(regionToJson(y));
         i++;
         j++;
       }
