@@ -2,9 +2,14 @@
 //   - only main/shell/**, main/index.ts and preload/** may import Electron;
 //   - the direction native ← main/host ← main/{telemetry,workloads,reports} ← main/service ← main/{cli,server,shell},
 //     with main/inspect beside telemetry but on native/ only (it reads other processes, never the host)
-//     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in);
-//   - main/contract (what crosses to the UI) imports only main/host/types and main/telemetry/messages (and zod), so
-//     the renderer and preload can bundle it; the renderer reaches main only through it.
+//     (rule `hostmem/layers` below, which resolves relative imports to the folder they land in), as README.md
+//     ("Layout") and each folder's README.md say;
+//   - main/vocabulary (the constants and names both sides speak) imports nothing, so every layer may import it,
+//     native/ included;
+//   - main/contract (what crosses to the UI) imports only main/vocabulary, main/host/types,
+//     main/telemetry/messages, main/telemetry/process-messages and main/inspect/types (and zod), plus types only from
+//     main/workloads/status and main/telemetry/snapshot-data, so the renderer and preload can bundle it; the
+//     renderer reaches main only through it.
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
@@ -28,9 +33,14 @@ const appSide = ['preload/', 'renderer/'];
  */
 const layers = [
   {
+    from: ['main/vocabulary/'],
+    only: ['main/vocabulary/'],
+    why: 'main/vocabulary imports nothing, so that every layer (native/ and the browser bundle included) may import it',
+  },
+  {
     from: ['native/'],
-    forbidden: ['main/', ...appSide],
-    why: 'native/ is the bottom layer: it may import only native/ and packages',
+    only: ['native/', 'main/vocabulary/'],
+    why: 'native/ is the bottom layer: it may import only native/, main/vocabulary and packages',
   },
   {
     from: ['main/host/'],
@@ -51,12 +61,17 @@ const layers = [
     from: contractMain,
     only: [
       'main/contract/',
+      'main/vocabulary/',
       'main/host/types',
       'main/telemetry/messages',
       'main/telemetry/process-messages',
       'main/inspect/types',
     ],
-    why: 'main/contract is bundled by the renderer: it may import only main/host/types, main/telemetry/messages and main/inspect/types',
+    typesOnly: ['main/workloads/status', 'main/telemetry/snapshot-data'],
+    why:
+      'main/contract is bundled by the renderer: it may import only main/vocabulary, main/host/types, ' +
+      'main/telemetry/messages, main/telemetry/process-messages and main/inspect/types, and types from ' +
+      'main/workloads/status and main/telemetry/snapshot-data',
   },
   {
     from: serviceMain,
@@ -80,7 +95,7 @@ const startsWithAny = (path, prefixes) => prefixes.find((prefix) => path.startsW
 const layersRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Keep imports flowing down the layers described in DESIGN.md' },
+    docs: { description: 'Keep imports flowing down the layers described in README.md and the folder READMEs' },
     schema: [],
     messages: { forbidden: "'{{source}}' reaches {{target}}: {{why}}." },
   },
@@ -88,14 +103,25 @@ const layersRule = {
     const file = relative(root, context.filename).split(sep).join('/');
     const rules = layers.filter((layer) => startsWithAny(file, layer.from));
     if (rules.length === 0) return {};
-    const check = (node) => {
+    // `import type` / `export type` (or every specifier inline `type`): erased when bundled.
+    const typeOnly = (declaration) =>
+      declaration.importKind === 'type' ||
+      declaration.exportKind === 'type' ||
+      (declaration.specifiers?.length > 0 &&
+        declaration.specifiers.every((s) => s.importKind === 'type' || s.exportKind === 'type'));
+    const check = (node, declaration) => {
       const source = node?.value;
       if (typeof source !== 'string' || !source.startsWith('.')) return;
       const target = relative(root, resolve(dirname(context.filename), source))
         .split(sep)
         .join('/');
       for (const layer of rules) {
-        if (layer.only && !startsWithAny(target, layer.only)) {
+        const allowedAsTypes = declaration !== undefined && typeOnly(declaration) && layer.typesOnly;
+        if (
+          layer.only &&
+          !startsWithAny(target, layer.only) &&
+          !(allowedAsTypes && startsWithAny(target, allowedAsTypes))
+        ) {
           context.report({ node, messageId: 'forbidden', data: { source, target, why: layer.why } });
           return;
         }
@@ -107,9 +133,9 @@ const layersRule = {
       }
     };
     return {
-      ImportDeclaration: (node) => check(node.source),
-      ExportNamedDeclaration: (node) => check(node.source),
-      ExportAllDeclaration: (node) => check(node.source),
+      ImportDeclaration: (node) => check(node.source, node),
+      ExportNamedDeclaration: (node) => check(node.source, node),
+      ExportAllDeclaration: (node) => check(node.source, node),
       ImportExpression: (node) => check(node.source),
     };
   },

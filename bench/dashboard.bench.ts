@@ -15,7 +15,7 @@
  */
 import { type CDPSession, type Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { createSocketClient, type SocketClient } from '../main/contract';
+import { createSocketClient, type SocketClient } from '../main/contract/client';
 import { launchChromium, serve } from '../tests/e2e/serve';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));

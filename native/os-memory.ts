@@ -15,41 +15,10 @@
  *   They do not check protection: the host only calls them on committed, accessible, host-owned pages.
  */
 
-/** Win32 page protection constants, used as the common vocabulary on every backend. */
-export const PAGE = {
-  NOACCESS: 0x01,
-  READONLY: 0x02,
-  READWRITE: 0x04,
-  WRITECOPY: 0x08,
-  EXECUTE: 0x10,
-  EXECUTE_READ: 0x20,
-  EXECUTE_READWRITE: 0x40,
-  EXECUTE_WRITECOPY: 0x80,
-  GUARD: 0x100,
-  NOCACHE: 0x200,
-  WRITECOMBINE: 0x400,
-} as const;
+import type { Backend, MemState, MemType } from '../main/vocabulary';
 
-/** Win32 MEMORY_BASIC_INFORMATION state and type constants. */
-export const MEM = {
-  COMMIT: 0x1000,
-  RESERVE: 0x2000,
-  DECOMMIT: 0x4000,
-  RELEASE: 0x8000,
-  FREE: 0x10000,
-  PRIVATE: 0x20000,
-  MAPPED: 0x40000,
-  RESET: 0x80000,
-  TOP_DOWN: 0x100000,
-  WRITE_WATCH: 0x200000,
-  PHYSICAL: 0x400000,
-  RESET_UNDO: 0x1000000,
-  LARGE_PAGES: 0x20000000,
-  IMAGE: 0x1000000,
-} as const;
-
-export type MemState = 'MEM_COMMIT' | 'MEM_RESERVE' | 'MEM_FREE';
-export type MemType = 'MEM_PRIVATE' | 'MEM_MAPPED' | 'MEM_IMAGE';
+// The Win32 constants are hostmem's vocabulary (main/vocabulary), shared with the UI; re-exported for the backends.
+export { MEM, PAGE, type MemState, type MemType } from '../main/vocabulary';
 
 /**
  * The common error codes. `native` keeps the OS's own number (Win32 error or errno) for messages and logs;
@@ -114,7 +83,7 @@ export interface OsProcessCounters {
 export type OsHeap = number;
 
 export interface OsMemory {
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   /** 65536 on every backend. */
   readonly allocationGranularity: number;

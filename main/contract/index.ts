@@ -1,50 +1,47 @@
 /**
  * The contract between the backend (Node / Electron main) and the UI: every request the UI sends, its result, every
  * pushed message, and the wire envelope of the WebSocket transport. Electron IPC (preload) and the WebSocket
- * client both implement `ApiClient`; the service in main answers every request after validating it with
- * `parseRequest`. Pushes are produced by main (the telemetry publisher), so they have types but no validators.
+ * client (`client.ts`) both implement `ApiClient`; the service in main answers every request after validating it
+ * with `parseRequest`. Pushes are produced by main (the telemetry publisher), so they have types but no validators.
  *
- * Browser-safe: imports zod, the host's types (and its constants) and the telemetry message types only.
+ * Browser-safe: imports zod, hostmem's vocabulary (main/vocabulary, re-exported whole), the host's types (and its
+ * constants), the telemetry message types, and — as types only — the workload status and snapshot data.
  */
 import { z } from 'zod';
-import {
-  DEFAULT_POLICY,
-  LEVELS,
-  type FailureCounts,
-  type FailureReason,
-  type HostPolicy,
-  type HostState,
-  type LevelName,
-} from '../host/types';
+import { DEFAULT_POLICY, type HostPolicy, type HostState } from '../host/types';
 import type { HistoryPoint, HostInfo, PushMessage, RegionRow } from '../telemetry/messages';
 import { processRequestSchemas, type ProcessMessage, type ProcessResults } from './processes';
+import type { SnapshotDiff, SnapshotInfo } from '../telemetry/snapshot-data';
+import {
+  LANGUAGES,
+  LEVELS,
+  REPORT_FORMATS,
+  REPORT_SECTIONS,
+  type FailureReason,
+  type Language,
+  type ReportFormat,
+} from '../vocabulary';
+import type { WorkloadProgress, WorkloadSummary } from '../workloads/status';
 
+export * from '../vocabulary';
 export type * from '../telemetry/messages';
 export { applyMessage, OutOfSyncError, sortedRows } from '../telemetry/messages';
+export type { FailureCounts, FailureEvent, FaultRule, HostMethod, HostPolicy, HostState } from '../host/types';
+export { DEFAULT_POLICY } from '../host/types';
 export type {
-  FailureCounts,
-  FailureEvent,
-  FailureGroup,
-  FailureReason,
-  FaultRule,
-  HostMethod,
-  HostPolicy,
-  HostState,
-  LevelName,
-} from '../host/types';
-export { DEFAULT_POLICY, FAILURE_GROUPS, LEVELS } from '../host/types';
+  Delta,
+  GroupDelta,
+  SnapshotDiff,
+  SnapshotInfo,
+  SnapshotRegion,
+  SnapshotRun,
+} from '../telemetry/snapshot-data';
+export type { Holdings, MemoryFigures, WorkloadEnd } from '../workloads/status';
 export * from './processes';
 
-/** The languages the UI ships. */
-export const LANGUAGES = ['en', 'fr', 'zh-CN'] as const;
-export type Language = (typeof LANGUAGES)[number];
-
-/** Report formats the UI can export (the same as `hostmem report`'s). */
-export const EXPORT_FORMATS = ['html', 'csv', 'json', 'pdf'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-/** Report sections a user may leave out; the summary, clerks, policy and host info are always there. */
-export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
-export type ReportSection = (typeof REPORT_SECTIONS)[number];
+/** Report formats the UI can export: the same as `hostmem report`'s. */
+export const EXPORT_FORMATS = REPORT_FORMATS;
+export type ExportFormat = ReportFormat;
 
 /** What `exportReport` did. */
 export type ExportResult =
@@ -173,122 +170,17 @@ export interface PageMapResult {
   readonly runs?: readonly PageRunInfo[];
 }
 
-export interface Holdings {
-  readonly regions: number;
-  readonly reserved: number;
-  readonly committed: number;
-  readonly heapBlocks: number;
-  readonly heapBytes: number;
-  readonly external: number;
-}
-
-export interface MemoryFigures {
-  readonly reserved: number;
-  readonly committed: number;
-  readonly heap: number;
-}
-
-export type WorkloadEnd = 'completed' | 'stopped' | 'duration' | 'max-calls' | 'error' | 'hang' | 'flood' | 'exit';
-
 /** A workload's live figures (running, paused, stopping) or its last ones (ended, with `end`). */
-export interface WorkloadInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'scenario' | 'script';
-  readonly state: 'running' | 'paused' | 'stopping' | 'ended';
+export interface WorkloadInfo extends WorkloadProgress {
   readonly startedAt: number;
-  readonly elapsedMs: number;
-  readonly calls: number;
-  readonly failures: FailureCounts;
-  readonly held: Holdings;
-  readonly peak: MemoryFigures;
   readonly params: Readonly<Record<string, unknown>>;
   /** Why it ended (only when `state` is 'ended'). */
-  readonly end?: WorkloadEnd;
+  readonly end?: WorkloadSummary['end'];
   readonly error?: string;
 }
 
-export interface WorkloadSummaryInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'scenario' | 'script';
-  readonly seed: number;
-  readonly params: Readonly<Record<string, unknown>>;
-  readonly startedAt: number;
-  readonly durationMs: number;
-  readonly end: WorkloadEnd;
-  readonly error?: string;
-  readonly calls: number;
-  readonly callsByMethod: Readonly<Record<string, number>>;
-  readonly failures: FailureCounts;
-  readonly failuresByHr: Readonly<Record<string, number>>;
-  readonly rejectedCalls: number;
-  readonly peak: MemoryFigures;
-  readonly released: Holdings;
-  readonly retained: Holdings;
-  readonly cleanupPending: boolean;
-  readonly log: readonly string[];
-}
-
-export interface SnapshotInfo {
-  readonly id: number;
-  readonly kind: 'manual' | 'periodic';
-  readonly time: number;
-  readonly label: string | null;
-  readonly regions: number;
-  readonly reserved: number;
-  readonly committed: number;
-}
-
-export interface SnapshotRun {
-  readonly start: number;
-  readonly end: number;
-  readonly protect: number;
-}
-
-export interface SnapshotRegion {
-  readonly base: number;
-  readonly size: number;
-  readonly committed: number;
-  readonly level: LevelName;
-  readonly tag: string | null;
-  readonly allocationProtect: number;
-  readonly created: number;
-  readonly runs: readonly SnapshotRun[];
-}
-
-export interface Delta {
-  readonly before: number;
-  readonly after: number;
-  readonly delta: number;
-}
-
-export interface GroupDelta {
-  readonly regions: Delta;
-  readonly reserved: Delta;
-  readonly committed: Delta;
-}
-
-export interface SnapshotDiff {
-  readonly from: { readonly time: number; readonly label: string | null };
-  readonly to: { readonly time: number; readonly label: string | null };
-  readonly appeared: readonly SnapshotRegion[];
-  readonly vanished: readonly SnapshotRegion[];
-  readonly changed: readonly {
-    readonly base: number;
-    readonly size: number;
-    readonly level: LevelName;
-    readonly tag: string | null;
-    readonly committed: Delta;
-    readonly pageMapChanged: boolean;
-    readonly runsBefore: readonly SnapshotRun[];
-    readonly runsAfter: readonly SnapshotRun[];
-  }[];
-  readonly unchanged: number;
-  readonly byTag: readonly (GroupDelta & { readonly tag: string | null })[];
-  readonly byLevel: readonly (GroupDelta & { readonly level: LevelName })[];
-  readonly totals: GroupDelta;
-}
+/** What a stopped workload leaves: the runner's summary as it is. */
+export type WorkloadSummaryInfo = WorkloadSummary;
 
 /** Appeared / vanished / changed lists of a diff are capped at this many entries each (totals stay exact). */
 export const MAX_DIFF_ENTRIES = 2000;
@@ -523,7 +415,9 @@ export type ErrorCode =
   /** The service failed (a bug): the message says what. */
   | 'internal'
   /** The transport is closed or was closed before the answer came. */
-  | 'closed';
+  | 'closed'
+  /** No answer came in time (the WebSocket client's per-request timeout). */
+  | 'timeout';
 
 export interface ApiError {
   readonly code: ErrorCode;
@@ -658,5 +552,3 @@ export interface ApiClient {
 
 /** Requests whose params may be left out take an optional argument. */
 export type ParamsArg<M extends Method> = undefined extends Params<M> ? [params?: Params<M>] : [params: Params<M>];
-
-export { createSocketClient, type SocketLike, type SocketClient } from './client';

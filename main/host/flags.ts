@@ -1,14 +1,7 @@
 /** Validation of VirtualAlloc/VirtualFree/VirtualProtect arguments, by the Win32 rules in the spec. */
-import { MEM, PAGE } from '../../native/os-memory';
+import { ALLOC_PROTECTIONS, MEM, PAGE } from '../vocabulary';
 
-const BASE_PROTECTIONS = new Set<number>([
-  PAGE.NOACCESS,
-  PAGE.READONLY,
-  PAGE.READWRITE,
-  PAGE.EXECUTE,
-  PAGE.EXECUTE_READ,
-  PAGE.EXECUTE_READWRITE,
-]);
+const BASE_PROTECTIONS = new Set<number>(ALLOC_PROTECTIONS);
 const MODIFIERS = PAGE.GUARD | PAGE.NOCACHE | PAGE.WRITECOMBINE;
 
 /** One of the six base protections, optionally with GUARD, NOCACHE or WRITECOMBINE (as Windows combines them). */

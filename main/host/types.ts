@@ -3,23 +3,34 @@
  * operations the exec driver offers (Fill, Check, Stats, Audit, SetPolicy, Reset), and the event stream.
  * Everything the CLI, telemetry and the UI know of the host comes through these types.
  */
-import type { MemState, MemType } from '../../native/os-memory';
+import type {
+  Backend,
+  FailureGroup,
+  FailureReason,
+  LevelName,
+  MemState,
+  MemType,
+  MemoryAvailable,
+} from '../vocabulary';
 
-/** EMemoryCriticalLevel. */
-export const LEVELS = ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical'] as const;
-export type LevelName = (typeof LEVELS)[number];
-export type CriticalLevel = 0 | 1 | 2;
-/** Failures of calls that carry no level are grouped as `other`. */
-export type FailureGroup = LevelName | 'other';
-export const FAILURE_GROUPS: readonly FailureGroup[] = [...LEVELS, 'other'];
-
-export type FailureReason = 'policy' | 'os' | 'injected' | 'timeout' | 'unavailable' | 'invalid';
+// The host's words (levels, failure groups and reasons, memory availability, backends) are hostmem's vocabulary.
+export {
+  BACKENDS,
+  FAILURE_GROUPS,
+  FAILURE_REASONS,
+  LEVELS,
+  MEMORY_AVAILABLE,
+  MEMORY_AVAILABLE_NAMES,
+  type Backend,
+  type CriticalLevel,
+  type FailureGroup,
+  type FailureReason,
+  type LevelName,
+  type MemoryAvailable,
+  type MemoryAvailableName,
+} from '../vocabulary';
 
 export type HostState = 'available' | 'unavailable';
-
-/** EMemoryAvailable, as passed to the notification callback. */
-export const MEMORY_AVAILABLE = { Low: 1, Neutral: 2, High: 3 } as const;
-export type MemoryAvailable = 1 | 2 | 3;
 
 export const MALLOC_THREADSAFE = 0x1;
 export const MALLOC_EXECUTABLE = 0x2;
@@ -258,7 +269,7 @@ export interface HostMalloc {
 
 /** IHostMemoryManager, plus what the driver and the UI need. Numbers are Win32 flag values. */
 export interface HostMemoryManager {
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   readonly allocationGranularity: number;
 

@@ -6,7 +6,7 @@
  * row at a time. A section left out of the model (`selectSections`) is named at the top and says so in its place,
  * never shown as an empty table (which means "none").
  */
-import { PAGE } from '../../native/os-memory';
+import { BASE_PROTECTIONS, PAGE, PROTECTION_MODIFIERS } from '../vocabulary';
 import { FAILURE_GROUPS, LEVELS, type FailureGroup } from '../host/types';
 import { LEVEL_KEYS, localizer, type Localizer, type MessageKey } from './i18n';
 import {
@@ -51,29 +51,15 @@ export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-const BASE_PROTECT_NAMES: ReadonlyMap<number, string> = new Map([
-  [PAGE.NOACCESS, 'PAGE_NOACCESS'],
-  [PAGE.READONLY, 'PAGE_READONLY'],
-  [PAGE.READWRITE, 'PAGE_READWRITE'],
-  [PAGE.WRITECOPY, 'PAGE_WRITECOPY'],
-  [PAGE.EXECUTE, 'PAGE_EXECUTE'],
-  [PAGE.EXECUTE_READ, 'PAGE_EXECUTE_READ'],
-  [PAGE.EXECUTE_READWRITE, 'PAGE_EXECUTE_READWRITE'],
-  [PAGE.EXECUTE_WRITECOPY, 'PAGE_EXECUTE_WRITECOPY'],
-]);
+const BASE_PROTECT_NAMES: ReadonlyMap<number, string> = new Map(BASE_PROTECTIONS);
 
 /** PAGE_READWRITE, PAGE_READONLY|PAGE_GUARD…; hex for anything else. */
 export function protectName(p: number): string {
   const base = BASE_PROTECT_NAMES.get(p & 0xff);
   if (base === undefined) return hex(p);
-  const mods = [
-    [PAGE.GUARD, 'PAGE_GUARD'],
-    [PAGE.NOCACHE, 'PAGE_NOCACHE'],
-    [PAGE.WRITECOMBINE, 'PAGE_WRITECOMBINE'],
-  ] as const;
   const rest = p & ~0xff & ~(PAGE.GUARD | PAGE.NOCACHE | PAGE.WRITECOMBINE);
   if (rest !== 0) return hex(p);
-  return [base, ...mods.filter(([bit]) => (p & bit) !== 0).map(([, name]) => name)].join('|');
+  return [base, ...PROTECTION_MODIFIERS.filter(([bit]) => (p & bit) !== 0).map(([, name]) => name)].join('|');
 }
 
 /** The reports' page style (the process report adds to it). */

@@ -5,14 +5,7 @@
  * Every language has every key (the type makes it so); identifiers (eTaskCritical, HRESULT names, PAGE_*) are shown
  * as they are in every language, next to the translated words.
  */
-import type { FailureGroup, FailureReason } from '../host/types';
-
-export const REPORT_LANGUAGES = ['en', 'fr', 'zh-CN'] as const;
-export type ReportLanguage = (typeof REPORT_LANGUAGES)[number];
-
-export function isReportLanguage(value: string): value is ReportLanguage {
-  return (REPORT_LANGUAGES as readonly string[]).includes(value);
-}
+import type { FailureGroup, FailureReason, Language } from '../vocabulary';
 
 const en = {
   title: 'Allocation report',
@@ -312,10 +305,10 @@ const zhCN: Messages = {
   markersOmitted: '本报告省略了失败事件：图表中没有失败标记。',
 };
 
-export const MESSAGES: Readonly<Record<ReportLanguage, Messages>> = { en, fr, 'zh-CN': zhCN };
+export const MESSAGES: Readonly<Record<Language, Messages>> = { en, fr, 'zh-CN': zhCN };
 
 /** Byte units per language (French writes octets). */
-const UNITS: Readonly<Record<ReportLanguage, readonly string[]>> = {
+const UNITS: Readonly<Record<Language, readonly string[]>> = {
   en: ['B', 'KiB', 'MiB', 'GiB', 'TiB'],
   fr: ['o', 'Kio', 'Mio', 'Gio', 'Tio'],
   'zh-CN': ['B', 'KiB', 'MiB', 'GiB', 'TiB'],
@@ -339,7 +332,7 @@ export const REASON_KEYS: Readonly<Record<FailureReason, MessageKey>> = {
 
 /** Text and formatters of one language. */
 export interface Localizer {
-  readonly lang: ReportLanguage;
+  readonly lang: Language;
   /** A message, with `{name}` placeholders filled in. */
   t(key: MessageKey, values?: Readonly<Record<string, string | number>>): string;
   /** An integer or decimal number with the language's separators. */
@@ -360,7 +353,7 @@ export interface Localizer {
   list(items: readonly string[]): string;
 }
 
-export function localizer(lang: ReportLanguage): Localizer {
+export function localizer(lang: Language): Localizer {
   const messages = MESSAGES[lang];
   const integer = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
   const oneDecimal = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });

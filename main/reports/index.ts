@@ -11,6 +11,7 @@ import { csvFiles, writeCsvReport } from './csv';
 import { writeHtmlReport, type HtmlOptions } from './html';
 import { writeJsonReport } from './json';
 import { omittedSections, type ReportModel, type ReportSection } from './model';
+import { REPORT_FORMATS, type ReportFormat } from '../vocabulary';
 import { checkTargets, writeAtomically } from './write';
 import { defaultPrinter, htmlToPdf, pdfHtml, PDF_HTML_OPTIONS, type PrintHtml } from './pdf';
 
@@ -34,8 +35,7 @@ export {
 } from './pdf';
 export { MemorySink, ReportExistsError, ReportWriteError, type ReportSink } from './write';
 
-export const REPORT_FORMATS = ['html', 'csv', 'json', 'pdf'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export { REPORT_FORMATS, type ReportFormat } from '../vocabulary';
 
 /** The format a file name asks for (by extension, any case), or undefined. */
 export function formatOf(path: string): ReportFormat | undefined {

@@ -14,11 +14,13 @@ import { createReadStream } from 'node:fs';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import {
+  BACKENDS,
   DEFAULT_POLICY,
   FAILURE_GROUPS,
   hresultHex,
   hresultName,
   LEVELS,
+  type Backend,
   type FailureCounts,
   type FailureGroup,
   type Host,
@@ -37,7 +39,7 @@ import {
   type SessionLine,
 } from '../telemetry/session';
 import type { Snapshot, SnapshotRegion } from '../telemetry/snapshot';
-import type { ReportLanguage } from './i18n';
+import { REPORT_SECTIONS, type Language, type ReportSection } from '../vocabulary';
 
 export const REPORT_SCHEMA = 'hostmem.report/1';
 
@@ -115,7 +117,7 @@ export interface ReportHostInfo {
   readonly platform: string | null;
   readonly release: string | null;
   readonly arch: string | null;
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   readonly allocationGranularity: number | null;
   readonly hostmem: string | null;
@@ -124,8 +126,7 @@ export interface ReportHostInfo {
 }
 
 /** The sections a report may leave out (`selectSections`); summary, clerks, policy and host are always whole. */
-export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
-export type ReportSection = (typeof REPORT_SECTIONS)[number];
+export { REPORT_SECTIONS, type ReportSection };
 
 export interface ReportSource {
   readonly kind: 'live' | 'session';
@@ -163,7 +164,7 @@ export interface ReportModel {
   /** ms since the epoch. */
   readonly generatedAt: number;
   /** The language of the HTML and PDF text. */
-  readonly language: ReportLanguage;
+  readonly language: Language;
   readonly source: ReportSource;
   readonly host: ReportHostInfo;
   readonly policy: ReportPolicy;
@@ -532,7 +533,7 @@ export interface LiveReportInput {
   /** The sampler's samples, oldest first (e.g. `sampler.samples()`). */
   readonly samples: readonly Sample[];
   readonly collector: ReportCollector;
-  readonly language: ReportLanguage;
+  readonly language: Language;
   readonly command?: string;
   readonly now?: () => number;
 }
@@ -593,7 +594,7 @@ export function buildLiveReport(input: LiveReportInput): ReportModel {
 // ---------------------------------------------------------------------------------------------- recorded session
 
 export interface SessionReportOptions {
-  readonly language: ReportLanguage;
+  readonly language: Language;
   readonly now?: () => number;
 }
 
@@ -692,7 +693,7 @@ function headerOf(path: string, value: unknown): SessionHeader {
         ? `format is ${JSON.stringify(h.format)}`
         : typeof h.createdAt !== 'string'
           ? 'no createdAt'
-          : h.backend !== 'win32' && h.backend !== 'posix'
+          : !(BACKENDS as readonly unknown[]).includes(h.backend)
             ? 'no backend'
             : typeof h.pageSize !== 'number'
               ? 'no pageSize'

@@ -25,8 +25,8 @@ import { ProcessWalkReader } from '../telemetry/process-records';
 import { readSessionLines, SessionFormatError } from '../telemetry/session';
 import { csvLine, iso, type Cell } from './csv';
 import { CSS, esc, protectName } from './html';
-import type { ReportLanguage } from './i18n';
 import { localizer } from './i18n';
+import type { Language } from '../vocabulary';
 import { REPORT_SCHEMA, type ReportSource } from './model';
 import { htmlToPdf, type PrintHtml } from './pdf';
 import { checkTargets, writeAtomically, type ReportSink } from './write';
@@ -154,7 +154,7 @@ export interface ProcessReportSection {
 export interface ProcessReportModel {
   readonly schema: typeof REPORT_SCHEMA;
   readonly generatedAt: number;
-  readonly language: ReportLanguage;
+  readonly language: Language;
   readonly source: ReportSource;
   readonly process: ProcessReportSection;
 }
@@ -172,7 +172,7 @@ export interface ProcessWatchRecord {
 
 export function buildProcessReport(
   watch: ProcessWatchRecord,
-  options: { readonly language?: ReportLanguage; readonly source: ReportSource; readonly now?: () => number },
+  options: { readonly language?: Language; readonly source: ReportSource; readonly now?: () => number },
 ): ProcessReportModel {
   const summary = summarize(watch.last);
   const regions = watch.last.regions.map(processRow);
@@ -247,7 +247,7 @@ export async function sessionKinds(path: string): Promise<{ readonly calls: bool
  */
 export async function buildRecordedWatchReport(
   path: string,
-  options: { readonly language?: ReportLanguage; readonly pid?: number; readonly now?: () => number } = {},
+  options: { readonly language?: Language; readonly pid?: number; readonly now?: () => number } = {},
 ): Promise<ProcessReportModel> {
   const reader = new ProcessWalkReader();
   const byPid = new Map<number, { first: ProcessWalk; last: ProcessWalk; history: ProcessSample[] }>();
@@ -382,7 +382,7 @@ interface ProcessLabels {
   readonly states: Readonly<Record<ProcessRegionState, string>>;
 }
 
-const LABELS: Readonly<Record<ReportLanguage, ProcessLabels>> = {
+const LABELS: Readonly<Record<Language, ProcessLabels>> = {
   en: {
     title: 'Process memory report',
     process: 'Process',

@@ -14,15 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020';
 import WebSocket from 'ws';
 import { MEM, PAGE } from '../../native';
-import {
-  createSocketClient,
-  type DeltaMessage,
-  type ExportResult,
-  type Params,
-  type Push,
-  type ServerFrame,
-  type SocketClient,
-} from '../contract';
+import { type DeltaMessage, type ExportResult, type Params, type Push, type ServerFrame } from '../contract';
+import { createSocketClient, type SocketClient } from '../contract/client';
 import { createHost, type Host } from '../host';
 import { seededRandom } from '../host/random';
 import { defaultPrinter, findChromium } from '../reports';

@@ -16,7 +16,15 @@ import type { ReportModel } from '../reports';
 import { createService, type Answer, type SaveProcessReport, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
-import type { AppSettings, ExportResult, Params, ParsedParams, SettingsResult, WorkloadInfo } from '../contract';
+import type {
+  AppSettings,
+  ExportResult,
+  Language,
+  Params,
+  ParsedParams,
+  SettingsResult,
+  WorkloadInfo,
+} from '../contract';
 import { NotificationThrottle, type ThrottledNotification } from './throttle';
 import { IconCache, visibleKey, type IconUpdate, type TrayIconInputs } from './tray-icon';
 import {
@@ -27,7 +35,6 @@ import {
   trayTooltip,
   type MenuItemSpec,
   type NotificationText,
-  type TrayLocale,
 } from './tray-model';
 import { historyMs, type Settings, type SettingsLanguage } from './settings';
 import { processThresholdText, ThresholdWatch, trayTooltipWithProcess, type TrayProcess } from './tray-process';
@@ -85,7 +92,7 @@ export interface ShellCore {
   readonly publisher: Publisher;
   readonly service: Service;
   /** The tray's and notifications' language. */
-  readonly locale: TrayLocale;
+  readonly locale: Language;
   /** Change the language (a settings change): the tray is redrawn at the next sample. */
   setLanguage(language: SettingsLanguage): void;
   /** The current tray view (computes it now). */
@@ -124,7 +131,7 @@ class ShellCoreImpl implements ShellCore {
   readonly sampler: Sampler;
   readonly publisher: Publisher;
   readonly service: Service;
-  locale: TrayLocale;
+  locale: Language;
   startAtLogin: boolean;
 
   private readonly systemLocale: string;

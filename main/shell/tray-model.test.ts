@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HR } from '../host/hresult';
 import type { FailureCounts, HostStats, MemoryAvailable } from '../host/types';
+import { LANGUAGES } from '../vocabulary';
 import {
   MENU_IDS,
   TOOLTIP_MAX,
-  TRAY_LOCALES,
   formatBytes,
   gaugeRatio,
   notificationText,
@@ -83,7 +83,7 @@ describe('trayTooltip', () => {
       null,
     ],
   ];
-  for (const locale of [...TRAY_LOCALES, undefined, 'de-DE']) {
+  for (const locale of [...LANGUAGES, undefined, 'de-DE']) {
     for (const [name, s, limit] of cases) {
       for (const m of [1, 2, 3] as MemoryAvailable[]) {
         test(`≤ ${TOOLTIP_MAX} UTF-16 units: ${name}, ${locale ?? 'default'}, memory ${m}`, () => {
@@ -199,7 +199,7 @@ describe('trayMenu', () => {
 
   test('every locale has every label, and they differ from English where they should', () => {
     const en = trayMenu({ paused: false, startAtLogin: false, recentFailures: failures, timeZone: 'UTC' });
-    for (const locale of TRAY_LOCALES) {
+    for (const locale of LANGUAGES) {
       for (const paused of [false, true]) {
         const menu = trayMenu({ locale, paused, startAtLogin: true, recentFailures: failures, timeZone: 'UTC' });
         assert.deepEqual(
@@ -249,7 +249,7 @@ describe('notificationText', () => {
   });
 
   test('low memory, every locale', () => {
-    for (const locale of TRAY_LOCALES) {
+    for (const locale of LANGUAGES) {
       const t = notificationText({ kind: 'low-memory', time: 0, suppressed: 2 }, locale);
       assert.ok(t.title.length > 0 && t.body.includes('2'), `${locale}: ${JSON.stringify(t)}`);
     }

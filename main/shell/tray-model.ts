@@ -5,10 +5,8 @@
  */
 import { hresultName } from '../host/hresult';
 import type { FailureGroup, HostMethod, HostPolicy, HostStats, MemoryAvailable } from '../host/types';
+import type { Language } from '../vocabulary';
 import type { ThrottledNotification } from './throttle';
-
-export const TRAY_LOCALES = ['en', 'fr', 'zh-CN'] as const;
-export type TrayLocale = (typeof TRAY_LOCALES)[number];
 
 /** Windows keeps 127 UTF-16 units of a tray tooltip (NOTIFYICONDATA.szTip is 128 WCHARs with the terminator). */
 export const TOOLTIP_MAX = 127;
@@ -41,7 +39,7 @@ interface Labels {
   readonly colon: string;
 }
 
-const LABELS: Readonly<Record<TrayLocale, Labels>> = {
+const LABELS: Readonly<Record<Language, Labels>> = {
   en: {
     app: 'hostmem',
     unavailable: 'host unavailable',
@@ -128,7 +126,7 @@ const LABELS: Readonly<Record<TrayLocale, Labels>> = {
 };
 
 /** The supported locale for a tag: 'fr-CA' → 'fr', 'zh', 'zh-Hans-CN' → 'zh-CN', anything else → 'en'. */
-export function resolveLocale(locale: string | undefined): TrayLocale {
+export function resolveLocale(locale: string | undefined): Language {
   const tag = (locale ?? 'en').toLowerCase();
   if (tag === 'fr' || tag.startsWith('fr-')) return 'fr';
   if (tag === 'zh' || tag.startsWith('zh-')) return 'zh-CN';
@@ -143,7 +141,7 @@ const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] as c
  * Binary units, at most three significant digits: '0 B', '512 KiB', '1.5 GiB', '12.3 TiB'; '?' for a value that is
  * not a number or infinite, '>1023 YiB' past the last unit.
  */
-export function formatBytes(bytes: number, locale: TrayLocale): string {
+export function formatBytes(bytes: number, locale: Language): string {
   if (!Number.isFinite(bytes)) return '?';
   let unit = 0;
   let value = bytes > 0 ? bytes : 0;
@@ -158,7 +156,7 @@ export function formatBytes(bytes: number, locale: TrayLocale): string {
 }
 
 /** A count: plain up to 9 999, compact beyond ('12K', '3.4M' / '1.2万'), '≥1e15' past that. */
-export function formatCount(count: number, locale: TrayLocale): string {
+export function formatCount(count: number, locale: Language): string {
   const n = Number.isFinite(count) && count > 0 ? Math.floor(count) : 0;
   if (n < 10_000) return String(n);
   if (n >= 1e15) return '≥1e15';
@@ -296,7 +294,7 @@ export interface TrayMenuModel {
 }
 
 /** 'HH:MM:SS · VirtualAlloc · E_OUTOFMEMORY · AppDomain'. */
-export function failureLabel(failure: RecentFailure, locale: TrayLocale, timeZone?: string): string {
+export function failureLabel(failure: RecentFailure, locale: Language, timeZone?: string): string {
   const time = new Intl.DateTimeFormat('en-GB', {
     hour: '2-digit',
     minute: '2-digit',

@@ -4,7 +4,8 @@
  * so a process hovering at the threshold does not notify on every walk; the notification throttle then limits what
  * is shown), and the notification's words in en, fr and zh-CN.
  */
-import { formatBytes, resolveLocale, TOOLTIP_MAX, truncate, type TrayLocale } from './tray-model';
+import type { Language } from '../vocabulary';
+import { formatBytes, resolveLocale, TOOLTIP_MAX, truncate } from './tray-model';
 
 /** The process the tray watches: its last walk's committed bytes (null before the first walk or once unreadable). */
 export interface TrayProcess {
@@ -26,7 +27,7 @@ interface Labels {
   readonly more: (count: number) => string;
 }
 
-const LABELS: Readonly<Record<TrayLocale, Labels>> = {
+const LABELS: Readonly<Record<Language, Labels>> = {
   en: {
     committed: 'committed',
     exited: 'exited',

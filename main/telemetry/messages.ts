@@ -13,16 +13,16 @@
  *   it; a gap in `seq` means the client missed something and must ask for a resync.
  */
 import type {
+  Backend,
   FailureCounts,
-  FailureGroup,
-  FailureReason,
-  HostMethod,
+  FailureEvent,
   HostPolicy,
   HostState,
   LevelName,
+  MemoryAvailableName,
 } from '../host/types';
 
-export type MemoryAvailableName = 'Low' | 'Neutral' | 'High';
+export type { MemoryAvailableName } from '../host/types';
 
 /** The gauges of a sample (what may be min / max'd over a bucket). Null: not known on this OS. */
 export interface SampleGauges {
@@ -93,17 +93,8 @@ export interface RegionRow {
   readonly runs: number;
 }
 
-/** A failure event as pushed (the host's FailureEvent with `tag` null rather than undefined). */
-export interface FailureRow {
-  readonly seq: number;
-  readonly time: number;
-  readonly method: HostMethod;
-  readonly size: number;
-  readonly address: number | null;
-  readonly flags: number;
-  readonly level: FailureGroup;
-  readonly hr: number;
-  readonly reason: FailureReason;
+/** A failure event as pushed: the host's FailureEvent with `tag` null rather than undefined (JSON has no undefined). */
+export interface FailureRow extends Omit<FailureEvent, 'tag'> {
   readonly tag: string | null;
 }
 
@@ -126,7 +117,7 @@ export interface StateInfo {
 }
 
 export interface HostInfo {
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   readonly allocationGranularity: number;
   readonly policy: HostPolicy;

@@ -11,7 +11,7 @@
  * - Idle costs nothing: no timer runs while nothing changes.
  */
 import type { Host, Region } from '../host';
-import type { FailureEvent, HostEvent, MemoryAvailable } from '../host/types';
+import { MEMORY_AVAILABLE_NAMES, type FailureEvent, type HostEvent, type MemoryAvailable } from '../host/types';
 import type {
   DeltaMessage,
   FailureRow,
@@ -84,8 +84,7 @@ export interface Publisher {
   readonly subscribers: number;
 }
 
-const NAMES: Readonly<Record<MemoryAvailable, MemoryAvailableName>> = { 1: 'Low', 2: 'Neutral', 3: 'High' };
-const nameOf = (m: number): MemoryAvailableName => NAMES[m as MemoryAvailable] ?? 'Neutral';
+const nameOf = (m: number): MemoryAvailableName => MEMORY_AVAILABLE_NAMES[m as MemoryAvailable] ?? 'Neutral';
 
 /** The row of a live region. */
 export function regionRow(region: Region): RegionRow {

@@ -4,7 +4,7 @@
  * or heap block that a recorded request produced is written as a reference to it (`"r12"`, `"r12+0x3000"`), because
  * on replay the OS hands out other addresses. Addresses the recording never produced are written as hex.
  */
-import { MEM } from '../../native';
+import { MEM } from '../vocabulary';
 import { SortedIndex } from '../host/sorted-index';
 import type { CallArgs, CallResult, HostEvent, HostMemoryManager, HostMethod } from '../host';
 import { resultFields, toExecPolicy, type SessionWriter } from './session';

@@ -8,7 +8,7 @@
  */
 import { createOsMemory, type OsMemory } from '../../native';
 import type { Host } from '../host';
-import type { FailureCounts, HostState, MemoryAvailable } from '../host/types';
+import { MEMORY_AVAILABLE_NAMES, type FailureCounts, type HostState, type MemoryAvailable } from '../host/types';
 import type { HistoryPoint, MemoryAvailableName, Sample, SampleGauges } from './messages';
 import { DAY_MS, HOUR_MS, TieredRing, type RingPoint } from './ring';
 
@@ -102,10 +102,8 @@ const C = {
 } as const;
 const COLUMNS = 16;
 
-const AVAILABLE_NAMES: Readonly<Record<MemoryAvailable, MemoryAvailableName>> = { 1: 'Low', 2: 'Neutral', 3: 'High' };
-
 function nameOfAvailable(m: number): MemoryAvailableName {
-  return AVAILABLE_NAMES[m as MemoryAvailable] ?? 'Neutral';
+  return MEMORY_AVAILABLE_NAMES[m as MemoryAvailable] ?? 'Neutral';
 }
 
 const orNaN = (x: number | null): number => (x === null ? Number.NaN : x);

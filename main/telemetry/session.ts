@@ -8,7 +8,7 @@ import { closeSync, createReadStream, fsyncSync, openSync, write, writeSync } fr
 import { hostname, release } from 'node:os';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { hresultHex, hresultName, type HostPolicy } from '../host';
+import { BACKENDS, hresultHex, hresultName, type Backend, type HostPolicy } from '../host';
 
 export const SESSION_FORMAT = 'hostmem.session/1';
 
@@ -18,7 +18,7 @@ export interface SessionHeader {
   readonly hostmem: string;
   readonly host: { readonly hostname: string };
   readonly os: { readonly platform: string; readonly release: string; readonly arch: string };
-  readonly backend: 'win32' | 'posix';
+  readonly backend: Backend;
   readonly pageSize: number;
   /** The policy in force when recording started, in the exec policy format (sizes in bytes). */
   readonly policy: ExecPolicy;
@@ -232,12 +232,7 @@ export class SessionWriter {
   }
 }
 
-export function sessionHeader(
-  backend: 'win32' | 'posix',
-  pageSize: number,
-  policy: HostPolicy,
-  command?: string,
-): SessionHeader {
+export function sessionHeader(backend: Backend, pageSize: number, policy: HostPolicy, command?: string): SessionHeader {
   return {
     format: SESSION_FORMAT,
     createdAt: new Date().toISOString(),
@@ -254,7 +249,7 @@ export function sessionHeader(
 const headerSchema = z.looseObject({
   format: z.literal(SESSION_FORMAT),
   createdAt: z.string(),
-  backend: z.enum(['win32', 'posix']),
+  backend: z.enum(BACKENDS),
   pageSize: z.number(),
   policy: z.record(z.string(), z.unknown()),
 });

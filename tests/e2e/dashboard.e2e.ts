@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { createSocketClient, type SocketClient } from '../../main/contract';
+import { createSocketClient, type SocketClient } from '../../main/contract/client';
 import { httpGet, launchChromium, repoRoot, serve, type Served } from './serve';
 
 const MiB = 1024 * 1024;

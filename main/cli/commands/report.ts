@@ -15,17 +15,15 @@ import {
   ChromiumMissingError,
   defaultPrinter,
   formatOf,
-  isReportLanguage,
   outputPaths,
-  REPORT_LANGUAGES,
   ReportExistsError,
   writeReport,
   type ChromiumPrinter,
   type PrintHtml,
-  type ReportLanguage,
   type ReportModel,
 } from '../../reports';
 import { SessionFormatError } from '../../telemetry/session';
+import { isLanguage, LANGUAGES, type Language } from '../../vocabulary';
 import type { CliIo } from './io';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
@@ -155,17 +153,17 @@ async function writeProcessReports(
   return ok;
 }
 
-export function parseLanguage(text: string | undefined): ReportLanguage {
+export function parseLanguage(text: string | undefined): Language {
   if (text === undefined) return 'en';
-  if (!isReportLanguage(text))
-    throw new ReportUsageError(`--lang: expected one of ${REPORT_LANGUAGES.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!isLanguage(text))
+    throw new ReportUsageError(`--lang: expected one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(text)}`);
   return text;
 }
 
 export async function reportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   let session: string;
   let outs: string[];
-  let language: ReportLanguage;
+  let language: Language;
   let force: boolean;
   let pid: number | undefined;
   try {

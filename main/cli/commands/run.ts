@@ -12,9 +12,9 @@ import {
   collectReportEvents,
   type ChromiumPrinter,
   type PrintHtml,
-  type ReportLanguage,
 } from '../../reports';
 import { SessionRecorder } from '../../telemetry/recorder';
+import type { Language } from '../../vocabulary';
 import { createSampler } from '../../telemetry/sampler';
 import { takeSnapshot } from '../../telemetry/snapshot';
 import { SessionWriter, sessionHeader } from '../../telemetry/session';
@@ -82,7 +82,7 @@ interface RunArgs {
   readonly snapshotEveryMs: number;
   readonly quiet: boolean;
   readonly reports: readonly string[];
-  readonly language: ReportLanguage;
+  readonly language: Language;
   readonly force: boolean;
 }
 
@@ -204,7 +204,7 @@ function reportArgs(
   reports: readonly string[],
   lang: string | undefined,
   force: boolean,
-): { reports: readonly string[]; language: ReportLanguage; force: boolean } {
+): { reports: readonly string[]; language: Language; force: boolean } {
   try {
     checkReportTargets(reports, force, '--report');
     return { reports, language: parseLanguage(lang), force };

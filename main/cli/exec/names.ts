@@ -2,7 +2,7 @@
  * Win32 flag names, both ways: parsing a request's flag fields (a name, `"A|B"`, an array of names, or a number)
  * and printing protections and states in results.
  */
-import { MEM, PAGE } from '../../../native/os-memory';
+import { BASE_PROTECTIONS, MEM, PROTECTION_MODIFIERS } from '../../vocabulary';
 import { MALLOC_EXECUTABLE, MALLOC_THREADSAFE } from '../../host/types';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
@@ -32,19 +32,9 @@ export const MEM_FLAGS: FlagTable = table('MEM_* flags', [
 ]);
 
 /** Page protections, base values then modifiers (the order they print in). */
-const PAGE_ENTRIES: readonly (readonly [string, number])[] = [
-  ['PAGE_NOACCESS', PAGE.NOACCESS],
-  ['PAGE_READONLY', PAGE.READONLY],
-  ['PAGE_READWRITE', PAGE.READWRITE],
-  ['PAGE_WRITECOPY', PAGE.WRITECOPY],
-  ['PAGE_EXECUTE', PAGE.EXECUTE],
-  ['PAGE_EXECUTE_READ', PAGE.EXECUTE_READ],
-  ['PAGE_EXECUTE_READWRITE', PAGE.EXECUTE_READWRITE],
-  ['PAGE_EXECUTE_WRITECOPY', PAGE.EXECUTE_WRITECOPY],
-  ['PAGE_GUARD', PAGE.GUARD],
-  ['PAGE_NOCACHE', PAGE.NOCACHE],
-  ['PAGE_WRITECOMBINE', PAGE.WRITECOMBINE],
-];
+const PAGE_ENTRIES: readonly (readonly [string, number])[] = [...BASE_PROTECTIONS, ...PROTECTION_MODIFIERS].map(
+  ([value, name]) => [name, value] as const,
+);
 
 export const PAGE_FLAGS: FlagTable = table('PAGE_* protections', PAGE_ENTRIES);
 

@@ -3,7 +3,15 @@
  * addresses as lower-case `0x…` hex (or null), protections and states as Win32 names, sizes as numbers.
  */
 import { hresultHex, hresultName } from '../../host/hresult';
-import type { AuditDrift, FailureEvent, HostQueryInfo, HostResult, HostStats, MemoryAvailable } from '../../host/types';
+import {
+  MEMORY_AVAILABLE_NAMES,
+  type AuditDrift,
+  type FailureEvent,
+  type HostQueryInfo,
+  type HostResult,
+  type HostStats,
+  type MemoryAvailable,
+} from '../../host/types';
 import { formatProtect } from './names';
 
 /** A result or event line before JSON.stringify. Key order is the order fields print in. */
@@ -74,8 +82,6 @@ export function formatDrift(drift: AuditDrift): OutputLine {
     os: drift.os,
   };
 }
-
-const MEMORY_AVAILABLE_NAMES: Readonly<Record<MemoryAvailable, string>> = { 1: 'Low', 2: 'Neutral', 3: 'High' };
 
 /** `{"event":"notification",…}`; `line` is the request being run when it happened (absent between requests). */
 export function notificationLine(line: number | undefined, time: number, memoryAvailable: MemoryAvailable): OutputLine {

@@ -5,7 +5,7 @@
  * runs. Written pages are checked; protections are respected (no Fill on read-only pages, no Check on no-access).
  */
 import { z } from 'zod';
-import { PAGE } from '../../../native';
+import { PAGE } from '../../vocabulary';
 import { commonFields, levelWeights, size, type CommonParams, type LevelWeights } from '../params';
 import type { Scenario } from '../types';
 import {

@@ -6,7 +6,7 @@
  * The model follows the scenario's own calls; when a call says the model is wrong (someone else released or
  * decommitted the memory — the UI can), the model drops what it can no longer trust instead of failing again.
  */
-import { MEM, PAGE } from '../../../native';
+import { MEM, PAGE } from '../../vocabulary';
 import { HR, LEVELS, MALLOC_THREADSAFE, type HostMemoryManager, type LevelName } from '../../host';
 import { TrackedHost } from '../ledger';
 import type { LevelWeights } from '../params';

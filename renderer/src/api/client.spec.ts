@@ -1,19 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiCallError, type ApiClient, type Push } from './contract';
+import { ApiCallError, type ApiClient, type Push, type SocketLike } from './contract';
 import { createIpcClient, createWebSocketClient, socketUrl } from './client';
-import type { SocketLike } from './socket';
 
 /** A test double for the browser WebSocket: records frames, lets the test open, answer and drop it. */
 class FakeSocket implements SocketLike {
   static all: FakeSocket[] = [];
   readyState = 0;
   sent: { t: string; id: number; method: string; params: unknown }[] = [];
-  onopen: ((ev: Event) => unknown) | null = null;
-  onmessage: ((ev: MessageEvent) => unknown) | null = null;
-  onclose: ((ev: CloseEvent) => unknown) | null = null;
-  onerror: ((ev: Event) => unknown) | null = null;
+  private readonly listeners = new Map<string, ((event: { readonly data: unknown }) => void)[]>();
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
+  }
+  addEventListener(type: string, listener: (event: { readonly data: unknown }) => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  private emit(type: string, data?: unknown): void {
+    for (const l of this.listeners.get(type) ?? []) l({ data });
   }
   send(data: string): void {
     this.sent.push(JSON.parse(data) as FakeSocket['sent'][number]);
@@ -23,15 +25,15 @@ class FakeSocket implements SocketLike {
   }
   open(): void {
     this.readyState = 1;
-    this.onopen?.(new Event('open'));
+    this.emit('open');
   }
   receive(data: unknown): void {
-    this.onmessage?.({ data: typeof data === 'string' ? data : JSON.stringify(data) } as MessageEvent);
+    this.emit('message', typeof data === 'string' ? data : JSON.stringify(data));
   }
   drop(): void {
     if (this.readyState === 3) return;
     this.readyState = 3;
-    this.onclose?.({} as CloseEvent);
+    this.emit('close');
   }
 }
 

@@ -2,8 +2,17 @@
  * The renderer's ApiClient: the preload bridge when running inside Electron (`window.hostmem`), else a WebSocket to
  * `hostmem serve` at `ws(s)://<host>/ws?token=<token of the page URL>`.
  */
-import { ApiCallError, type ApiClient, type Method, type ParamsArg, type Push, type Result } from './contract';
-import { RequestError, SocketTransport, type ConnectionStatus, type SocketFactory } from './socket';
+import {
+  connectSocketClient,
+  isPush,
+  toApiCallError,
+  type ApiClient,
+  type ConnectionStatus,
+  type ConnectOptions,
+  type Method,
+  type ParamsArg,
+  type Result,
+} from './contract';
 
 /** An ApiClient that can also report its connection and when it came back (the WebSocket one). */
 export interface LiveClient extends ApiClient {
@@ -14,111 +23,16 @@ export interface LiveClient extends ApiClient {
   close(): void;
 }
 
-const PUSH_TYPES = new Set(['full', 'delta', 'workloads', 'log', 'reveal', 'process']);
-
-/** A push whose shape is at least plausible (the type and the fields the stores read first). */
-export function isPush(message: unknown): message is Push {
-  if (typeof message !== 'object' || message === null) return false;
-  const m = message as Record<string, unknown>;
-  if (typeof m.type !== 'string' || !PUSH_TYPES.has(m.type)) return false;
-  switch (m.type) {
-    case 'full':
-      return (
-        typeof m.seq === 'number' &&
-        typeof m.host === 'object' &&
-        m.host !== null &&
-        typeof m.stats === 'object' &&
-        m.stats !== null &&
-        Array.isArray(m.rows) &&
-        Array.isArray(m.failures) &&
-        Array.isArray(m.samples)
-      );
-    case 'delta':
-      return (
-        typeof m.seq === 'number' &&
-        typeof m.stats === 'object' &&
-        m.stats !== null &&
-        Array.isArray(m.samples) &&
-        Array.isArray(m.added) &&
-        Array.isArray(m.updated) &&
-        Array.isArray(m.removed) &&
-        Array.isArray(m.failures)
-      );
-    case 'workloads':
-      return Array.isArray(m.workloads);
-    case 'reveal':
-      return m.view === 'failures' && (m.failureSeq === null || Number.isSafeInteger(m.failureSeq));
-    case 'process':
-      return (
-        Number.isSafeInteger(m.pid) &&
-        Number.isSafeInteger(m.seq) &&
-        (m.kind === 'full' ? Array.isArray(m.rows) && Array.isArray(m.history) : m.kind === 'delta' || m.kind === 'end')
-      );
-    default:
-      return typeof m.message === 'string';
-  }
-}
-
-/** The preload rejects with the contract's ApiError as a plain object (Error fields do not cross contextBridge). */
-function isApiErrorLike(e: unknown): e is { code: string; message: string; issues?: unknown } {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    !(e instanceof Error) &&
-    typeof (e as { code?: unknown }).code === 'string' &&
-    typeof (e as { message?: unknown }).message === 'string'
-  );
-}
-
-const ERROR_CODES = new Set(['bad-request', 'not-found', 'refused', 'internal', 'closed']);
-
-function toApiError(e: unknown): ApiCallError {
-  if (e instanceof ApiCallError) return e;
-  if (isApiErrorLike(e)) {
-    const issues = Array.isArray(e.issues) ? e.issues.filter((i): i is string => typeof i === 'string') : [];
-    return new ApiCallError({
-      code: (ERROR_CODES.has(e.code) ? e.code : 'internal') as ConstructorParameters<typeof ApiCallError>[0]['code'],
-      message: e.message,
-      issues,
-    });
-  }
-  if (e instanceof RequestError) {
-    const code = e.code === 'bad-request' || e.code === 'not-found' || e.code === 'refused' || e.code === 'internal';
-    return new ApiCallError({ code: code ? e.code : 'closed', message: e.message } as ConstructorParameters<
-      typeof ApiCallError
-    >[0]);
-  }
-  return new ApiCallError({ code: 'internal', message: e instanceof Error ? e.message : String(e) });
-}
-
-export interface SocketClientOptions {
-  readonly url: string;
-  readonly createSocket?: SocketFactory;
-  readonly timeoutMs?: number;
-  readonly reconnectMinMs?: number;
-  readonly reconnectMaxMs?: number;
-}
-
-export function createWebSocketClient(options: SocketClientOptions): LiveClient {
-  const transport = new SocketTransport(options);
+/** The contract's WebSocket client, reconnecting, to `hostmem serve`. */
+export function createWebSocketClient(options: ConnectOptions): LiveClient {
+  const client = connectSocketClient(options);
   return {
     transport: 'websocket',
-    call<M extends Method>(method: M, ...params: ParamsArg<M>): Promise<Result<M>> {
-      return transport.request(method, params[0]).then(
-        (r) => r as Result<M>,
-        (e: unknown) => {
-          throw toApiError(e);
-        },
-      );
-    },
-    onPush(listener: (message: Push) => void): () => void {
-      return transport.onPush((m) => {
-        if (isPush(m)) listener(m);
-      });
-    },
-    onStatus: (listener) => transport.onStatus(listener),
-    onReconnect: (listener) => transport.onReconnect(listener),
-    close: () => transport.close(),
+    call: <M extends Method>(method: M, ...params: ParamsArg<M>): Promise<Result<M>> => client.call(method, ...params),
+    onPush: (listener) => client.onPush(listener),
+    onStatus: (listener) => client.onStatus(listener),
+    onReconnect: (listener) => client.onReconnect(listener),
+    close: () => client.close(),
   };
 }
 
@@ -151,7 +65,7 @@ export function createIpcClient(bridge: ApiClient): LiveClient {
     transport: 'ipc',
     call: <M extends Method>(method: M, ...params: ParamsArg<M>): Promise<Result<M>> =>
       bridge.call(method, ...params).catch((e: unknown) => {
-        throw toApiError(e);
+        throw toApiCallError(e);
       }),
     onPush: (listener) =>
       bridge.onPush((m: unknown) => {

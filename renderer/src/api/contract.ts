@@ -1,2 +1,3 @@
-// The one import point of the contract for the renderer (types, applyMessage, ApiCallError, …).
+// The one import point of the contract for the renderer (types, applyMessage, ApiCallError, the WebSocket client, …).
 export * from '../../../main/contract';
+export * from '../../../main/contract/client';

@@ -1,4 +1,16 @@
-/** English: the reference catalogue. fr and zh-CN must hold every key (i18n.spec.ts checks it). */
+/**
+ * English: the reference catalogue. fr and zh-CN must hold every key (their type is this one's; i18n.spec.ts checks
+ * the values). The parts keyed by hostmem's vocabulary (levels, failure reasons, report sections and formats, states) are checked
+ * against it here, so that a new level, reason or section without its words fails the type check in every language.
+ */
+import type {
+  ExportFormat,
+  FailureGroup,
+  FailureReason,
+  HostState,
+  MemoryAvailableName,
+  ReportSection,
+} from '../api/contract';
 import { processesEn } from './processes';
 
 const en = {
@@ -9,10 +21,15 @@ const en = {
     error: 'Error: {message}',
   },
   nav: { overview: 'Overview', allocations: 'Allocations', failures: 'Failures', scenarios: 'Scenarios & policy' },
-  levels: { eTaskCritical: 'Task', eAppDomainCritical: 'AppDomain', eProcessCritical: 'Process', other: 'Other' },
+  levels: {
+    eTaskCritical: 'Task',
+    eAppDomainCritical: 'AppDomain',
+    eProcessCritical: 'Process',
+    other: 'Other',
+  } satisfies Record<FailureGroup, string>,
   host: {
     title: 'Host',
-    state: { available: 'Available', unavailable: 'Unavailable' },
+    state: { available: 'Available', unavailable: 'Unavailable' } satisfies Record<HostState, string>,
     reset: 'Reset',
     backend: 'Backend',
     commit: 'Committed vs limit',
@@ -22,7 +39,7 @@ const en = {
     hostLoad: 'Host load',
     osLoad: 'OS load',
     notification: 'Notification',
-    memoryAvailable: { Low: 'Low', Neutral: 'Neutral', High: 'High' },
+    memoryAvailable: { Low: 'Low', Neutral: 'Neutral', High: 'High' } satisfies Record<MemoryAvailableName, string>,
     reserved: 'Reserved',
     committed: 'Committed',
     external: 'External',
@@ -134,7 +151,7 @@ const en = {
       timeout: 'timed out',
       unavailable: 'host unavailable',
       invalid: 'invalid call',
-    },
+    } satisfies Record<FailureReason, string>,
   },
   scenarios: {
     title: 'Scenarios',
@@ -191,13 +208,13 @@ const en = {
       csv: 'Allocations, failures and samples as three files',
       json: 'Everything, machine-readable (hostmem.report/1)',
       pdf: 'The HTML page as a printable document',
-    },
+    } satisfies Record<ExportFormat, string>,
     include: 'Include',
     sections: {
       allocations: 'Live allocations',
       failures: 'Failure events',
       samples: "Samples (the chart's series)",
-    },
+    } satisfies Record<ReportSection, string>,
     always: 'The summary, clerks, policy and host are always included.',
     language: 'Report language',
     languageHint: 'For HTML and PDF; CSV and JSON do not depend on it.',

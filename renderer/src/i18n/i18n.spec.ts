@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import en from './en';
-import { catalogues, LOCALES } from './index';
+import { LANGUAGES } from '../api/contract';
+import { catalogues } from './index';
 
 type Tree = { readonly [key: string]: string | Tree };
 
@@ -49,7 +50,7 @@ const PLACEHOLDER = /\{(\w+)\}/g;
 describe('i18n catalogues', () => {
   const reference = flatten(en as unknown as Tree);
 
-  for (const locale of LOCALES) {
+  for (const locale of LANGUAGES) {
     it(`${locale} has exactly the English keys, the same placeholders, no empty value`, () => {
       const flat = flatten(catalogues[locale] as unknown as Tree);
       expect([...flat.keys()].sort()).toEqual([...reference.keys()].sort());

@@ -1,20 +1,18 @@
 /** vue-i18n set-up: English, French, Simplified Chinese; the choice persists in localStorage. */
 import { createI18n } from 'vue-i18n';
-import type { SettingsLanguage } from '../api/contract';
+import { isLanguage, type Language, type SettingsLanguage } from '../api/contract';
 import en, { type Messages } from './en';
 import fr from './fr';
 import zhCN from './zh-CN';
 
-export const LOCALES = ['en', 'fr', 'zh-CN'] as const;
-export type Locale = (typeof LOCALES)[number];
-export const LOCALE_NAMES: Readonly<Record<Locale, string>> = { en: 'English', fr: 'Français', 'zh-CN': '简体中文' };
+/** The UI's locales are hostmem's languages (main/vocabulary). */
+export type Locale = Language;
+/** Each language in its own words (a language without its name fails the type check). */
+export const LOCALE_NAMES: Readonly<Record<Language, string>> = { en: 'English', fr: 'Français', 'zh-CN': '简体中文' };
 export const STORAGE_KEY = 'hostmem.locale';
 
-export const catalogues: Readonly<Record<Locale, Messages>> = { en, fr, 'zh-CN': zhCN };
-
-export function isLocale(value: unknown): value is Locale {
-  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
-}
+/** Every language has a catalogue, and every catalogue every key of the English one (its type). */
+export const catalogues: Readonly<Record<Language, Messages>> = { en, fr, 'zh-CN': zhCN };
 
 function storage(): Storage | undefined {
   try {
@@ -38,7 +36,7 @@ export function systemLocale(): Locale {
 /** The stored choice, else the browser's language. */
 export function initialLocale(): Locale {
   const stored = storage()?.getItem(STORAGE_KEY);
-  if (isLocale(stored)) return stored;
+  if (isLanguage(stored)) return stored;
   return systemLocale();
 }
 

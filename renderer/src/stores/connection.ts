@@ -6,7 +6,8 @@ import { defineStore } from 'pinia';
 import { markRaw, shallowRef } from 'vue';
 import type { HelloResult, LogMessage, Push } from '../api/contract';
 import type { LiveClient } from '../api/client';
-import type { ConnectionStatus } from '../api/socket';
+import type { ConnectionStatus } from '../api/contract';
+import { useApiStore } from './api';
 import { applyPush, resetLiveView } from './live';
 import { useProcessesStore } from './processes';
 import { useRevealStore } from './reveal';
@@ -23,8 +24,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const stops: (() => void)[] = [];
 
   function api(): LiveClient {
-    if (client === null) throw new Error('not connected');
-    return client;
+    return useApiStore().api();
   }
 
   function resync(): void {
@@ -68,6 +68,7 @@ export const useConnectionStore = defineStore('connection', () => {
   function connect(c: LiveClient): void {
     disconnect();
     client = markRaw(c);
+    useApiStore().setClient(client);
     transport.value = c.transport;
     resetLiveView();
     stops.push(
@@ -89,6 +90,7 @@ export const useConnectionStore = defineStore('connection', () => {
     for (const stop of stops.splice(0)) stop();
     client?.close();
     client = null;
+    useApiStore().setClient(null);
     transport.value = null;
   }
 

@@ -4,11 +4,10 @@
  */
 import { defineStore } from 'pinia';
 import { shallowRef } from 'vue';
-import type { FailureReason, FailureRow } from '../api/contract';
-import { FAILURE_GROUPS, type Group } from '../lib/win32';
+import { FAILURE_GROUPS, type FailureReason, type FailureRow, type FailureGroup } from '../api/contract';
 
 export interface FailureGroupView {
-  readonly group: Group;
+  readonly group: FailureGroup;
   /** Cumulative since the host started (exact). */
   readonly count: number;
   /** Over the events held. */
@@ -19,14 +18,14 @@ export interface FailureGroupView {
   readonly events: readonly FailureRow[];
 }
 
-export type FailureCountsLike = Readonly<Record<Group, number>>;
+export type FailureCountsLike = Readonly<Record<FailureGroup, number>>;
 
-/** Group events by level (pure: exported for tests). */
+/** FailureGroup events by level (pure: exported for tests). */
 export function groupFailures(
   events: readonly FailureRow[],
   counts: FailureCountsLike,
-): Record<Group, FailureGroupView> {
-  const acc = {} as Record<Group, { bytes: number; reasons: Map<FailureReason, number>; events: FailureRow[] }>;
+): Record<FailureGroup, FailureGroupView> {
+  const acc = {} as Record<FailureGroup, { bytes: number; reasons: Map<FailureReason, number>; events: FailureRow[] }>;
   for (const g of FAILURE_GROUPS) acc[g] = { bytes: 0, reasons: new Map(), events: [] };
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
@@ -35,7 +34,7 @@ export function groupFailures(
     a.reasons.set(e.reason, (a.reasons.get(e.reason) ?? 0) + 1);
     a.events.push(e);
   }
-  const out = {} as Record<Group, FailureGroupView>;
+  const out = {} as Record<FailureGroup, FailureGroupView>;
   for (const g of FAILURE_GROUPS) {
     const a = acc[g];
     out[g] = {
@@ -53,7 +52,7 @@ export function groupFailures(
 const EMPTY_COUNTS: FailureCountsLike = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
 
 export const useFailuresStore = defineStore('failures', () => {
-  const groups = shallowRef<Record<Group, FailureGroupView>>(groupFailures([], EMPTY_COUNTS));
+  const groups = shallowRef<Record<FailureGroup, FailureGroupView>>(groupFailures([], EMPTY_COUNTS));
   const dropped = shallowRef(0);
   let lastCounts: FailureCountsLike = EMPTY_COUNTS;
 

@@ -30,7 +30,7 @@ import {
   type ProcessSortKey,
 } from '../lib/processRows';
 import type { Point } from './series';
-import { useConnectionStore } from './connection';
+import { useApiStore } from './api';
 
 export const PROCESS_LINES = ['committed', 'reserved', 'resident'] as const;
 export type ProcessLine = (typeof PROCESS_LINES)[number];
@@ -82,7 +82,7 @@ export const useProcessesStore = defineStore('processes', () => {
 
   async function refreshList(): Promise<void> {
     try {
-      const r = await useConnectionStore().api().call('listProcesses', {});
+      const r = await useApiStore().api().call('listProcesses', {});
       list.value = markRaw(r.processes);
       listTotal.value = r.total;
       listError.value = null;
@@ -176,7 +176,7 @@ export const useProcessesStore = defineStore('processes', () => {
 
   /** Watch `target` (this page watches one process at a time: the previous one is let go). */
   async function watch(target: number): Promise<boolean> {
-    const api = useConnectionStore().api();
+    const api = useApiStore().api();
     const token = ++watchToken;
     const previous = pid.value;
     if (previous !== null && previous !== target) {
@@ -210,7 +210,7 @@ export const useProcessesStore = defineStore('processes', () => {
     snapshots.value = [];
     diff.value = null;
     if (current !== null) {
-      useConnectionStore()
+      useApiStore()
         .api()
         .call('unwatchProcess', { pid: current })
         .catch(() => {});
@@ -270,12 +270,12 @@ export const useProcessesStore = defineStore('processes', () => {
 
   async function refreshSnapshots(): Promise<void> {
     if (pid.value === null) return;
-    snapshots.value = (await useConnectionStore().api().call('processSnapshots', { pid: pid.value })).snapshots;
+    snapshots.value = (await useApiStore().api().call('processSnapshots', { pid: pid.value })).snapshots;
   }
 
   async function takeSnapshot(label?: string): Promise<number | null> {
     if (pid.value === null) return null;
-    const r = await useConnectionStore()
+    const r = await useApiStore()
       .api()
       .call('takeProcessSnapshot', { pid: pid.value, ...(label ? { label } : {}) });
     await refreshSnapshots();
@@ -284,7 +284,7 @@ export const useProcessesStore = defineStore('processes', () => {
 
   async function compare(a: number, b: number): Promise<void> {
     if (pid.value === null) return;
-    diff.value = (await useConnectionStore().api().call('diffProcessSnapshots', { pid: pid.value, a, b })).diff;
+    diff.value = (await useApiStore().api().call('diffProcessSnapshots', { pid: pid.value, a, b })).diff;
   }
 
   return {

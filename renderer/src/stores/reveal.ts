@@ -8,8 +8,7 @@
  */
 import { defineStore } from 'pinia';
 import { shallowRef, watch } from 'vue';
-import type { RevealMessage } from '../api/contract';
-import { FAILURE_GROUPS, type Group } from '../lib/win32';
+import { FAILURE_GROUPS, type RevealMessage, type FailureGroup } from '../api/contract';
 import { useFailuresStore } from './failures';
 import { currentView } from './live';
 
@@ -30,7 +29,7 @@ export interface RevealTarget {
 }
 
 export interface RevealHighlight extends RevealTarget {
-  readonly group: Group;
+  readonly group: FailureGroup;
 }
 
 export const useRevealStore = defineStore('reveal', () => {
@@ -54,7 +53,7 @@ export const useRevealStore = defineStore('reveal', () => {
     waitTimer = highlightTimer = undefined;
   }
 
-  function find(seq: number): Group | null {
+  function find(seq: number): FailureGroup | null {
     const groups = failures.groups;
     for (const g of FAILURE_GROUPS) if (groups[g].events.some((e) => e.seq === seq)) return g;
     return null;

@@ -3,8 +3,7 @@
  * (`parsing: false`), so a push appends a few points instead of rebuilding 20,000. A reactive `version` counter
  * (in the samples store) tells the chart when to `update('none')`.
  */
-import type { HistoryPoint, Sample } from '../api/contract';
-import { FAILURE_GROUPS, type Group } from '../lib/win32';
+import { FAILURE_GROUPS, type HistoryPoint, type Sample, type FailureGroup } from '../api/contract';
 
 export interface Point {
   x: number;
@@ -17,7 +16,7 @@ export type SeriesName = (typeof SERIES)[number];
 export class SampleSeries {
   readonly lines: Record<SeriesName, Point[]> = { reserved: [], committed: [], external: [], heap: [] };
   /** Failure markers by group: at the sample's time, at its committed bytes. */
-  readonly markers: Record<Group, Point[]> = {
+  readonly markers: Record<FailureGroup, Point[]> = {
     eTaskCritical: [],
     eAppDomainCritical: [],
     eProcessCritical: [],
@@ -25,7 +24,7 @@ export class SampleSeries {
   };
   /** Per sample: time and failures by group (for the failure trends). */
   readonly times: number[] = [];
-  readonly failures: Record<Group, number[]> = {
+  readonly failures: Record<FailureGroup, number[]> = {
     eTaskCritical: [],
     eAppDomainCritical: [],
     eProcessCritical: [],
@@ -85,7 +84,7 @@ export class SampleSeries {
   }
 
   /** Failures per group summed into `bins` equal time buckets over the last `windowMs`. */
-  trend(group: Group, bins: number, windowMs: number, now: number): number[] {
+  trend(group: FailureGroup, bins: number, windowMs: number, now: number): number[] {
     const out = new Array<number>(bins).fill(0);
     const from = now - windowMs;
     const counts = this.failures[group];

@@ -2,18 +2,18 @@
 import { defineStore } from 'pinia';
 import { shallowRef } from 'vue';
 import type { DiffResult, SnapshotInfo } from '../api/contract';
-import { useConnectionStore } from './connection';
+import { useApiStore } from './api';
 
 export const useSnapshotsStore = defineStore('snapshots', () => {
   const list = shallowRef<readonly SnapshotInfo[]>([]);
   const diff = shallowRef<DiffResult | null>(null);
 
   async function refresh(): Promise<void> {
-    list.value = (await useConnectionStore().api().call('snapshots')).snapshots;
+    list.value = (await useApiStore().api().call('snapshots')).snapshots;
   }
 
   async function take(label?: string): Promise<number> {
-    const r = await useConnectionStore()
+    const r = await useApiStore()
       .api()
       .call('takeSnapshot', label ? { label } : {});
     await refresh();
@@ -21,7 +21,7 @@ export const useSnapshotsStore = defineStore('snapshots', () => {
   }
 
   async function compare(a: number, b: number): Promise<void> {
-    diff.value = await useConnectionStore().api().call('diffSnapshots', { a, b });
+    diff.value = await useApiStore().api().call('diffSnapshots', { a, b });
   }
 
   return { list, diff, refresh, take, compare };

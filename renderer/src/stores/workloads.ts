@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { shallowRef } from 'vue';
 import type { WorkloadInfo } from '../api/contract';
-import { useConnectionStore } from './connection';
+import { useApiStore } from './api';
 
 export const useWorkloadsStore = defineStore('workloads', () => {
   const workloads = shallowRef<readonly WorkloadInfo[]>([]);
@@ -12,23 +12,23 @@ export const useWorkloadsStore = defineStore('workloads', () => {
   }
 
   async function refresh(): Promise<void> {
-    const r = await useConnectionStore().api().call('workloads');
+    const r = await useApiStore().api().call('workloads');
     workloads.value = r.workloads;
   }
 
   async function start(scenario: string, params: Record<string, unknown>): Promise<string> {
-    const r = await useConnectionStore().api().call('startWorkload', { scenario, params });
+    const r = await useApiStore().api().call('startWorkload', { scenario, params });
     await refresh();
     return r.id;
   }
 
   async function stop(id: string): Promise<void> {
-    await useConnectionStore().api().call('stopWorkload', { id });
+    await useApiStore().api().call('stopWorkload', { id });
     await refresh();
   }
 
   async function pause(id: string, paused: boolean): Promise<void> {
-    await useConnectionStore().api().call('pauseWorkload', { id, paused });
+    await useApiStore().api().call('pauseWorkload', { id, paused });
     await refresh();
   }
 
