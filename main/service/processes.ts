@@ -5,10 +5,10 @@
  * address-ordered walks and only those made into rows, and the totals by type when they moved), and an `end` when
  * the process exits or can no longer be read.
  *
- * Walks start at a fixed rate (every `intervalMs` from the start of the previous one; at once when a walk took
- * longer; never two at a time), so a change reaches a UI within one interval plus one walk. The inspector's
- * ProcessWatcher walks `intervalMs` after the previous walk ended and diffs every pair of walks (90–380 ms at 100,000
- * regions, unused here): see /work/coord/inspect-requests.md; the error handling below is the watcher's. The last picture stays (for the page, snapshots, the diff and reports) until the last UI
+ * The walks are the inspector's `ProcessWatcher`'s, at a fixed rate (every `intervalMs` from the start of the
+ * previous one; at once when a walk took longer; never two at a time), so a change reaches a UI within one interval
+ * plus one walk; an idle process whose cheap fingerprint did not change costs no walk at all (its regions are the
+ * same objects, which the row diff skips at once). The watcher's own diff of two walks is lazy and not read here. The last picture stays (for the page, snapshots, the diff and reports) until the last UI
  * lets the watch go.
  *
  * At most `maxWatches` processes are walked at once (every UI together); past that a watch is refused, naming
@@ -33,7 +33,7 @@ import {
   type WatchResult,
 } from '../contract';
 import type { ProcessRegion } from '../../native';
-import { summarize, type TypeSummary } from '../inspect';
+import { ProcessWatcher, summarize, type TypeSummary } from '../inspect';
 import { processDiff, processRow, processSample, typeTotals } from '../reports';
 
 /** A refusal the service answers with (its code and message go to the UI as they are). */
@@ -140,11 +140,10 @@ class Watch {
   /** The last walk's rows, made when a full message needs them. */
   private rowsOfLast: readonly ProcessRegionRow[] | null = null;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private walking: Promise<void> | undefined;
+  private readonly watcher: ProcessWatcher;
 
   constructor(
-    private readonly inspector: ProcessInspector,
+    inspector: ProcessInspector,
     readonly pid: number,
     name: string,
     readonly intervalMs: number,
@@ -153,71 +152,35 @@ class Watch {
   ) {
     this.name = name;
     this.take(first, summarize(first));
-    this.schedule(first.takenAt);
+    this.watcher = new ProcessWatcher(inspector, pid, { intervalMs, now, cadence: 'fixed-rate', includeFree: true });
+    this.watcher.onWalk((e) => this.onWalk(e.walk, e.summary));
+    this.watcher.onExit((e) =>
+      this.finish({ reason: 'exited', time: e.at, message: `process ${pid} (${this.name}) exited` }),
+    );
+    this.watcher.onError((e) => {
+      if (!e.fatal) return; // a passing failure: the next walk tries again
+      this.finish({
+        reason: e.error.code === 'access-denied' ? 'access-denied' : 'failed',
+        time: this.now(),
+        message: describeProcessError(e.error),
+      });
+    });
+    this.watcher.start();
   }
 
   get running(): boolean {
     return this.end === null && !this.stopped;
   }
 
-  /** The next walk `intervalMs` after `startedAt` (at once when that has passed). Timers never keep Node alive. */
-  private schedule(startedAt: number): void {
-    if (!this.running) return;
-    const wait = Math.max(0, startedAt + this.intervalMs - this.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.walkNow();
-    }, wait);
-    this.timer.unref();
-  }
-
   /** Walk now (a snapshot wants the process as it is); the fixed rate goes on from this walk. */
   walkNow(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    if (this.walking) return this.walking;
-    this.cancelTimer();
-    const startedAt = this.now();
-    this.walking = this.walkOnce()
-      .catch((e: unknown) => {
-        // A bug of ours (a listener, a conversion): said, and the watch goes on.
-        console.error(`hostmem: watching process ${this.pid}: ${e instanceof Error ? e.stack : String(e)}`);
-      })
-      .finally(() => {
-        this.walking = undefined;
-        this.schedule(startedAt);
-      });
-    return this.walking;
-  }
-
-  private async walkOnce(): Promise<void> {
-    const result = await this.inspector.walkProcess(this.pid, { includeFree: true });
-    if (!this.running) return;
-    if (!result.ok) {
-      const { code } = result.error;
-      if (code === 'exited' || code === 'no-such-process') {
-        this.finish({ reason: 'exited', time: this.now(), message: `process ${this.pid} (${this.name}) exited` });
-      } else if (code !== 'unknown') {
-        // As the inspector's watcher: anything but an unknown error will not pass by itself.
-        this.finish({
-          reason: code === 'access-denied' ? 'access-denied' : 'failed',
-          time: this.now(),
-          message: describeProcessError(result.error),
-        });
-      }
-      return;
-    }
-    this.onWalk(result.value);
+    return this.running ? this.watcher.walkNow() : Promise.resolve();
   }
 
   /** Let the watch go (the last UI unwatched it). */
   stop(): void {
     this.stopped = true;
-    this.cancelTimer();
-  }
-
-  private cancelTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.watcher.stop();
   }
 
   /** The last walk's rows (made once per walk, when asked). */
@@ -268,9 +231,9 @@ class Watch {
     });
   }
 
-  private onWalk(walk: ProcessWalk): void {
+  private onWalk(walk: ProcessWalk, summary: TypeSummary): void {
     const changes = diffRegions(this.last?.regions ?? [], walk.regions);
-    const { sample, totalsChanged } = this.take(walk, summarize(walk));
+    const { sample, totalsChanged } = this.take(walk, summary);
     for (const [client, sub] of this.subscribers) {
       if (sub.needFull) {
         this.sendFull(client, sub);
@@ -295,7 +258,7 @@ class Watch {
   private finish(end: ProcessEnd): void {
     if (this.end !== null) return;
     this.end = end;
-    this.cancelTimer();
+    this.watcher.stop();
     for (const [client, sub] of this.subscribers) {
       // Not sent a picture yet: the full message carries the end (and whatever was walked).
       if (sub.needFull) {
