@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -16,11 +16,16 @@ import { createProcessInspector, type ProcessWalk } from '../../native';
 import { ProcessWatcher, summarize } from '../inspect';
 import { processSessionHeader, ProcessRecordWriter } from '../telemetry/process-records';
 import { SessionWriter } from '../telemetry/session';
+import { chromiumPrinter, findChromium } from './pdf';
 import { buildRecordedWatchReport, processReportJson, writeProcessReport, NoRecordedWatchError } from './process';
+import { pdfText } from './testing';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'hostmem-process-report-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The recorded watch the first test makes (the PDF test reads it again). */
+const session = join(dir, 'watch.session');
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 const validate = ajv.compile(
@@ -34,7 +39,6 @@ test('a recorded watch: the report validates, its totals are the last walk’s, 
   const child = await execChild();
   await child.commit(64 * 1024);
   const inspector = createProcessInspector();
-  const session = join(dir, 'watch.session');
   const writer = new SessionWriter(session, processSessionHeader(inspector.backend, inspector.pageSize, 'test watch'));
   const records = new ProcessRecordWriter(writer);
   const watcher = new ProcessWatcher(inspector, child.pid, { intervalMs: 100 });
@@ -132,4 +136,32 @@ test('a session without a watch is refused clearly', async () => {
   const writer = new SessionWriter(empty, processSessionHeader(inspector.backend, inspector.pageSize));
   await writer.close();
   await assert.rejects(buildRecordedWatchReport(empty), NoRecordedWatchError);
+});
+
+test('the PDF of a recorded watch, in Chinese: printed by headless Chromium, its words in the text', async (t) => {
+  const chromium = findChromium();
+  if (chromium === undefined) {
+    t.skip('no Chromium here (/usr/bin/chromium-headless-shell, /usr/bin/chromium or HOSTMEM_CHROMIUM)');
+    return;
+  }
+  if (!existsSync(session)) {
+    t.skip('the recorded watch of the first test is missing (it failed)');
+    return;
+  }
+  const model = await buildRecordedWatchReport(session, { language: 'zh-CN' });
+  const print = chromiumPrinter(chromium);
+  const pdf = join(dir, 'r.pdf');
+  try {
+    await writeProcessReport(model, pdf, { print });
+  } finally {
+    await print.close();
+  }
+  assert.equal(readFileSync(pdf).subarray(0, 5).toString('latin1'), '%PDF-');
+  const text = pdfText(pdf, dir);
+  if (text === undefined) t.diagnostic('PDF text not checked: no pdftotext');
+  else {
+    assert.match(text, /进程内存报告/);
+    assert.match(text, /按类型汇总/);
+    assert.match(text, new RegExp(`PID ${model.process.pid}`));
+  }
 });
