@@ -55,3 +55,17 @@ test('bad ports, sizes and scenarios are usage errors', async () => {
     assert.equal(c.stdout(), '');
   }
 });
+
+test('--pid: a bad id is a usage error; a name or id no process has is refused before anything listens', async () => {
+  for (const [argv, message] of [
+    [['--pid', ''], /--pid: expected a process id or a process name/],
+    [['--pid', '0'], /--pid: 0 is not a process id/],
+    [['--pid', 'no-such-process-hostmem-test'], /--pid no-such-process-hostmem-test: no running process/],
+    [['--pid', '2147483646'], /--pid 2147483646: no running process/],
+  ] as [string[], RegExp][]) {
+    const c = capture();
+    assert.equal(await serveCommand(argv, c.io), 2, argv.join(' '));
+    assert.match(c.stderr(), message);
+    assert.equal(c.stdout(), '', 'no URL printed');
+  }
+});
