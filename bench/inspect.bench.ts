@@ -29,6 +29,10 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const MAPPINGS = Number(args.get('mappings') ?? 100_000);
 const ROUNDS = Number(args.get('rounds') ?? 7);
 const WATCH_SECONDS = Number(args.get('watch-seconds') ?? 10);
+/** Only the bytes-per-region part (quick). */
+const MEMORY_ONLY = args.has('memory-only');
+/** Walks being measured: held here, where no optimisation can find them dead. */
+const retained: ProcessWalk[] = [];
 
 /** The child: N mappings by committing every other page of a reservation. */
 function child(n: number): void {
@@ -133,8 +137,17 @@ async function benchmark(): Promise<void> {
       `child ${pid}: ${mapped} mappings, /proc/PID/smaps is ${(bytes / 1024 / 1024).toFixed(1)} MiB; ${ROUNDS} rounds, alternating`,
     );
 
-    // Wall time, and CPU time of this process (all its threads: the kernel generates smaps inside the read calls,
-    // on whichever thread reads) for the two in-process readers; pmap and the C reader are other processes.
+    if (!MEMORY_ONLY) await timings(mapped);
+    await memory();
+  } finally {
+    big.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** Wall time, and CPU time of this process (all its threads: the kernel makes smaps inside the read calls) for the
+   * two in-process readers (pmap and the C reader are other processes); then the watch. */
+  async function timings(mapped: number): Promise<void> {
+    const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
     const times: Record<string, number[]> = {
       walk: [],
       readFile: [],
@@ -143,7 +156,6 @@ async function benchmark(): Promise<void> {
       walkCpu: [],
       readFileCpu: [],
     };
-    const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
     for (let round = 0; round < ROUNDS; round++) {
       let c0 = process.cpuUsage();
       times.walk!.push(
@@ -230,8 +242,10 @@ async function benchmark(): Promise<void> {
       `--watch 1s walking every tick (alwaysWalk): ${busyWalks} walks in ${WATCH_SECONDS} s, ` +
         `${((busyCpu / (performance.now() - bt0)) * 100).toFixed(1)} % of one core`,
     );
+  }
 
-    // Bytes held per region: the big child and one a quarter of its size.
+  /** Bytes a walk holds per region: children of N/4, N/2 and N mappings. */
+  async function memory(): Promise<void> {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) {
       console.log('\n(bytes per region: run with node --expose-gc)');
@@ -242,21 +256,38 @@ async function benchmark(): Promise<void> {
       console.log('\n| mappings | regions held | heap bytes held | bytes / region |');
       console.log('| -------: | -----------: | --------------: | -------------: |');
       const points: Array<[number, number]> = [];
-      // One walk first, kept nowhere: the code it compiles and the caches it fills are not per region.
-      await inspector.walkProcess(smaller[0]!.pid!);
-      for (const p of [...smaller.map((c) => c.pid!), pid]) {
-        gc();
-        gc();
-        const before = process.memoryUsage().heapUsed;
-        const held: ProcessWalk[] = [];
+      // The walk is held only by `retained`: a local of this loop would live on in the async function's context
+      // until overwritten, and count in the next measurement's baseline.
+      const walkInto = async (p: number): Promise<void> => {
         const w = await inspector.walkProcess(p);
         if (!w.ok) throw new Error(w.error.message);
-        held.push(w.value);
+        retained.push(w.value);
+      };
+      const settle = async (): Promise<void> => {
+        // Out of the continuation that held the last result, then two full collections.
+        await new Promise((resolve) => setImmediate(resolve));
         gc();
         gc();
-        const grown = process.memoryUsage().heapUsed - before;
-        const n = held[0]!.regions.length;
-        const mappings = held[0]!.regions.filter((r) => r.state !== 'MEM_FREE').length;
+      };
+      // A walk of each first, kept nowhere: the code they compile and optimise is not per region.
+      for (const c of [...smaller, big]) await walkInto(c.pid!);
+      retained.length = 0;
+      for (const p of [...smaller.map((c) => c.pid!), pid]) {
+        // Three times each, the median: one measurement now and then catches a collection's leftovers.
+        const samples: number[] = [];
+        let n = 0;
+        let mappings = 0;
+        for (let k = 0; k < 3; k++) {
+          await settle();
+          const before = process.memoryUsage().heapUsed;
+          await walkInto(p);
+          await settle();
+          samples.push(process.memoryUsage().heapUsed - before);
+          n = retained[0]!.regions.length;
+          mappings = retained[0]!.regions.filter((r) => r.state !== 'MEM_FREE').length;
+          retained.length = 0;
+        }
+        const grown = median(samples);
         points.push([n, grown]);
         console.log(
           `| ${String(mappings).padStart(8)} | ${String(n).padStart(12)} | ${String(grown).padStart(15)} | ${(grown / n).toFixed(0).padStart(14)} |`,
@@ -268,8 +299,5 @@ async function benchmark(): Promise<void> {
     } finally {
       for (const c of smaller) c.kill('SIGKILL');
     }
-  } finally {
-    big.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   }
 }
