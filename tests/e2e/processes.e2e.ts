@@ -158,6 +158,7 @@ test('the picker: sorted by committed, search by PID, Enter watches; a process t
     [...committed].sort((a, b) => b - a),
     'largest committed first',
   );
+  await shot('processes-picker-en.png');
   const servePid = served.child.pid!;
   await page.locator(tid('process-search')).fill(String(servePid));
   await page.locator(`${tid('process-option')}[data-pid="${servePid}"]`).waitFor({ timeout: WAIT });
