@@ -36,7 +36,10 @@ export interface ProcessEntry {
   readonly committed: number | null;
   /** Resident bytes (working set / RSS). */
   readonly resident: number | null;
-  /** False when this user may not read the process's memory map (a watch would be refused). */
+  /**
+   * False when the OS would not even give this process's counters (then its map cannot be read either: a watch
+   * would be refused). True does not promise a walk: on Linux another user's counters are readable, its map is not.
+   */
   readonly accessible: boolean;
 }
 
