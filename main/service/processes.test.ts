@@ -232,3 +232,21 @@ test('without an inspector the process requests are refused, not crashed', async
   assert.ok(!a.ok && a.error.code === 'refused');
   session.close();
 });
+
+test('access denied says why: another user’s process is refused with the OS’s reason', async (t) => {
+  if (process.platform === 'win32' || process.getuid?.() === 0) {
+    t.skip(
+      'root (and Windows under Wine) reads every process here; runs as any other user, e.g. ' +
+        "su -s /bin/sh nobody -c 'node --test out/tests/main/service/processes.test.js'",
+    );
+    return;
+  }
+  const s = service();
+  const { session } = connect(s);
+  // pid 1 belongs to root: its counters may be listed, its map not.
+  const a = await session.request({ method: 'watchProcess', params: { pid: 1 } });
+  assert.ok(!a.ok, 'refused');
+  assert.equal(!a.ok && a.error.code, 'refused');
+  assert.match(!a.ok ? a.error.message : '', /^access denied to process 1: /);
+  session.close();
+});
