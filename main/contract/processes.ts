@@ -26,6 +26,8 @@ export const MIN_WATCH_INTERVAL_MS = 250;
 export const MAX_WATCH_INTERVAL_MS = 60_000;
 /** Snapshots kept per watched process (the oldest go first). */
 export const MAX_PROCESS_SNAPSHOTS = 20;
+/** …and at most this many regions in all (a snapshot holds its walk: 20 of 100,000 regions would be ~1 GB). */
+export const MAX_PROCESS_SNAPSHOT_REGIONS = 1_000_000;
 /** Samples a full message carries at most (the watch's history, oldest dropped first). */
 export const MAX_PROCESS_HISTORY = 3600;
 /** One process of `listProcesses`. Figures are null when the OS would not say (access denied). */

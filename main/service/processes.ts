@@ -19,6 +19,7 @@ import type { ProcessError, ProcessInfo, ProcessInspector, ProcessWalk } from '.
 import {
   DEFAULT_WATCH_INTERVAL_MS,
   MAX_PROCESS_HISTORY,
+  MAX_PROCESS_SNAPSHOT_REGIONS,
   MAX_PROCESS_SNAPSHOTS,
   MAX_PROCESS_WATCHES,
   type ApiError,
@@ -285,8 +286,14 @@ class Watch {
       resident: summary.total.resident,
     };
     this.snapshots.push({ info, walk });
-    if (this.snapshots.length > MAX_PROCESS_SNAPSHOTS)
-      this.snapshots.splice(0, this.snapshots.length - MAX_PROCESS_SNAPSHOTS);
+    // The oldest go first, past the count or the regions held (the two newest always stay: a diff needs them).
+    const held = (): number => this.snapshots.reduce((n, x) => n + x.walk.regions.length, 0);
+    while (
+      this.snapshots.length > 2 &&
+      (this.snapshots.length > MAX_PROCESS_SNAPSHOTS || held() > MAX_PROCESS_SNAPSHOT_REGIONS)
+    ) {
+      this.snapshots.shift();
+    }
     return info;
   }
 }
