@@ -195,6 +195,7 @@ async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: Inspe
     io.stdout.write(JSON.stringify(walkToJson(walk, info, summary)) + '\n');
   } else {
     io.stdout.write(header(info, walk.regions.length, walk.durationMs));
+    if (summary.total.regions === 0) io.stdout.write('(no memory mapped: the process has no user address space)\n');
     io.stdout.write('\n' + summaryTable(summary));
     if (args.regions) io.stdout.write('\n' + regionTable(walk.regions));
     else {
@@ -225,7 +226,7 @@ async function watch(
       const lines =
         `${tty ? '\x1b[H\x1b[2J' : e.seq > 1 ? '\n' : ''}${clock(e.walk.takenAt)}  walk ${e.seq}: ` +
         `committed ${formatSize(t.committed)}, resident ${t.resident === null ? '-' : formatSize(t.resident)}, ` +
-        `${t.regions} regions (${e.walk.durationMs.toFixed(0)} ms)\n`;
+        `${t.regions} regions (${e.reused ? `unchanged: not walked again, ${e.walk.durationMs.toFixed(0)} ms` : `${e.walk.durationMs.toFixed(0)} ms`})\n`;
       io.stdout.write(lines);
       if (e.seq === 1 || tty) io.stdout.write('\n' + summaryTable(e.summary));
       if (e.diff !== null) io.stdout.write(`\nSince the last walk:\n${diffText(e.diff, 20)}`);
