@@ -6,10 +6,10 @@
 //     ("Layout") and each folder's README.md say;
 //   - main/vocabulary (the constants and names both sides speak) imports nothing, so every layer may import it,
 //     native/ included;
-//   - main/contract (what crosses to the UI) imports only main/vocabulary, main/host/types and
-//     main/telemetry/messages and main/inspect/types (and zod), plus types only from main/workloads/status and
-//     main/telemetry/snapshot-data, so the renderer and preload can bundle it; the renderer reaches main only
-//     through it.
+//   - main/contract (what crosses to the UI) imports only main/vocabulary, main/host/types,
+//     main/telemetry/messages, main/telemetry/process-messages and main/inspect/types (and zod), plus types only from
+//     main/workloads/status and main/telemetry/snapshot-data, so the renderer and preload can bundle it; the
+//     renderer reaches main only through it.
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
@@ -64,11 +64,19 @@ const layers = [
   },
   {
     from: contractMain,
-    only: ['main/contract/', 'main/vocabulary/', 'main/host/types', 'main/telemetry/messages', 'main/inspect/types'],
+    only: [
+      'main/contract/',
+      'main/vocabulary/',
+      'main/host/types',
+      'main/telemetry/messages',
+      'main/telemetry/process-messages',
+      'main/inspect/types',
+    ],
     typesOnly: ['main/workloads/status', 'main/telemetry/snapshot-data'],
     why:
       'main/contract is bundled by the renderer: it may import only main/vocabulary, main/host/types, ' +
-      'main/telemetry/messages and main/inspect/types, and types from main/workloads/status and main/telemetry/snapshot-data',
+      'main/telemetry/messages, main/telemetry/process-messages and main/inspect/types, and types from ' +
+      'main/workloads/status and main/telemetry/snapshot-data',
   },
   {
     from: serviceMain,

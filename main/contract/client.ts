@@ -69,7 +69,7 @@ export interface ConnectOptions extends SocketClientOptions {
 const OPEN = 1;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-const PUSH_TYPES = new Set<string>(['full', 'delta', 'workloads', 'log', 'reveal']);
+const PUSH_TYPES = new Set<string>(['full', 'delta', 'workloads', 'log', 'reveal', 'process']);
 
 /** A push whose shape is at least plausible (its type and the fields the stores read first). */
 export function isPush(message: unknown): message is Push {
@@ -100,6 +100,12 @@ export function isPush(message: unknown): message is Push {
       return Array.isArray(m.workloads);
     case 'reveal':
       return m.view === 'failures' && (m.failureSeq === null || Number.isSafeInteger(m.failureSeq));
+    case 'process':
+      return (
+        Number.isSafeInteger(m.pid) &&
+        Number.isSafeInteger(m.seq) &&
+        (m.kind === 'full' ? Array.isArray(m.rows) && Array.isArray(m.history) : m.kind === 'delta' || m.kind === 'end')
+      );
     default:
       return typeof m.message === 'string';
   }

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY, type HostPolicy, type HostState } from '../host/types';
 import type { HistoryPoint, HostInfo, PushMessage, RegionRow } from '../telemetry/messages';
+import { processRequestSchemas, type ProcessMessage, type ProcessResults } from './processes';
 import type { SnapshotDiff, SnapshotInfo } from '../telemetry/snapshot-data';
 import {
   LANGUAGES,
@@ -36,6 +37,7 @@ export type {
   SnapshotRun,
 } from '../telemetry/snapshot-data';
 export type { Holdings, MemoryFigures, WorkloadEnd } from '../workloads/status';
+export * from './processes';
 
 /** Report formats the UI can export: the same as `hostmem report`'s. */
 export const EXPORT_FORMATS = REPORT_FORMATS;
@@ -235,6 +237,10 @@ export function settingsFieldSchemas() {
     metricsPort: z.number().int().min(MIN_METRICS_PORT).max(MAX_METRICS_PORT),
     /** The endpoint's own token (Authorization: Bearer); '' until main makes one, or to ask for a new one. */
     metricsToken: z.string().regex(METRICS_TOKEN_PATTERN, { message: '32 to 128 base64url characters, or empty' }),
+    /** The process the tray watches: a pid or a name (as `hostmem serve --pid` takes it); null for none. */
+    trayProcess: z.string().trim().min(1).max(256).nullable(),
+    /** Notify when the tray's process passes this many committed bytes (throttled); null: no notification. */
+    trayProcessThreshold: bytes.min(1).nullable(),
   } as const;
 }
 
@@ -251,6 +257,8 @@ export interface AppSettings {
   readonly metricsEnabled: boolean;
   readonly metricsPort: number;
   readonly metricsToken: string;
+  readonly trayProcess: string | null;
+  readonly trayProcessThreshold: number | null;
 }
 
 /** The desktop app's Prometheus endpoint now. */
@@ -342,6 +350,14 @@ export const requestSchemas = {
   getSettings: empty,
   /** Change some settings; each is validated, nothing is changed when one is invalid. The app only. */
   updateSettings: z.strictObject({ settings: z.strictObject(settingsFieldSchemas()).partial() }),
+  /** Watching real processes: ./processes.ts. */
+  ...processRequestSchemas,
+  /** A report of a watched process (its summary by type, chart, largest regions, first-to-last diff); as exportReport. */
+  exportProcessReport: z.strictObject({
+    pid: z.number().int().min(1).max(0x7fffffff),
+    format: z.enum(EXPORT_FORMATS),
+    language: z.enum(LANGUAGES).optional(),
+  }),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -352,7 +368,7 @@ export type Params<M extends Method> = z.input<(typeof requestSchemas)[M]>;
 /** What the service receives once validated (levels as 0..2, a complete policy, …). */
 export type ParsedParams<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
-export interface Results {
+export interface Results extends ProcessResults {
   hello: HelloResult;
   resync: { readonly ok: true };
   reset: { readonly state: HostState };
@@ -371,6 +387,7 @@ export interface Results {
   exportReport: ExportResult;
   getSettings: SettingsResult;
   updateSettings: SettingsResult;
+  exportProcessReport: ExportResult;
 }
 export type Result<M extends Method> = Results[M];
 
@@ -407,7 +424,7 @@ export interface RevealMessage {
 }
 
 /** Every pushed message: the publisher's full / delta (fold them with `applyMessage`), workloads, log, reveal. */
-export type Push = PushMessage | WorkloadsMessage | LogMessage | RevealMessage;
+export type Push = PushMessage | WorkloadsMessage | LogMessage | RevealMessage | ProcessMessage;
 
 // ---------------------------------------------------------------------------------------------- errors
 

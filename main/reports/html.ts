@@ -62,7 +62,8 @@ export function protectName(p: number): string {
   return [base, ...PROTECTION_MODIFIERS.filter(([bit]) => (p & bit) !== 0).map(([, name]) => name)].join('|');
 }
 
-const CSS = `
+/** The reports' page style (the process report adds to it). */
+export const CSS = `
 :root { color-scheme: light; --fg: #1b1f24; --muted: #5c6670; --line: #d0d7de; --band: #f6f8fa; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC",

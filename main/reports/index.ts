@@ -17,6 +17,7 @@ import { defaultPrinter, htmlToPdf, pdfHtml, PDF_HTML_OPTIONS, type PrintHtml } 
 
 export * from './model';
 export * from './i18n';
+export * from './process';
 export { csvFiles, csvPaths } from './csv';
 export { writeHtmlReport, type HtmlOptions } from './html';
 export { writeJsonReport } from './json';

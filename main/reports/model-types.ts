@@ -94,7 +94,8 @@ export interface ReportHostInfo {
 /** The sections a report may leave out (`selectSections`); summary, clerks, policy and host are always whole. */
 export { REPORT_SECTIONS, type ReportSection };
 
-export const ALLOCATIONS_SOURCES = ['host', 'snapshot', 'calls'] as const;
+/** `walk`: a process report's regions, from the last walk of the watched process. */
+export const ALLOCATIONS_SOURCES = ['host', 'snapshot', 'calls', 'walk'] as const;
 export type AllocationsSource = (typeof ALLOCATIONS_SOURCES)[number];
 
 /** A damaged line of the session a report was made from. */

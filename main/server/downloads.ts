@@ -14,8 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { defaultPrinter, writeReport, type PrintHtml } from '../reports';
-import type { SaveReport } from '../service';
+import {
+  buildProcessReport,
+  defaultPrinter,
+  LIVE_WATCH_SOURCE,
+  writeProcessReport,
+  writeReport,
+  type PrintHtml,
+} from '../reports';
+import type { ExportResult } from '../contract';
+import type { SaveProcessReport, SaveReport } from '../service';
 
 export const DOWNLOAD_PATH = '/download/';
 
@@ -55,6 +63,8 @@ export interface TakenDownload {
 export interface ReportDownloads {
   /** For `createService({ saveReport })`: answers `{ outcome: 'download', files: [{ name, url }] }`. */
   readonly saveReport: SaveReport;
+  /** The same for `createService({ saveProcessReport })` (Export… of a watched process). */
+  readonly saveProcessReport: SaveProcessReport;
   /** The file registered as `id`, once; undefined when unknown, already taken or expired. */
   take(id: string): TakenDownload | undefined;
   /** Files waiting to be fetched. */
@@ -120,21 +130,24 @@ export function createReportDownloads(options: ReportDownloadsOptions = {}): Rep
     return dir;
   };
 
-  const saveReport: SaveReport = async (request, model) => {
+  /** Write a report with `write` into the folder, then offer each file once under a random id. */
+  const offer = async (
+    format: string,
+    generatedAt: number,
+    prefix: string,
+    write: (path: string, print: PrintHtml | undefined) => Promise<string[]>,
+  ): Promise<ExportResult> => {
     if (closed) throw new Error('the server is shutting down: no more downloads');
     const n = ++serial;
     // The printer first: without Chromium, say so before writing anything.
-    const print = request.format === 'pdf' ? printer() : undefined;
-    const files = await writeReport(model, join(folder(), `${n}.${request.format}`), {
-      force: true,
-      ...(print && { print }),
-    });
+    const print = format === 'pdf' ? printer() : undefined;
+    const files = await write(join(folder(), `${n}.${format}`), print);
     if (closed) {
       for (const file of files) remove(file);
       throw new Error('the server is shutting down: no more downloads');
     }
     sweep();
-    const stem = `hostmem-report-${reportStamp(model.generatedAt)}`;
+    const stem = `${prefix}-${reportStamp(generatedAt)}`;
     const expiresAt = now() + ttlMs;
     const links = files.map((path) => {
       const id = randomBytes(24).toString('base64url');
@@ -162,8 +175,25 @@ export function createReportDownloads(options: ReportDownloadsOptions = {}): Rep
     return { outcome: 'download', files: links };
   };
 
+  const saveReport: SaveReport = (request, model) =>
+    offer(request.format, model.generatedAt, 'hostmem-report', (path, print) =>
+      writeReport(model, path, { force: true, ...(print && { print }) }),
+    );
+
+  const saveProcessReport: SaveProcessReport = (request, watch) => {
+    const model = buildProcessReport(watch, {
+      language: request.language ?? 'en',
+      source: LIVE_WATCH_SOURCE,
+      now,
+    });
+    return offer(request.format, model.generatedAt, `hostmem-process-${watch.pid}`, (path, print) =>
+      writeProcessReport(model, path, { force: true, ...(print && { print }) }),
+    );
+  };
+
   return {
     saveReport,
+    saveProcessReport,
     take(id) {
       if (!ID.test(id)) return undefined;
       sweep();

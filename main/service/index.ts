@@ -12,6 +12,7 @@
  * `exportReport` builds the live report here (sections chosen by the request) and hands it to the transport's
  * `saveReport`: the app asks where to save it, `hostmem serve` makes download links.
  */
+import type { ProcessInspector } from '../../native';
 import { type Host, hresultName, type HostState } from '../host';
 import {
   type ApiError,
@@ -43,6 +44,7 @@ import {
 } from '../reports';
 import type { StateInfo } from '../telemetry/messages';
 import { regionRow, type Publisher, type Send } from '../telemetry/publisher';
+import { ProcessRequestError, ProcessWatches, type ProcessClient } from './processes';
 import { every as defaultEvery, type Every, type Sampler } from '../telemetry/sampler';
 import { SnapshotStore } from '../telemetry/snapshot';
 import {
@@ -93,7 +95,22 @@ export interface ServiceOptions {
     get(): SettingsResult;
     update(patch: Partial<AppSettings>): SettingsResult | Promise<SettingsResult>;
   };
+  /** Reads other processes for the process requests (./processes.ts); without it they are refused. */
+  readonly inspector?: ProcessInspector;
+  /** Processes watched at once at most (every UI together). Default MAX_PROCESS_WATCHES. */
+  readonly maxProcessWatches?: number;
+  /**
+   * A report of a watched process (exportProcessReport), given what the watch recorded; the result is saved like
+   * exportReport's. Without it exportProcessReport is refused.
+   */
+  readonly saveProcessReport?: SaveProcessReport;
 }
+
+/** Builds and saves a process report from a watch's record (main/reports' process section, saved as the host's). */
+export type SaveProcessReport = (
+  request: ParsedParams<'exportProcessReport'>,
+  watch: ReturnType<ProcessWatches['recorded']> & { readonly pid: number },
+) => Promise<ExportResult>;
 
 export type Answer<T = unknown> = Parsed<T>;
 
@@ -124,7 +141,11 @@ export interface Service {
 }
 
 /** What answers one method of the contract: its validated params in, its result type out. */
-type Handler<M extends Method> = (params: ParsedParams<M>, publisherSend: Send) => Results[M] | Promise<Results[M]>;
+type Handler<M extends Method> = (
+  params: ParsedParams<M>,
+  publisherSend: Send,
+  processClient: ProcessClient,
+) => Results[M] | Promise<Results[M]>;
 type Handlers = { readonly [M in Method]: Handler<M> };
 /** A validated request of one method (`Request` is the union of these). */
 type RequestOf<M extends Method> = { readonly [K in M]: { readonly method: K; readonly params: ParsedParams<K> } }[M];
@@ -187,6 +208,8 @@ class ServiceImpl implements Service {
   private readonly collector: ReportCollector;
   private disposed = false;
   private sessionCount = 0;
+  /** Watches of other processes (undefined: no inspector, the process requests are refused). */
+  readonly processes: ProcessWatches | undefined;
 
   constructor(private readonly options: ServiceOptions) {
     this.host = options.host;
@@ -201,6 +224,14 @@ class ServiceImpl implements Service {
       if (e.kind === 'state') this.stateInfo = { state: e.state, cause: e.cause, since: e.time };
     });
     this.collector = collectReportEvents(this.host, this.now);
+    this.processes =
+      options.inspector === undefined
+        ? undefined
+        : new ProcessWatches({
+            inspector: options.inspector,
+            now: this.now,
+            ...(options.maxProcessWatches !== undefined && { maxWatches: options.maxProcessWatches }),
+          });
   }
 
   get running(): number {
@@ -223,7 +254,12 @@ class ServiceImpl implements Service {
     this.pushTargets.add(send);
     this.sessionCount++;
     let closed = false;
-    const handle = (request: Request): Promise<Answer> => this.handle(request, publisherSend);
+    const processClient: ProcessClient = {
+      send: (message) => {
+        if (!closed) send(message);
+      },
+    };
+    const handle = (request: Request): Promise<Answer> => this.handle(request, publisherSend, processClient);
     return {
       request: async (input) => {
         const parsed = parseRequest(input);
@@ -234,6 +270,7 @@ class ServiceImpl implements Service {
         if (closed) return;
         closed = true;
         unsubscribe();
+        this.processes?.close(processClient);
         this.pushTargets.delete(send);
         this.sessionCount--;
       },
@@ -349,11 +386,11 @@ class ServiceImpl implements Service {
 
   // ------------------------------------------------------------------------------ requests
 
-  private async handle(request: Request, publisherSend: Send): Promise<Answer> {
+  private async handle(request: Request, publisherSend: Send, processClient: ProcessClient): Promise<Answer> {
     try {
-      return { ok: true, value: await this.dispatch(request, publisherSend) };
+      return { ok: true, value: await this.dispatch(request, publisherSend, processClient) };
     } catch (e) {
-      if (e instanceof ServiceError) return { ok: false, error: e.error };
+      if (e instanceof ServiceError || e instanceof ProcessRequestError) return { ok: false, error: e.error };
       return {
         ok: false,
         error: { code: 'internal', message: `${request.method} failed: ${e instanceof Error ? e.message : String(e)}` },
@@ -362,9 +399,13 @@ class ServiceImpl implements Service {
   }
 
   /** Answer one validated request with its method's handler (the map below). */
-  private dispatch<M extends Method>(request: RequestOf<M>, publisherSend: Send): Promise<Results[M]> | Results[M] {
+  private dispatch<M extends Method>(
+    request: RequestOf<M>,
+    publisherSend: Send,
+    processClient: ProcessClient,
+  ): Promise<Results[M]> | Results[M] {
     const handler: Handler<M> = this.handlers[request.method];
-    return handler(request.params, publisherSend);
+    return handler(request.params, publisherSend, processClient);
   }
 
   /**
@@ -372,6 +413,13 @@ class ServiceImpl implements Service {
    * method's result type (`Results` in the contract).
    */
   private readonly handlers: Handlers = {
+    listProcesses: (params) => this.watches().list(params?.query, params?.limit),
+    watchProcess: (params, _send, client) => this.watches().watch(client, params.pid, params.intervalMs),
+    unwatchProcess: (params, _send, client) => this.watches().unwatch(client, params.pid),
+    takeProcessSnapshot: (params) => this.watches().takeSnapshot(params.pid, params.label),
+    processSnapshots: (params) => this.watches().snapshots(params.pid),
+    diffProcessSnapshots: (params) => this.watches().diff(params.pid, params.a, params.b),
+    exportProcessReport: (params) => this.exportProcessReport(params),
     hello: () => this.hello(),
     resync: (_params, publisherSend) => {
       this.options.publisher.resync(publisherSend);
@@ -438,6 +486,23 @@ class ServiceImpl implements Service {
         );
     },
   };
+
+  private watches(): ProcessWatches {
+    if (this.processes === undefined) throw refused('watching other processes is not available here');
+    if (this.disposed) throw refused('the service is shutting down');
+    return this.processes;
+  }
+
+  private async exportProcessReport(p: ParsedParams<'exportProcessReport'>): Promise<Results['exportProcessReport']> {
+    const save = this.options.saveProcessReport;
+    if (save === undefined) throw refused('exporting a process report is not available here: nowhere to save it');
+    const recorded = this.watches().recorded(p.pid);
+    try {
+      return await save(p, { ...recorded, pid: p.pid });
+    } catch (e) {
+      throw refused(e instanceof Error ? e.message : String(e));
+    }
+  }
 
   private settingsAccess(): NonNullable<ServiceOptions['appSettings']> {
     const access = this.options.appSettings;
@@ -526,6 +591,7 @@ class ServiceImpl implements Service {
     this.updateProgressTimer();
     await Promise.all([...this.workloads.values()].map((w) => w.handle.stop()));
     this.store.stopPeriodic();
+    this.processes?.dispose();
     this.unsubscribeHost();
     this.collector.stop();
     this.pushTargets.clear();

@@ -21,7 +21,15 @@ import {
 } from 'electron';
 import log from 'electron-log/main';
 import { REPORT_SECTIONS, type ExportFormat, type ExportResult, type Language, type SettingsResult } from '../contract';
-import { formatOf, writeReport, type ReportModel } from '../reports';
+import {
+  buildProcessReport,
+  formatOf,
+  LIVE_WATCH_SOURCE,
+  writeProcessReport,
+  writeReport,
+  type ProcessReportModel,
+  type ReportModel,
+} from '../reports';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { defaultReportFolder, printWithElectron, saveReportWithDialog } from './export';
 import { APP_ID, HIDDEN_SWITCH, PRODUCT_NAME, START_MENU_SHORTCUT } from './identity';
@@ -106,6 +114,14 @@ export class DesktopApp {
       },
       systemLocale: app.getLocale(),
       saveReport: (request, model) => this.saveReport(request.format, model),
+      saveProcessReport: (request, watch) =>
+        this.saveReport(
+          request.format,
+          buildProcessReport(watch, {
+            language: request.language ?? 'en',
+            source: LIVE_WATCH_SOURCE,
+          }),
+        ),
     });
     log.info(
       `hostmem ${app.getVersion()} started: backend ${this.core.host.backend}, locale ${this.core.locale}, ` +
@@ -259,6 +275,12 @@ export class DesktopApp {
     if (changed.includes('theme')) nativeTheme.themeSource = now.theme;
     if (changed.includes('language')) this.core.setLanguage(now.language);
     if (changed.includes('startAtLogin')) this.applyStartAtLogin(now.startAtLogin);
+    if (changed.includes('trayProcess') || changed.includes('trayProcessThreshold')) {
+      this.core
+        .setTrayProcess(now.trayProcess, now.trayProcessThreshold)
+        .then((p) => log.info(p ? `tray: watching ${p.name} (${p.pid})` : 'tray: no process watched'))
+        .catch((e: unknown) => log.warn(`tray: ${e instanceof Error ? e.message : String(e)}`));
+    }
     const metrics = changed.some((name) => name.startsWith('metrics'));
     return metrics ? this.applyMetrics() : Promise.resolve();
   }
@@ -355,9 +377,13 @@ export class DesktopApp {
   /** Set for the test hook's export: write there instead of asking. */
   private fixedTarget: string | undefined;
 
-  private async saveReport(format: ExportFormat, model: ReportModel): Promise<ExportResult> {
+  private async saveReport(format: ExportFormat, model: ReportModel | ProcessReportModel): Promise<ExportResult> {
     if (this.fixedTarget !== undefined) {
-      return { outcome: 'saved', files: await writeReport(model, this.fixedTarget, { print: printWithElectron }) };
+      const files =
+        'process' in model
+          ? await writeProcessReport(model, this.fixedTarget, { print: printWithElectron })
+          : await writeReport(model, this.fixedTarget, { print: printWithElectron });
+      return { outcome: 'saved', files };
     }
     const parent = this.window && !this.window.isDestroyed() && this.window.isVisible() ? this.window : null;
     const result = await saveReportWithDialog(model, { parent, format, folder: this.lastExportFolder });

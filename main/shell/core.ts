@@ -8,10 +8,13 @@
  * here is tested in plain Node with the real host (core.test.ts).
  */
 import pkg from '../../package.json';
+import { createProcessInspector, type ProcessInspector } from '../../native';
+import { findProcess, ProcessWatcher } from '../inspect';
+import { describeProcessError } from '../service/processes';
 import { createHost, type FailureEvent, type Host, type MemoryAvailable } from '../host';
 import { createHostMetrics, type HostMetrics } from '../metrics';
 import type { ReportModel } from '../reports';
-import { createService, type Answer, type Service, type ServiceSession } from '../service';
+import { createService, type Answer, type SaveProcessReport, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
 import type {
@@ -36,6 +39,7 @@ import {
   type NotificationText,
 } from './tray-model';
 import { historyMs, type Settings, type SettingsLanguage } from './settings';
+import { processThresholdText, ThresholdWatch, trayTooltipWithProcess, type TrayProcess } from './tray-process';
 
 /** Failures kept for the tray's "Recent failures" submenu. */
 export const RECENT_FAILURES = 10;
@@ -69,12 +73,18 @@ export interface ShellCoreOptions {
   readonly systemLocale: string;
   /** Writes an exported report where the user wants it (the app's save dialog); see ServiceOptions. */
   readonly saveReport?: (request: ParsedParams<'exportReport'>, model: ReportModel) => Promise<ExportResult>;
+  /** Writes a watched process's report where the user wants it (Export… in the Processes view). */
+  readonly saveProcessReport?: SaveProcessReport;
   /** The app's settings as the contract's getSettings / updateSettings see them (the service answers with these). */
   readonly appSettings?: AppSettingsAccess;
   /** Default: a host over this OS with the settings' policy. */
   readonly host?: Host;
   /** Notification rate limit per kind, ms (default 30 s). */
   readonly notifyIntervalMs?: number;
+  /** Reads other processes (the Processes view, the tray's process). Default: this OS's inspector. */
+  readonly inspector?: ProcessInspector;
+  /** How often the tray's process is walked, ms (default 2,000). */
+  readonly trayProcessIntervalMs?: number;
   readonly now?: () => number;
 }
 
@@ -112,6 +122,13 @@ export interface ShellCore {
   exportReport(params: Params<'exportReport'>): Promise<Answer<ExportResult>>;
   /** A failure listed in Recent failures, by its seq. */
   recentFailure(seq: number): FailureEvent | undefined;
+  /**
+   * Watch a process in the tray (a pid or a name; null stops): its committed bytes in the tooltip, a notification
+   * (throttled) when it passes `threshold` bytes. Resolves with the process found, or rejects saying why not.
+   */
+  setTrayProcess(query: string | null, threshold: number | null): Promise<TrayProcess | null>;
+  /** The tray's process now (null: none). */
+  readonly trayProcess: TrayProcess | null;
   /** Stop the workloads (their memory released), telemetry, and the host. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -143,6 +160,11 @@ class ShellCoreImpl implements ShellCore {
   private lastTooltip = '';
   private lastMenuKey = '';
   private disposed: Promise<void> | null = null;
+  private readonly inspector: ProcessInspector;
+  private readonly trayProcessIntervalMs: number;
+  private processWatch:
+    { watcher: ProcessWatcher; state: TrayProcess; threshold: ThresholdWatch | null; generation: number } | undefined;
+  private processGeneration = 0;
 
   constructor(options: ShellCoreOptions) {
     const { settings } = options;
@@ -158,13 +180,17 @@ class ShellCoreImpl implements ShellCore {
     this.publisher = createPublisher(this.host, this.sampler, { maxPushesPerSecond: 20 });
     // Before the default workload's first call, so that the counters agree with the host's own.
     this.metrics = createHostMetrics({ host: this.host, sampler: this.sampler, version: pkg.version });
+    this.inspector = options.inspector ?? createProcessInspector();
+    this.trayProcessIntervalMs = options.trayProcessIntervalMs ?? 2000;
     this.service = createService({
+      inspector: this.inspector,
       host: this.host,
       sampler: this.sampler,
       publisher: this.publisher,
       transport: 'ipc',
       version: pkg.version,
       ...(options.saveReport && { saveReport: options.saveReport }),
+      ...(options.saveProcessReport && { saveProcessReport: options.saveProcessReport }),
       ...(options.appSettings && { appSettings: options.appSettings }),
       ...(options.now && { now: options.now }),
     });
@@ -189,6 +215,66 @@ class ShellCoreImpl implements ShellCore {
     );
     this.sampler.start();
     if (settings.defaultWorkload !== 'none') this.service.startWorkload(settings.defaultWorkload);
+    if (settings.trayProcess !== null) {
+      this.setTrayProcess(settings.trayProcess, settings.trayProcessThreshold).catch(() => {
+        // Not running now (or not readable): the tray shows the host alone; the settings keep the choice.
+      });
+    }
+  }
+
+  get trayProcess(): TrayProcess | null {
+    return this.processWatch?.state ?? null;
+  }
+
+  async setTrayProcess(query: string | null, threshold: number | null): Promise<TrayProcess | null> {
+    const generation = ++this.processGeneration;
+    this.processWatch?.watcher.stop();
+    this.processWatch = undefined;
+    if (query === null || this.disposed !== null) {
+      this.tick();
+      return null;
+    }
+    const found = await findProcess(this.inspector, query);
+    if (found.kind !== 'found') {
+      throw new Error(
+        found.kind === 'none'
+          ? `no running process has the id or name ${JSON.stringify(query)}`
+          : found.kind === 'several'
+            ? `${found.matches.length} processes are named ${JSON.stringify(query)}: choose one by its pid`
+            : describeProcessError(found.error),
+      );
+    }
+    // A later call (or dispose) won the race.
+    if (generation !== this.processGeneration || this.disposed !== null) return null;
+    const { pid, name } = found.process;
+    const watcher = new ProcessWatcher(this.inspector, pid, { intervalMs: this.trayProcessIntervalMs });
+    const watch = {
+      watcher,
+      state: { pid, name, committed: null, ended: null } as TrayProcess,
+      threshold: threshold === null ? null : new ThresholdWatch(threshold),
+      generation,
+    };
+    this.processWatch = watch;
+    watcher.onWalk((e) => {
+      const committed = e.summary.total.committed;
+      watch.state = { ...watch.state, name: e.walk.name ?? watch.state.name, committed };
+      if (watch.threshold?.update(committed)) {
+        const shown = this.throttle.processThreshold();
+        if (shown) this.notify(shown);
+      }
+      this.tick();
+    });
+    watcher.onExit(() => {
+      watch.state = { ...watch.state, ended: 'exited' };
+      this.tick();
+    });
+    watcher.onError((e) => {
+      if (!e.fatal) return;
+      watch.state = { ...watch.state, ended: e.error.code === 'access-denied' ? 'access-denied' : 'failed' };
+      this.tick();
+    });
+    watcher.start();
+    return watch.state;
   }
 
   setLanguage(language: SettingsLanguage): void {
@@ -241,7 +327,11 @@ class ShellCoreImpl implements ShellCore {
     });
     return {
       icon: this.icons.update(inputs),
-      tooltip: trayTooltip(stats, policy, memoryAvailable, this.locale),
+      tooltip: trayTooltipWithProcess(
+        trayTooltip(stats, policy, memoryAvailable, this.locale),
+        this.trayProcess,
+        this.locale,
+      ),
       menu,
       menuKey: JSON.stringify(menu),
       iconKey: visibleKey(inputs, 16),
@@ -276,7 +366,17 @@ class ShellCoreImpl implements ShellCore {
   }
 
   private notify(n: ThrottledNotification): void {
-    const text = notificationText(n, this.locale);
+    const watch = this.processWatch;
+    const processText =
+      n.kind === 'process-threshold' && watch?.threshold && watch.state.committed !== null
+        ? processThresholdText(
+            { name: watch.state.name, pid: watch.state.pid, committed: watch.state.committed },
+            watch.threshold.threshold,
+            n.suppressed,
+            this.locale,
+          )
+        : undefined;
+    const text = notificationText(n, this.locale, processText);
     const failure = n.failure as Partial<FailureEvent> | undefined;
     const shown: ShellNotification = { ...text, kind: n.kind, failureSeq: failure?.seq ?? null };
     for (const listener of this.notifyListeners) listener(shown);
@@ -285,6 +385,8 @@ class ShellCoreImpl implements ShellCore {
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
       for (const u of this.unsubscribe) u();
+      this.processWatch?.watcher.stop();
+      this.processWatch = undefined;
       this.control.close();
       await this.metricsEndpoint.close();
       await this.service.dispose();

@@ -10,7 +10,17 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session } from 'electron';
 import type { ExportFormat, ExportResult } from '../contract';
-import { formatOf, omittedSections, outputPaths, writeReport, type PrintHtml, type ReportModel } from '../reports';
+import {
+  formatOf,
+  omittedSections,
+  outputPaths,
+  processCsvPaths,
+  writeProcessReport,
+  writeReport,
+  type PrintHtml,
+  type ProcessReportModel,
+  type ReportModel,
+} from '../reports';
 import { denyAllPermissions } from './permissions';
 
 const FILTERS: Readonly<Record<ExportFormat, Electron.FileFilter>> = {
@@ -76,11 +86,20 @@ export interface SaveDialogOptions {
  * Ask where to save, then write. Resolves to what happened; rejects with the writer's error (a path that cannot be
  * written, no room…) for the caller to show.
  */
-export async function saveReportWithDialog(model: ReportModel, options: SaveDialogOptions): Promise<ExportResult> {
+export async function saveReportWithDialog(
+  model: ReportModel | ProcessReportModel,
+  options: SaveDialogOptions,
+): Promise<ExportResult> {
+  const process = 'process' in model ? model : undefined;
   const others = (Object.keys(FILTERS) as ExportFormat[]).filter((f) => f !== options.format);
   const dialogOptions: Electron.SaveDialogOptions = {
     title: 'Export report',
-    defaultPath: join(options.folder, defaultReportName(options.format)),
+    defaultPath: join(
+      options.folder,
+      process
+        ? defaultReportName(options.format).replace('hostmem-report-', `hostmem-process-${process.process.pid}-`)
+        : defaultReportName(options.format),
+    ),
     filters: [FILTERS[options.format], ...others.map((f) => FILTERS[f])],
     // Windows and macOS always confirm a replace; Linux's GTK dialog needs asking.
     properties: ['showOverwriteConfirmation', 'createDirectory'],
@@ -93,14 +112,21 @@ export async function saveReportWithDialog(model: ReportModel, options: SaveDial
   let path = chosen.filePath;
   if (formatOf(path) === undefined) path = `${path}.${options.format}`;
   // The dialog confirmed replacing the file it showed; a CSV export also writes two siblings: ask about those.
-  const siblings = outputPaths(path, omittedSections(model)).filter((p) => p !== chosen.filePath && existsSync(p));
+  const targets = process
+    ? formatOf(path) === 'csv'
+      ? processCsvPaths(path)
+      : [path]
+    : outputPaths(path, omittedSections(model as ReportModel));
+  const siblings = targets.filter((p) => p !== chosen.filePath && existsSync(p));
   if (siblings.length > 0) {
     const confirm = options.parent
       ? await dialog.showMessageBox(options.parent, replaceQuestion(siblings))
       : await dialog.showMessageBox(replaceQuestion(siblings));
     if (confirm.response !== 0) return { outcome: 'cancelled' };
   }
-  const files = await writeReport(model, path, { force: true, print: printWithElectron });
+  const files = process
+    ? await writeProcessReport(process, path, { force: true, print: printWithElectron })
+    : await writeReport(model as ReportModel, path, { force: true, print: printWithElectron });
   return { outcome: 'saved', files };
 }
 

@@ -43,6 +43,8 @@ const custom: Settings = {
   metricsEnabled: true,
   metricsPort: 19477,
   metricsToken: 'k'.repeat(43),
+  trayProcess: 'node',
+  trayProcessThreshold: 512 * 1024 * 1024,
 };
 
 describe('settings', () => {

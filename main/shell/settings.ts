@@ -89,6 +89,8 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   metricsEnabled: false,
   metricsPort: DEFAULT_METRICS_PORT,
   metricsToken: '',
+  trayProcess: null,
+  trayProcessThreshold: null,
 });
 
 /** The settings file's name in the user data folder. */

@@ -28,7 +28,12 @@ describe('NotificationThrottle', () => {
       suppressed: 0,
     });
     assert.equal(th.failure(fail('eProcessCritical'))?.kind, 'eProcessCritical', 'kinds are throttled separately');
-    assert.deepEqual(th.pending(), { eAppDomainCritical: 0, eProcessCritical: 0, 'low-memory': 0 });
+    assert.deepEqual(th.pending(), {
+      eAppDomainCritical: 0,
+      eProcessCritical: 0,
+      'low-memory': 0,
+      'process-threshold': 0,
+    });
   });
 
   test('one per kind per interval; the next one counts what was held back', () => {

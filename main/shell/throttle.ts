@@ -1,14 +1,20 @@
 /**
- * Rate limiting for desktop notifications (pure; the clock is injected). Three kinds notify: AppDomain-critical
- * failures, Process-critical failures, and the host entering Low memory. Each kind shows at most one notification
+ * Rate limiting for desktop notifications (pure; the clock is injected). Four kinds notify: AppDomain-critical
+ * failures, Process-critical failures, the host entering Low memory, and the process the tray watches passing its
+ * threshold. Each kind shows at most one notification
  * per interval (30 s by default); what arrives in between is counted, and the next notification of that kind says
  * how many were held back. `due()` releases a held-back summary once its interval has passed even if nothing new
  * arrives (the shell calls it at `nextDueAt()`), so a burst is never silently forgotten.
  */
 import type { FailureGroup, HostMethod, MemoryAvailable } from '../host/types';
 
-export type NotifyKind = 'eAppDomainCritical' | 'eProcessCritical' | 'low-memory';
-export const NOTIFY_KINDS: readonly NotifyKind[] = ['eAppDomainCritical', 'eProcessCritical', 'low-memory'];
+export type NotifyKind = 'eAppDomainCritical' | 'eProcessCritical' | 'low-memory' | 'process-threshold';
+export const NOTIFY_KINDS: readonly NotifyKind[] = [
+  'eAppDomainCritical',
+  'eProcessCritical',
+  'low-memory',
+  'process-threshold',
+];
 
 /** What a failure notification needs (a host FailureEvent or a telemetry FailureRow both fit). */
 export interface NotifiableFailure {
@@ -73,6 +79,11 @@ export class NotificationThrottle {
     return this.offer('low-memory', undefined);
   }
 
+  /** The watched process crossed its threshold (tray-process.ts decides when): shown now, or held back. */
+  processThreshold(): ThrottledNotification | null {
+    return this.offer('process-threshold', undefined);
+  }
+
   /** Summaries of held-back events whose interval has passed; each resets its kind's interval. */
   due(): ThrottledNotification[] {
     const now = this.now();
@@ -104,6 +115,7 @@ export class NotificationThrottle {
       eAppDomainCritical: this.state('eAppDomainCritical').held,
       eProcessCritical: this.state('eProcessCritical').held,
       'low-memory': this.state('low-memory').held,
+      'process-threshold': this.state('process-threshold').held,
     };
   }
 

@@ -346,11 +346,17 @@ export interface NotificationText {
 
 /**
  * The text of a desktop notification the throttle let through: what happened, and how many of the same kind were
- * held back since the last one ('3 more AppDomain-critical failures').
+ * held back since the last one ('3 more AppDomain-critical failures'). A watched process passing its threshold is
+ * worded by tray-process.ts (`processThresholdText`, which knows the process): pass its text as `processText`.
  */
-export function notificationText(n: ThrottledNotification, locale?: string): NotificationText {
+export function notificationText(
+  n: ThrottledNotification,
+  locale?: string,
+  processText?: NotificationText,
+): NotificationText {
   const loc = resolveLocale(locale);
   const L = LABELS[loc];
+  if (n.kind === 'process-threshold') return processText ?? { title: L.app, body: '' };
   let title: string;
   let body: string;
   let what: string;

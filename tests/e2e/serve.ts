@@ -64,7 +64,8 @@ export function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pro
     lines.on('line', (line) => {
       if (!first) return;
       first = false;
-      const m = /^hostmem serving at (http:\/\/[^/]+)\/\?token=(\S+)$/.exec(line);
+      // `#processes/PID` may follow the token (serve --pid).
+      const m = /^hostmem serving at (http:\/\/[^/]+)\/\?token=([^\s#]+)(#\S*)?$/.exec(line);
       if (!m) {
         child.kill();
         reject(new Error(`unexpected first line: ${JSON.stringify(line)}`));

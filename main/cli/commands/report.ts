@@ -6,7 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  buildRecordedWatchReport,
   buildSessionReport,
+  sessionKinds,
+  writeProcessReport,
+  type ProcessReportModel,
   ChromiumMissingError,
   defaultPrinter,
   formatOf,
@@ -27,7 +31,7 @@ import { integrityNotes, maxLineOption, writeIntegrity } from './session-output'
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
 
 export const REPORT_USAGE = `Usage: hostmem report SESSION --out FILE [--out FILE ...] [--lang en|fr|zh-CN] [--force]
-                      [--strict] [--max-line-length SIZE]
+                      [--strict] [--max-line-length SIZE] [--pid PID]
 
 Rebuilds an allocation report from a session recorded with 'hostmem run --record' (or by the app): summary
 (peaks, totals at the end, failures by critical level and reason), the reserved vs committed chart with failure
@@ -43,6 +47,11 @@ The format follows each FILE's extension:
   .pdf    the HTML printed by headless Chromium (/usr/bin/chromium-headless-shell, faster, or
           /usr/bin/chromium; or set HOSTMEM_CHROMIUM)
 
+A session that holds a recorded watch of a process (process-walk records) gives a process report instead: the
+summary by type and the address space by type, committed / reserved / resident over time, the largest regions and
+the diff of the first and last walks (a CSV target writes the last walk's regions, NAME.types.csv and
+NAME.samples.csv). --pid chooses the process when the session watched several, or when it also holds host calls.
+
 Options:
   --out FILE     a report to write (repeatable)
   --lang LANG    language of the HTML and PDF text: en (default), fr, zh-CN; CSV and JSON do not change
@@ -50,6 +59,7 @@ Options:
   --strict       write nothing and exit 2 when any line of the session is damaged
   --max-line-length SIZE
                  longest line read (default 256MiB); a longer one is damage and is not held
+  --pid PID      report the recorded watch of this process
   -h, --help     show this help
 
 Each file is written to a temporary file and renamed: it is whole or absent.
@@ -123,6 +133,37 @@ export async function writeReports(
   return ok;
 }
 
+/** Write a process report to each target (PDFs meanwhile, as writeReports does); false when one failed. */
+async function writeProcessReports(
+  model: ProcessReportModel,
+  targets: readonly string[],
+  options: { readonly force: boolean; readonly print: PrintHtml | undefined },
+  io: CliIo,
+): Promise<boolean> {
+  let ok = true;
+  await Promise.all(
+    targets.map(async (target) => {
+      try {
+        const started = Date.now();
+        const written = await writeProcessReport(model, target, {
+          force: options.force,
+          ...(options.print ? { print: options.print } : {}),
+        });
+        for (const path of written) {
+          io.stdout.write(`wrote ${path} (${statSync(path).size} bytes, ${Date.now() - started} ms)\n`);
+        }
+      } catch (error) {
+        ok = false;
+        const message = error instanceof Error ? error.message : String(error);
+        io.stderr.write(
+          `hostmem report: ${error instanceof ReportExistsError ? message : `report ${target}: ${message}`}\n`,
+        );
+      }
+    }),
+  );
+  return ok;
+}
+
 export function parseLanguage(text: string | undefined): Language {
   if (text === undefined) return 'en';
   if (!isLanguage(text))
@@ -137,6 +178,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   let force: boolean;
   let strict: boolean;
   let maxLineBytes: number | undefined;
+  let pid: number | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -146,6 +188,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
         force: { type: 'boolean' },
         strict: { type: 'boolean' },
         'max-line-length': { type: 'string' },
+        pid: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -163,6 +206,12 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     force = values.force ?? false;
     strict = values.strict ?? false;
     maxLineBytes = maxLineOption(values['max-line-length']);
+    if (values.pid !== undefined) {
+      pid = Number(values.pid);
+      if (!/^[0-9]+$/.test(values.pid) || !Number.isSafeInteger(pid) || pid < 1) {
+        throw new ReportUsageError(`--pid: expected a process id, got ${JSON.stringify(values.pid)}`);
+      }
+    }
     checkReportTargets(outs, force, '--out');
   } catch (error) {
     io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
@@ -184,14 +233,18 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   // Chromium takes seconds to start: it does so while the model is built.
   print?.warm();
   try {
-    let model: ReportModel;
+    let model: ReportModel | ProcessReportModel;
     const read: { integrity?: SessionIntegrity } = {};
+    const onRead = (integrity: SessionIntegrity): void => {
+      read.integrity = integrity;
+    };
+    const limits = maxLineBytes === undefined ? {} : { maxLineBytes };
     try {
-      model = await buildSessionReport(session, {
-        language,
-        onRead: (integrity) => (read.integrity = integrity),
-        ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
-      });
+      const kinds = await sessionKinds(session, limits);
+      model =
+        pid !== undefined || (kinds.walks && !kinds.calls)
+          ? await buildRecordedWatchReport(session, { language, onRead, ...limits, ...(pid !== undefined && { pid }) })
+          : await buildSessionReport(session, { language, onRead, ...limits });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       io.stderr.write(`hostmem report: ${error instanceof SessionFormatError ? message : `${session}: ${message}`}\n`);
@@ -209,6 +262,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
       io.stderr.write(`hostmem report: ${session}: damaged (--strict): no report written\n`);
       return 2;
     }
+    if ('process' in model) return (await writeProcessReports(model, outs, { force, print }, io)) ? 0 : 1;
     return (await writeReports(model, outs, { force, print }, io, 'hostmem report')) ? 0 : 1;
   } finally {
     await print?.close();

@@ -64,6 +64,20 @@ test('--watch: an empty value is a usage error, a process that does not exist is
     const c = capture();
     assert.equal(await serveCommand(['--metrics-only', '--watch', query], c.io), 2, query);
     assert.equal(c.stdout(), '', 'nothing served');
-    assert.match(c.stderr(), new RegExp(`--watch ${query}: no such process`));
+    assert.match(c.stderr(), new RegExp(`--watch ${query}: no running process`));
+  }
+});
+
+test('--pid: a bad id is a usage error; a name or id no process has is refused before anything listens', async () => {
+  for (const [argv, message] of [
+    [['--pid', ''], /--pid: expected a process id or a process name/],
+    [['--pid', '0'], /--pid: 0 is not a process id/],
+    [['--pid', 'no-such-process-hostmem-test'], /--pid no-such-process-hostmem-test: no running process/],
+    [['--pid', '2147483646'], /--pid 2147483646: no running process/],
+  ] as [string[], RegExp][]) {
+    const c = capture();
+    assert.equal(await serveCommand(argv, c.io), 2, argv.join(' '));
+    assert.match(c.stderr(), message);
+    assert.equal(c.stdout(), '', 'no URL printed');
   }
 });

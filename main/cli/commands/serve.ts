@@ -7,12 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pkg from '../../../package.json';
-import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
 import { createProcessInspector } from '../../../native';
 import { findProcess } from '../../inspect';
+import { DEFAULT_POLICY, createHost, type HostPolicy } from '../../host';
 import { createHostMetrics, WatchedProcesses } from '../../metrics';
 import { createReportDownloads, isLoopback, ServeError, startServer } from '../../server';
 import { createService } from '../../service';
+import { describeProcessError } from '../../service/processes';
 import { createPublisher } from '../../telemetry/publisher';
 import { createSampler } from '../../telemetry/sampler';
 import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
@@ -22,7 +23,7 @@ import type { CliIo } from './io';
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
 
 export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
-                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only] [--watch PID|NAME]...
+                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only] [--watch PID|NAME]... [--pid PID|NAME]
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
@@ -43,6 +44,8 @@ Options:
   --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
   --metrics-only        serve /metrics only, for Prometheus on headless machines
   --watch PID|NAME      export this process's memory by region type in /metrics (repeatable)
+  --pid PID|NAME        open the dashboard on this process (Processes view, watched at once); a name must match
+                        exactly one process
   -h, --help            show this help
 
 Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
@@ -57,6 +60,8 @@ interface ServeArgs {
   readonly metricsOnly: boolean;
   /** Processes to watch, as given (a pid or a name). */
   readonly watch: readonly string[];
+  /** --pid: a pid or a process name, resolved once the inspector is up. */
+  readonly process: string | null;
 }
 
 class UsageError extends Error {}
@@ -73,6 +78,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       'allow-remote': { type: 'boolean' },
       'metrics-only': { type: 'boolean' },
       watch: { type: 'string', multiple: true },
+      pid: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -98,6 +104,13 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   };
   const host = values.host ?? '127.0.0.1';
   if (host.length === 0) throw new UsageError('--host: expected an address');
+  const processQuery = values.pid?.trim() ?? null;
+  if (processQuery !== null && (processQuery.length === 0 || processQuery.length > 256)) {
+    throw new UsageError('--pid: expected a process id or a process name');
+  }
+  if (processQuery !== null && /^[0-9]+$/.test(processQuery) && !(Number(processQuery) > 0)) {
+    throw new UsageError(`--pid: ${processQuery} is not a process id`);
+  }
   return {
     host,
     port,
@@ -113,6 +126,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       if (q.trim() === '') throw new UsageError('--watch: expected a pid or a process name');
       return q.trim();
     }),
+    process: processQuery,
   };
 }
 
@@ -128,6 +142,20 @@ export function rendererDir(): string {
     if (existsSync(join(dir, 'out', 'renderer', 'index.html'))) return join(dir, 'out', 'renderer');
   }
   return join(here, '..', 'renderer');
+}
+
+function describeFind(found: Exclude<Awaited<ReturnType<typeof findProcess>>, { kind: 'found' }>): string {
+  switch (found.kind) {
+    case 'none':
+      return `no running process has this id or name`;
+    case 'several':
+      return `${found.matches.length} processes have this name (${found.matches
+        .slice(0, 10)
+        .map((p) => p.pid)
+        .join(', ')}${found.matches.length > 10 ? ', …' : ''}): give the pid`;
+    case 'error':
+      return describeProcessError(found.error);
+  }
 }
 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -149,22 +177,25 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     return 2;
   }
 
-  // The processes to watch, found before anything starts: a wrong pid or an ambiguous name is a usage error.
-  const inspector = args.watch.length > 0 ? createProcessInspector() : null;
+  // The processes to open or watch, found before anything starts: a wrong pid or an ambiguous name is a usage error.
+  const inspector = createProcessInspector();
   const toWatch: { pid: number; name: string }[] = [];
   for (const query of args.watch) {
-    const found = await findProcess(inspector!, query);
-    if (found.kind === 'found') toWatch.push({ pid: found.process.pid, name: found.process.name });
-    else {
-      const why =
-        found.kind === 'none'
-          ? 'no such process'
-          : found.kind === 'several'
-            ? `several processes are called that (pids ${found.matches.map((p) => p.pid).join(', ')}): give a pid`
-            : `${found.error.message}${found.error.hint ? ` (${found.error.hint})` : ''}`;
-      io.stderr.write(`hostmem serve: --watch ${query}: ${why}\n`);
+    const found = await findProcess(inspector, query);
+    if (found.kind !== 'found') {
+      io.stderr.write(`hostmem serve: --watch ${query}: ${describeFind(found)}\n`);
       return 2;
     }
+    toWatch.push({ pid: found.process.pid, name: found.process.name });
+  }
+  let watchPid: number | null = null;
+  if (args.process !== null) {
+    const found = await findProcess(inspector, args.process);
+    if (found.kind !== 'found') {
+      io.stderr.write(`hostmem serve: --pid ${args.process}: ${describeFind(found)}\n`);
+      return 2;
+    }
+    watchPid = found.process.pid;
   }
 
   const host = createHost({ policy: args.policy });
@@ -182,6 +213,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     transport: 'websocket',
     version: pkg.version,
     saveReport: downloads.saveReport,
+    saveProcessReport: downloads.saveProcessReport,
+    inspector,
   });
   sampler.start();
 
@@ -213,7 +246,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(`hostmem serve: ${message}\n`);
     return error instanceof ServeError ? 2 : 1;
   }
-  io.stdout.write(`hostmem serving at ${server.url}\n`);
+  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server).
+  io.stdout.write(`hostmem serving at ${server.url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
   if (!args.metricsOnly) io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (same token)\n`);
   if (!isLoopback(args.host)) {
     io.stderr.write(
@@ -221,7 +255,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     );
   }
   for (const { pid, name } of toWatch) {
-    const watcher = watched.watch(inspector!, pid, name);
+    const watcher = watched.watch(inspector, pid, name);
     io.stderr.write(`hostmem serve: watching ${name} (pid ${pid})\n`);
     void watcher.done.then((end) => {
       io.stderr.write(`hostmem serve: stopped watching ${name} (pid ${pid}): ${end}\n`);

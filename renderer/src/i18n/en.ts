@@ -11,6 +11,7 @@ import type {
   MemoryAvailableName,
   ReportSection,
 } from '../api/contract';
+import { processesEn } from './processes';
 
 const en = {
   app: {
@@ -302,6 +303,8 @@ const en = {
     totals: 'Totals',
     kinds: { manual: 'manual', periodic: 'periodic' },
   },
+  /** The Processes view (./processes.ts). */
+  processes: processesEn,
 };
 
 export default en;

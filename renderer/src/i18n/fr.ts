@@ -1,4 +1,5 @@
 import type { Messages } from './en';
+import { processesFr } from './processes';
 
 const fr: Messages = {
   app: {
@@ -300,6 +301,8 @@ const fr: Messages = {
     totals: 'Totaux',
     kinds: { manual: 'manuel', periodic: 'périodique' },
   },
+  /** The Processes view (./processes.ts). */
+  processes: processesFr,
 };
 
 export default fr;

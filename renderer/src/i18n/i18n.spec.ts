@@ -34,6 +34,15 @@ const SAME_AS_EN = new Set([
   'drawer.title', // "Region {base}" vs "Région {base}" differ anyway
   'settings.ms', // unit
   'settings.history.15m', // fr: "15 minutes"
+  'processes.picker.columns.pid', // "PID" everywhere
+  'processes.types.image', // fr: "Image" (VMMap's word)
+  'processes.summary.type', // fr: "Type"
+  'processes.table.columns.type', // fr
+  'processes.table.filterType', // fr
+  'processes.table.columns.protect', // fr: "Protection"
+  'processes.table.filterProtect', // fr
+  'processes.export.format', // fr: "Format"
+  'processes.bar.legend', // placeholders and a colon only
 ]);
 
 const PLACEHOLDER = /\{(\w+)\}/g;

@@ -1,4 +1,5 @@
 import type { Messages } from './en';
+import { processesZhCN } from './processes';
 
 const zhCN: Messages = {
   app: {
@@ -284,6 +285,8 @@ const zhCN: Messages = {
     totals: '合计',
     kinds: { manual: '手动', periodic: '定期' },
   },
+  /** The Processes view (./processes.ts). */
+  processes: processesZhCN,
 };
 
 export default zhCN;

@@ -9,6 +9,7 @@ import type { LiveClient } from '../api/client';
 import type { ConnectionStatus } from '../api/contract';
 import { useApiStore } from './api';
 import { applyPush, resetLiveView } from './live';
+import { useProcessesStore } from './processes';
 import { useRevealStore } from './reveal';
 import { useWorkloadsStore } from './workloads';
 
@@ -48,6 +49,9 @@ export const useConnectionStore = defineStore('connection', () => {
         // The app asks for the Failures view, maybe at one failure (App.vue and FailuresView.vue follow the store).
         useRevealStore().reveal(message);
         break;
+      case 'process':
+        useProcessesStore().apply(message);
+        break;
     }
   }
 
@@ -76,6 +80,7 @@ export const useConnectionStore = defineStore('connection', () => {
         resetLiveView();
         resync();
         void sayHello();
+        useProcessesStore().rewatch();
       }),
     );
     void sayHello();

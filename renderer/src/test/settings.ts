@@ -23,6 +23,8 @@ export const defaultSettings: AppSettings = {
   metricsEnabled: false,
   metricsPort: 9477,
   metricsToken: '',
+  trayProcess: null,
+  trayProcessThreshold: null,
 };
 
 /** The token the fake main makes when asked for one (metricsToken: ''), numbered. */
