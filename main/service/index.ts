@@ -44,7 +44,7 @@ import {
 } from '../reports';
 import type { StateInfo } from '../telemetry/messages';
 import { regionRow, type Publisher, type Send } from '../telemetry/publisher';
-import { ProcessRequestError, ProcessWatches, type ProcessClient } from './processes';
+import { ProcessRequestError, ProcessWatches, type ProcessClient, type WatcherListener } from './processes';
 import { every as defaultEvery, type Every, type Sampler } from '../telemetry/sampler';
 import { SnapshotStore } from '../telemetry/snapshot';
 import {
@@ -104,6 +104,8 @@ export interface ServiceOptions {
    * exportReport's. Without it exportProcessReport is refused.
    */
   readonly saveProcessReport?: SaveProcessReport;
+  /** Told of every process watcher the service starts (e.g. so that the metrics export the processes UIs watch). */
+  readonly onProcessWatcher?: WatcherListener;
 }
 
 /** Builds and saves a process report from a watch's record (main/reports' process section, saved as the host's). */
@@ -231,6 +233,7 @@ class ServiceImpl implements Service {
             inspector: options.inspector,
             now: this.now,
             ...(options.maxProcessWatches !== undefined && { maxWatches: options.maxProcessWatches }),
+            ...(options.onProcessWatcher !== undefined && { onWatcher: options.onProcessWatcher }),
           });
   }
 

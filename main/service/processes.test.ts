@@ -16,6 +16,8 @@ import {
   type ProcessDeltaMessage,
 } from '../contract';
 import { createHost } from '../host';
+import { createHostMetrics, WatchedProcesses } from '../metrics';
+import { parseExposition, select, total } from '../metrics/testing';
 import { createPublisher } from '../telemetry/publisher';
 import { createSampler } from '../telemetry/sampler';
 import { diffRegions } from './processes';
@@ -249,4 +251,43 @@ test('access denied says why: another user’s process is refused with the OS’
   assert.equal(!a.ok && a.error.code, 'refused');
   assert.match(!a.ok ? a.error.message : '', /^access denied to process 1: /);
   session.close();
+});
+
+test('a process watched through the service is told to onProcessWatcher: the metrics export it until it exits', async () => {
+  const child = await execChild();
+  children.push(child);
+  await child.commit(64 * 1024);
+  const watched = new WatchedProcesses();
+  const metrics = createHostMetrics({ host, sampler, version: '0.0.0-test', processes: watched });
+  const s = createService({
+    host,
+    sampler,
+    publisher,
+    transport: 'websocket',
+    version: '0.0.0-test',
+    inspector,
+    onProcessWatcher: (watcher, name) => watched.add(watcher, name),
+  });
+  services.push(s);
+  try {
+    const { session, next } = connect(s);
+    await ok(session, 'watchProcess', { pid: child.pid, intervalMs: 250 });
+    await next((m) => m.kind === 'full');
+    // The first walk reaches the metrics with the next push at the latest.
+    let parsed = parseExposition((await metrics.scrape()).body);
+    for (let pushes = 0; select(parsed, 'hostmem_process_regions', { pid: String(child.pid) }).length === 0; pushes++) {
+      assert.ok(pushes < 40, 'the watched process is not in the metrics after 40 pushes');
+      await next();
+      parsed = parseExposition((await metrics.scrape()).body);
+    }
+    assert.ok(total(parsed, 'hostmem_process_regions', { pid: String(child.pid) }) > 10, 'a real process has regions');
+    assert.ok(total(parsed, 'hostmem_process_committed_bytes', { pid: String(child.pid) }) > 0);
+    await child.exit();
+    await next((m) => m.kind === 'end');
+    parsed = parseExposition((await metrics.scrape()).body);
+    assert.equal(select(parsed, 'hostmem_process_regions', { pid: String(child.pid) }).length, 0, 'dropped at exit');
+  } finally {
+    metrics.dispose();
+    watched.dispose();
+  }
 });

@@ -150,6 +150,7 @@ class Watch {
     readonly intervalMs: number,
     private readonly now: () => number,
     first: ProcessWalk,
+    onWatcher: WatcherListener | undefined,
   ) {
     this.name = name;
     this.take(first, summarize(first));
@@ -158,6 +159,7 @@ class Watch {
     this.watcher.onExit((e) =>
       this.finish({ reason: 'exited', time: e.at, message: `process ${pid} (${this.name}) exited` }),
     );
+    onWatcher?.(this.watcher, name);
     this.watcher.onError((e) => {
       if (!e.fatal) return; // a passing failure: the next walk tries again
       this.finish({
@@ -304,7 +306,12 @@ export interface ProcessWatchesOptions {
   readonly maxWatches?: number;
   /** Clock, ms since the epoch. */
   readonly now?: () => number;
+  /** Told of every watcher a watch starts, before its first walk (the metrics export what every UI watches). */
+  readonly onWatcher?: WatcherListener;
 }
+
+/** Told of a watcher the service starts, and the process's name; the watcher stays the service's. */
+export type WatcherListener = (watcher: ProcessWatcher, name: string) => void;
 
 /** Every watch of the service, and what each UI watches. */
 export class ProcessWatches {
@@ -312,6 +319,7 @@ export class ProcessWatches {
   private readonly inspector: ProcessInspector;
   private readonly maxWatches: number;
   private readonly now: () => number;
+  private readonly onWatcher: WatcherListener | undefined;
   private nextSnapshotId = 1;
   private disposed = false;
 
@@ -319,6 +327,7 @@ export class ProcessWatches {
     this.inspector = options.inspector;
     this.maxWatches = options.maxWatches ?? MAX_PROCESS_WATCHES;
     this.now = options.now ?? Date.now;
+    this.onWatcher = options.onWatcher;
   }
 
   /** Processes walked now (ended watches kept for their last picture are not counted). */
@@ -390,6 +399,7 @@ export class ProcessWatches {
           intervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
           this.now,
           first.value,
+          this.onWatcher,
         );
         this.watches.set(pid, watch);
       }

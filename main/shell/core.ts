@@ -12,7 +12,7 @@ import { createProcessInspector, type ProcessInspector } from '../../native';
 import { findProcess, ProcessWatcher } from '../inspect';
 import { describeProcessError } from '../service/processes';
 import { createHost, type FailureEvent, type Host, type MemoryAvailable } from '../host';
-import { createHostMetrics, type HostMetrics } from '../metrics';
+import { createHostMetrics, WatchedProcesses, type HostMetrics } from '../metrics';
 import type { ReportModel } from '../reports';
 import { createService, type Answer, type SaveProcessReport, type Service, type ServiceSession } from '../service';
 import { createPublisher, type Publisher } from '../telemetry/publisher';
@@ -144,6 +144,8 @@ class ShellCoreImpl implements ShellCore {
   readonly service: Service;
   readonly metrics: HostMetrics;
   readonly metricsEndpoint: MetricsEndpoint;
+  /** The processes the metrics export: the Processes view's watches and the tray's. */
+  private readonly watchedProcesses = new WatchedProcesses();
   locale: Language;
   startAtLogin: boolean;
 
@@ -179,11 +181,18 @@ class ShellCoreImpl implements ShellCore {
     });
     this.publisher = createPublisher(this.host, this.sampler, { maxPushesPerSecond: 20 });
     // Before the default workload's first call, so that the counters agree with the host's own.
-    this.metrics = createHostMetrics({ host: this.host, sampler: this.sampler, version: pkg.version });
+    this.metrics = createHostMetrics({
+      host: this.host,
+      sampler: this.sampler,
+      version: pkg.version,
+      processes: this.watchedProcesses,
+    });
     this.inspector = options.inspector ?? createProcessInspector();
     this.trayProcessIntervalMs = options.trayProcessIntervalMs ?? 2000;
     this.service = createService({
       inspector: this.inspector,
+      // Processes watched in the Processes view are exported by the metrics endpoint too, while watched.
+      onProcessWatcher: (watcher, name) => this.watchedProcesses.add(watcher, name),
       host: this.host,
       sampler: this.sampler,
       publisher: this.publisher,
@@ -248,6 +257,7 @@ class ShellCoreImpl implements ShellCore {
     if (generation !== this.processGeneration || this.disposed !== null) return null;
     const { pid, name } = found.process;
     const watcher = new ProcessWatcher(this.inspector, pid, { intervalMs: this.trayProcessIntervalMs });
+    this.watchedProcesses.add(watcher, name);
     const watch = {
       watcher,
       state: { pid, name, committed: null, ended: null } as TrayProcess,
@@ -391,6 +401,7 @@ class ShellCoreImpl implements ShellCore {
       await this.metricsEndpoint.close();
       await this.service.dispose();
       this.metrics.dispose();
+      this.watchedProcesses.dispose();
       this.publisher.stop();
       this.sampler.stop();
       this.host.dispose();

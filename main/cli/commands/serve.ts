@@ -215,6 +215,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     saveReport: downloads.saveReport,
     saveProcessReport: downloads.saveProcessReport,
     inspector,
+    // A process watched in the dashboard is exported in /metrics too, for as long as it is watched.
+    onProcessWatcher: (watcher, name) => watched.add(watcher, name),
   });
   sampler.start();
 
