@@ -4,7 +4,7 @@
  * same faults.
  */
 import { seededRandom } from './random';
-import type { FaultRule, HostMethod, HostPolicy, LevelName } from './types';
+import { MAX_TIMER_MS, type FaultRule, type HostMethod, type HostPolicy, type LevelName } from './types';
 
 /** Methods a fault may hit when a rule names none: the ones that allocate. */
 const ALLOCATING: ReadonlySet<HostMethod> = new Set<HostMethod>(['VirtualAlloc', 'Alloc', 'DebugAlloc']);
@@ -58,6 +58,7 @@ export function policyProblem(p: HostPolicy): string | undefined {
   if (!(Number.isFinite(p.processCriticalWaitMs) && p.processCriticalWaitMs >= 0)) {
     return 'processCriticalWaitMs must be a non-negative number';
   }
+  if (p.processCriticalWaitMs > MAX_TIMER_MS) return `processCriticalWaitMs must be at most ${MAX_TIMER_MS} ms`;
   if (!Number.isSafeInteger(p.seed)) return 'seed must be an integer';
   for (const [i, f] of p.faults.entries()) {
     if (f.op !== undefined && !ALLOCATING.has(f.op)) {

@@ -8,6 +8,7 @@ import { MEM, PAGE } from '../../native';
 import {
   DEFAULT_POLICY,
   HR,
+  MAX_TIMER_MS,
   MEMORY_AVAILABLE,
   classifyLoad,
   createHost,
@@ -113,6 +114,17 @@ describe('host: policy', () => {
     for (let i = 0; i < 4; i++) assert.equal((await h.VirtualAlloc(null, unit, RC, RW, 2)).hr, HR.S_OK);
     assert.equal(h.stats().committed, 99 * unit);
     assert.deepEqual(h.stats().failures, { eTaskCritical: 1, eAppDomainCritical: 1, eProcessCritical: 0, other: 0 });
+  });
+
+  test('a wait no timer can do is refused by setPolicy (a 32-bit ms count: longer would fire after 1 ms)', () => {
+    const h = make({});
+    h.setPolicy({ ...h.policy(), processCriticalWaitMs: MAX_TIMER_MS });
+    assert.equal(h.policy().processCriticalWaitMs, MAX_TIMER_MS);
+    assert.throws(
+      () => h.setPolicy({ ...h.policy(), processCriticalWaitMs: MAX_TIMER_MS + 1 }),
+      /processCriticalWaitMs must be at most 2147483647 ms/,
+    );
+    assert.equal(h.policy().processCriticalWaitMs, MAX_TIMER_MS, 'the refused policy changed nothing');
   });
 
   test('a waiting eProcessCritical request is satisfied when memory is freed in time', async () => {

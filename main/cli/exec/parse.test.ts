@@ -151,6 +151,9 @@ test('policy objects: sizes, partial thresholds, faults, defaults for what is mi
   assert.match(error(parsePolicy({ faults: [{ op: 'Nope', everyNth: 1 }] })), /faults\[0\]\.op/);
   assert.match(error(parsePolicy({ faults: [{ everyNth: 1, when: 'now' }] })), /unknown field "when" in "faults\[0\]"/);
   assert.match(error(parsePolicy({ seed: 1.5 })), /seed/);
+  // A wait no timer can do (a signed 32-bit ms count) is refused, not cut to 1 ms.
+  assert.equal(ok(parsePolicy({ processCriticalWaitMs: 2_147_483_647 })).processCriticalWaitMs, 2_147_483_647);
+  assert.match(error(parsePolicy({ processCriticalWaitMs: 2_147_483_648 })), /processCriticalWaitMs.*0 to 2147483647/);
   assert.match(error(parsePolicy({ limit: 1 })), /unknown field "limit" \(fields: commitLimit, reserveLimit/);
   assert.match(error(parsePolicy([])), /JSON object/);
 });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   DEFAULT_POLICY,
   LEVELS,
+  MAX_TIMER_MS,
   type FaultRule,
   type HostMethod,
   type HostPolicy,
@@ -57,8 +58,8 @@ function positiveInteger(value: unknown): Parsed<number> {
 }
 
 function milliseconds(value: unknown): Parsed<number> {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return parsed(value);
-  return invalid(`expected milliseconds (a number >= 0), got ${describeValue(value)}`);
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS) return parsed(value);
+  return invalid(`expected milliseconds (a number from 0 to ${MAX_TIMER_MS}), got ${describeValue(value)}`);
 }
 
 function seed(value: unknown): Parsed<number> {

@@ -2,7 +2,7 @@
  * Parsers for the scalar fields of a request: sizes, addresses (and references to earlier results), levels, bytes.
  * Each returns a value or a message that says what was expected and what was given.
  */
-import { LEVELS, type LevelName } from '../../host/types';
+import { LEVELS, MAX_TIMER_MS, type LevelName } from '../../host/types';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -99,10 +99,10 @@ export function parseByte(value: unknown): Parsed<number> {
 }
 
 /**
- * The longest Sleep: Node's timers hold a signed 32-bit count of ms, and a longer delay fires after 1 ms (with a
- * warning) — a sleep the driver cannot do is refused rather than cut short (exec-protocol.md, Sleep).
+ * The longest Sleep: the longest timer (MAX_TIMER_MS) — a sleep the driver cannot do is refused rather than cut
+ * short (exec-protocol.md, Sleep).
  */
-export const MAX_SLEEP_MS = 2_147_483_647;
+export const MAX_SLEEP_MS = MAX_TIMER_MS;
 
 /** Milliseconds for Sleep: a finite number from 0 to MAX_SLEEP_MS. */
 export function parseMs(value: unknown): Parsed<number> {
