@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -136,6 +136,34 @@ test('a session without a watch is refused clearly', async () => {
   const writer = new SessionWriter(empty, processSessionHeader(inspector.backend, inspector.pageSize));
   await writer.close();
   await assert.rejects(buildRecordedWatchReport(empty), NoRecordedWatchError);
+});
+
+test('a recorded watch with a damaged line: later walks still report, the damage is counted; nothing whole left: exit 2', async () => {
+  // The first test's session: line 2 is the first walk, whole; the rest are deltas and the exit.
+  const lines = readFileSync(session, 'utf8').split('\n');
+  const damaged = join(dir, 'damaged.session');
+  const cli = (file: string, out: string): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, [join(process.cwd(), 'out', 'cli', 'hostmem.js'), 'report', file, '--out', out], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  // A damaged delta (line 4): skipped and named; the report is still made from the walks around it.
+  writeFileSync(damaged, [...lines.slice(0, 3), '{"type":"process-delta","t":1,"v":1}', ...lines.slice(4)].join('\n'));
+  const model = await buildRecordedWatchReport(damaged);
+  assert.equal(model.source.damaged, 1);
+  assert.equal(model.source.damage[0]!.line, 4);
+  assert.ok(validate(processReportJson(model)), JSON.stringify(validate.errors?.slice(0, 5)));
+  // The only whole walk damaged: the deltas have nothing to apply to; the CLI says where and why, exit 2.
+  writeFileSync(
+    damaged,
+    [lines[0], lines[1]!.replace('"regions":[', '"regions":[null,'), ...lines.slice(2)].join('\n'),
+  );
+  const ran = cli(damaged, join(dir, 'damaged.json'));
+  assert.equal(ran.status, 2, String(ran.stderr));
+  assert.match(String(ran.stderr), /damaged\.session:2: process-walk record: regions\.0/);
+  assert.match(String(ran.stderr), /no recorded watch/);
+  assert.doesNotMatch(String(ran.stderr), /rebuilt from the recorded calls/);
+  assert.equal(existsSync(join(dir, 'damaged.json')), false, 'nothing written');
 });
 
 test('the PDF of a recorded watch, in Chinese: printed by headless Chromium, its words in the text', async (t) => {

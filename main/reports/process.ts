@@ -21,7 +21,7 @@ import {
   type ProcessTypeTotals,
 } from '../telemetry/process-messages';
 import { diffWalks, regionType, summarize, type TypeSummary, type TypeTotals } from '../inspect';
-import { ProcessWalkReader } from '../telemetry/process-records';
+import { isProcessRecordType, ProcessWalkReader } from '../telemetry/process-records';
 import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '../telemetry/session-reader';
 import { csvLine, iso, type Cell } from './csv';
 import { CSS, esc, protectName } from './html';
@@ -250,7 +250,7 @@ export async function sessionKinds(
     for (const { record } of batch) {
       // Process records are session records of their own kinds (main/telemetry/process-records.ts).
       if (record.type === 'call') calls = true;
-      else if (record.type === 'process-walk') walks = true;
+      else if (isProcessRecordType(record.type)) walks = true;
       if (calls && walks) break outer;
     }
   }

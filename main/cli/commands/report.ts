@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   buildRecordedWatchReport,
+  NoRecordedWatchError,
   buildSessionReport,
   sessionKinds,
   writeProcessReport,
@@ -246,8 +247,11 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
           ? await buildRecordedWatchReport(session, { language, onRead, ...limits, ...(pid !== undefined && { pid }) })
           : await buildSessionReport(session, { language, onRead, ...limits });
     } catch (error) {
+      // What reading found (damage) explains a session with nothing left to report.
+      if (read.integrity) writeIntegrity(io, 'hostmem report', session, read.integrity);
       const message = error instanceof Error ? error.message : String(error);
-      io.stderr.write(`hostmem report: ${error instanceof SessionFormatError ? message : `${session}: ${message}`}\n`);
+      const named = error instanceof SessionFormatError || error instanceof NoRecordedWatchError;
+      io.stderr.write(`hostmem report: ${named ? message : `${session}: ${message}`}\n`);
       return 2;
     }
     const notes: string[] = [];
