@@ -9,6 +9,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
+import { buildAgent } from './build-agent.mjs';
 import { findFiles, formatDuration, isMain, repoRelative, repoRoot } from './util.mjs';
 
 const cliEntry = join(repoRoot, 'main', 'cli', 'index.ts');
@@ -116,6 +117,14 @@ export async function buildNode({ quiet = false } = {}) {
     );
   }
 
+  // The agent of `hostmem launch` (C, native/agent): built here so that every command and test finds it.
+  jobs.push(
+    Promise.resolve().then(() => {
+      const agent = buildAgent({ quiet: true });
+      built.agent = agent.built ? 'out/agent/libhostmem-agent.so' : `no agent (${agent.reason})`;
+    }),
+  );
+
   const results = await Promise.allSettled(jobs);
   const failures = results.filter((r) => r.status === 'rejected');
   if (failures.length > 0) {
@@ -126,7 +135,7 @@ export async function buildNode({ quiet = false } = {}) {
   }
 
   log(
-    `build-node: ${built.cli ? 'out/cli/hostmem.js, ' : ''}${built.tests} test file(s), ` +
+    `build-node: ${built.cli ? 'out/cli/hostmem.js, ' : ''}${built.agent}, ${built.tests} test file(s), ` +
       `${built.benches} benchmark(s) in ${formatDuration(Date.now() - started)}`,
   );
   return built;

@@ -106,6 +106,20 @@ export class SortedIndex<T extends Ranged> {
     return removed;
   }
 
+  /** Entries in address order, from the one holding `address` (or the first after it). */
+  *from(address: number): IterableIterator<T> {
+    let c = Math.max(0, floorOf(this.firsts, address));
+    const first = this.chunks[c];
+    if (first === undefined) return;
+    let i = Math.max(0, floorOf(first.keys, address));
+    const e = first.items[i];
+    if (e !== undefined && e.base + e.size <= address) i++;
+    for (; c < this.chunks.length; c++, i = 0) {
+      const items = this.chunks[c]!.items;
+      for (; i < items.length; i++) yield items[i]!;
+    }
+  }
+
   *[Symbol.iterator](): IterableIterator<T> {
     for (const chunk of this.chunks) yield* chunk.items;
   }

@@ -1,0 +1,638 @@
+/**
+ * The books of one launched process: what its hooked calls did to its memory, kept by the same rules as the agent
+ * keeps its own (native/agent/linux/agent.c, "the map"), so the two agree to the byte (tested) — live mappings with
+ * their page map and call site, live heap blocks, committed / reserved / heap bytes and their peaks, failures by
+ * critical level with reasons, call stacks with what each allocated, and notifications against the commit limit.
+ *
+ * It answers what hostmem's telemetry reads of a host (`stats`, `regionList`, `regionAt`, `policy`, `memoryState`,
+ * `subscribe`), so the sampler, snapshots and live reports serve a launched program as they serve hostmem's own host.
+ */
+import { clearRange, committedPagesIn, setRange, type PageRun } from '../host/page-runs';
+import { SortedIndex } from '../host/sorted-index';
+import {
+  classifyLoad,
+  DEFAULT_POLICY,
+  HR,
+  MEMORY_AVAILABLE,
+  type FailureCounts,
+  type FailureEvent,
+  type FailureReason,
+  type HostEvent,
+  type HostEventListener,
+  type HostMethod,
+  type HostPolicy,
+  type HostState,
+  type HostStats,
+  type LevelName,
+  type MemoryAvailable,
+  type Region,
+} from '../host';
+import { LEVELS, PAGE, type Backend } from '../vocabulary';
+import { EV, OP, OP_FUNCTION, RESULT } from './protocol';
+import type { AgentEvent } from './wire';
+
+/** One mapping the program made through a hooked call (a host Region, plus what Linux says of it). */
+export interface LaunchRegion extends Region {
+  size: number;
+  pages: number;
+  /** PROT_* of the pages (the last mprotect over the whole region, or the mmap's). */
+  prot: number;
+  /** Private (or shared anonymous) and not MAP_NORESERVE: writable pages are charged. */
+  readonly chargeable: boolean;
+  /** Made by the allocator inside a heap call: kept, never charged (its blocks are). */
+  readonly inHeap: boolean;
+  readonly file: boolean;
+  /** The call stack that made it (0: none). */
+  readonly stack: number;
+  readonly op: number;
+}
+
+export interface HeapBlock {
+  readonly size: number;
+  readonly usable: number;
+  readonly stack: number;
+  readonly level: LevelName;
+  readonly time: number;
+}
+
+/** A call stack and what the calls that carried it did. Heap figures of sampled stacks are estimates (weighted). */
+export interface StackStats {
+  readonly id: number;
+  readonly frames: readonly number[];
+  calls: number;
+  allocated: number;
+  live: number;
+  liveBlocks: number;
+  peakLive: number;
+  refused: number;
+}
+
+export interface LaunchTotals {
+  committed: number;
+  reserved: number;
+  heap: number;
+  heapRequested: number;
+}
+
+export interface LaunchPeaks {
+  committed: number;
+  reserved: number;
+  heap: number;
+  heapRequested: number;
+  /** committed + heap: what the commit limit is charged with. */
+  charged: number;
+}
+
+/** Calls by op function (`malloc`, `mmap`, …): made, refused. */
+export type CallCounts = Record<string, { calls: number; refused: number; failed: number }>;
+
+/** PROT_* → PAGE_*, as native/posix maps them. */
+export function pageProtect(prot: number): number {
+  const r = (prot & 1) !== 0;
+  const w = (prot & 2) !== 0;
+  const x = (prot & 4) !== 0;
+  if (x) return w ? PAGE.EXECUTE_READWRITE : r ? PAGE.EXECUTE_READ : PAGE.EXECUTE;
+  if (w) return PAGE.READWRITE;
+  return r ? PAGE.READONLY : PAGE.NOACCESS;
+}
+
+/** What the host's books would call each op: the virtual family is VirtualAlloc/Free/Protect, the heap Alloc/Free. */
+export function hostMethodOf(op: number): HostMethod {
+  switch (op) {
+    case OP.MMAP:
+    case OP.MREMAP:
+    case OP.VIRTUAL_ALLOC:
+      return 'VirtualAlloc';
+    case OP.MUNMAP:
+    case OP.MADVISE:
+    case OP.VIRTUAL_FREE:
+      return 'VirtualFree';
+    case OP.MPROTECT:
+    case OP.VIRTUAL_PROTECT:
+      return 'VirtualProtect';
+    case OP.VIRTUAL_QUERY:
+      return 'VirtualQuery';
+    case OP.FREE:
+    case OP.HEAP_FREE:
+      return 'Free';
+    default:
+      return 'Alloc';
+  }
+}
+
+const REASONS: Readonly<Record<number, FailureReason>> = {
+  [RESULT.REFUSED_POLICY]: 'policy',
+  [RESULT.REFUSED_INJECTED]: 'injected',
+  [RESULT.OS_ERROR]: 'os',
+  [RESULT.REFUSED_UNAVAILABLE]: 'unavailable',
+  [RESULT.REFUSED_TIMEOUT]: 'timeout',
+};
+
+/** The HRESULT the books record for a call's result. */
+export function hresultOf(result: number): number {
+  switch (result) {
+    case RESULT.OK:
+      return HR.S_OK;
+    case RESULT.REFUSED_TIMEOUT:
+      return HR.HOST_E_TIMEOUT;
+    case RESULT.REFUSED_UNAVAILABLE:
+      return HR.HOST_E_CLRNOTAVAILABLE;
+    default:
+      return HR.E_OUTOFMEMORY;
+  }
+}
+
+export interface LaunchBooksOptions {
+  readonly pid: number;
+  readonly pageSize: number;
+  readonly backend: Backend;
+  readonly policy?: HostPolicy;
+  /** Heap sampling period of the agent (bytes; 0 = every call has its stack): the weight of a sampled call. */
+  readonly sampleBytes: number;
+  /** Names the innermost frame of a stack that is the program's (for region tags and failure tags). */
+  readonly callSite?: (stack: number) => string | undefined;
+}
+
+export class LaunchBooks {
+  readonly backend: Backend;
+  readonly pageSize: number;
+  readonly allocationGranularity: number;
+  readonly pid: number;
+  private readonly regions = new SortedIndex<LaunchRegion>();
+  private readonly blocks = new Map<number, HeapBlock>();
+  private readonly stacks: StackStats[] = [];
+  private readonly stackIds = new Map<string, number>();
+  private readonly listeners = new Set<HostEventListener>();
+  private currentPolicy: HostPolicy;
+  private state: HostState = 'available';
+  private cause = '';
+  private memoryAvailable: MemoryAvailable = MEMORY_AVAILABLE.Neutral;
+  private seq = 0;
+  readonly totals: LaunchTotals = { committed: 0, reserved: 0, heap: 0, heapRequested: 0 };
+  readonly peaks: LaunchPeaks = { committed: 0, reserved: 0, heap: 0, heapRequested: 0, charged: 0 };
+  readonly failureCounts: FailureCounts = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
+  readonly calls: CallCounts = {};
+  /** Heap allocations made (successful), and frees of blocks the books never saw allocated. */
+  heapAllocations = 0;
+  untrackedFrees = 0;
+  untrackedFreeBytes = 0;
+  events = 0;
+  private readonly sampleBytes: number;
+  private readonly callSite: (stack: number) => string | undefined;
+
+  constructor(options: LaunchBooksOptions) {
+    this.pid = options.pid;
+    this.pageSize = options.pageSize;
+    this.allocationGranularity = options.pageSize;
+    this.backend = options.backend;
+    this.currentPolicy = options.policy ?? DEFAULT_POLICY;
+    this.sampleBytes = options.sampleBytes;
+    this.callSite = options.callSite ?? (() => undefined);
+  }
+
+  /** A forked child starts with a copy of its parent's books (its address space is a copy). */
+  cloneFor(pid: number): LaunchBooks {
+    const child = new LaunchBooks({
+      pid,
+      pageSize: this.pageSize,
+      backend: this.backend,
+      policy: this.currentPolicy,
+      sampleBytes: this.sampleBytes,
+      callSite: this.callSite,
+    });
+    for (const r of this.regions) child.regions.insert({ ...r, runs: r.runs.map((run) => ({ ...run })) });
+    for (const [address, block] of this.blocks) child.blocks.set(address, block);
+    Object.assign(child.totals, this.totals);
+    Object.assign(child.peaks, this.totals, { charged: this.totals.committed + this.totals.heap });
+    for (const s of this.stacks) child.internFrames(s.frames);
+    return child;
+  }
+
+  // ------------------------------------------------------------------------------------------ host surface
+
+  stats(): HostStats {
+    return {
+      reserved: this.totals.reserved,
+      committed: this.totals.committed,
+      external: 0,
+      heap: this.totals.heap,
+      regions: this.regions.size,
+      state: this.state,
+      failures: { ...this.failureCounts },
+    };
+  }
+
+  regionList(): Region[] {
+    return [...this.regions];
+  }
+
+  regionAt(address: number): Region | undefined {
+    return this.regions.containing(address);
+  }
+
+  policy(): HostPolicy {
+    return this.currentPolicy;
+  }
+
+  setPolicy(policy: HostPolicy): void {
+    this.currentPolicy = policy;
+    this.emit({ kind: 'policy', seq: ++this.seq, time: Date.now(), policy });
+    this.classify();
+  }
+
+  memoryState(): MemoryAvailable {
+    return this.memoryAvailable;
+  }
+
+  hostState(): { state: HostState; cause: string } {
+    return { state: this.state, cause: this.cause };
+  }
+
+  /** Back to available (hostmem tells the agent, which does the same). */
+  reset(): void {
+    this.state = 'available';
+    this.cause = '';
+    this.emit({ kind: 'reset', seq: ++this.seq, time: Date.now() });
+    this.emit({ kind: 'state', seq: ++this.seq, time: Date.now(), state: 'available', cause: 'reset' });
+  }
+
+  subscribe(listener: HostEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------------------------------ call sites
+
+  /** The id of this stack (1-based); the same frames give the same id. */
+  internFrames(frames: readonly number[]): number {
+    if (frames.length === 0) return 0;
+    const key = frames.join(',');
+    let id = this.stackIds.get(key);
+    if (id === undefined) {
+      id = this.stacks.length + 1;
+      this.stacks.push({ id, frames, calls: 0, allocated: 0, live: 0, liveBlocks: 0, peakLive: 0, refused: 0 });
+      this.stackIds.set(key, id);
+    }
+    return id;
+  }
+
+  stack(id: number): StackStats | undefined {
+    return id > 0 ? this.stacks[id - 1] : undefined;
+  }
+
+  stackList(): readonly StackStats[] {
+    return this.stacks;
+  }
+
+  heapBlocks(): ReadonlyMap<number, HeapBlock> {
+    return this.blocks;
+  }
+
+  // ------------------------------------------------------------------------------------------ applying events
+
+  /** Apply one event; `stack` is its interned stack id (0: none). Time is ms since the epoch. */
+  apply(e: AgentEvent, stack: number, time: number): void {
+    this.events++;
+    const name = OP_FUNCTION[e.op] ?? `op${e.op}`;
+    const counts = (this.calls[name] ??= { calls: 0, refused: 0, failed: 0 });
+    counts.calls++;
+    const level = e.level <= 2 ? LEVELS[e.level]! : undefined;
+    const s = this.stack(stack);
+    if (s) s.calls++;
+    if (e.result !== RESULT.OK) {
+      if (e.result === RESULT.OS_ERROR) counts.failed++;
+      else counts.refused++;
+      if (s) s.refused++;
+      this.fail(e, level, stack, time);
+      return;
+    }
+    switch (e.op) {
+      case OP.MMAP:
+        this.mapped(e, stack, time);
+        break;
+      case OP.MUNMAP:
+        this.unmap(e.addr, this.roundUp(e.size));
+        break;
+      case OP.MPROTECT:
+        this.protect(e.addr, this.roundUp(e.size), e.prot);
+        break;
+      case OP.MADVISE:
+        this.decommit(e.addr, this.roundUp(e.size));
+        break;
+      case OP.MREMAP:
+        this.remapped(e, stack, time);
+        break;
+      case OP.FREE:
+        this.freed(e.addr, Number(e.extra));
+        break;
+      case OP.REALLOC:
+        this.reallocated(e, stack, level, time);
+        break;
+      default:
+        if (e.ret !== 0) this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
+    }
+    this.afterChange();
+  }
+
+  private roundUp(n: number): number {
+    return Math.ceil(n / this.pageSize) * this.pageSize;
+  }
+
+  private weight(size: number, aflags: number): number {
+    return (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
+  }
+
+  private allocated(
+    address: number,
+    size: number,
+    usable: number,
+    stack: number,
+    level: LevelName | undefined,
+    time: number,
+    aflags: number,
+  ): void {
+    const old = this.blocks.get(address);
+    if (old) this.dropBlock(old); // reused before its free was seen (never, if the agent's order holds)
+    this.blocks.set(address, { size, usable, stack, level: level ?? 'eTaskCritical', time });
+    this.heapAllocations++;
+    this.totals.heap += usable;
+    this.totals.heapRequested += size;
+    const s = this.stack(stack);
+    if (s) {
+      const w = this.weight(size, aflags);
+      s.allocated += w;
+      s.live += w;
+      s.liveBlocks++;
+      if (s.live > s.peakLive) s.peakLive = s.live;
+    }
+  }
+
+  private dropBlock(block: HeapBlock): void {
+    this.totals.heap -= block.usable;
+    this.totals.heapRequested -= block.size;
+    const s = this.stack(block.stack);
+    if (s) {
+      s.live -= this.sampleBytes > block.size ? this.sampleBytes : block.size;
+      if (s.live < 0) s.live = 0;
+      s.liveBlocks--;
+    }
+  }
+
+  private freed(address: number, usable: number): void {
+    const block = this.blocks.get(address);
+    if (block === undefined) {
+      // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
+      this.untrackedFrees++;
+      this.untrackedFreeBytes += usable;
+      this.totals.heap -= usable;
+      return;
+    }
+    this.blocks.delete(address);
+    // The agent takes back the usable size it sees at free: the same as at allocation for a block it saw.
+    this.dropBlock({ ...block, usable });
+  }
+
+  private reallocated(e: AgentEvent, stack: number, level: LevelName | undefined, time: number): void {
+    const before = e.flags; // the old block's usable size
+    if (e.addr !== 0) {
+      const old = this.blocks.get(e.addr);
+      if (old) {
+        this.blocks.delete(e.addr);
+        this.dropBlock({ ...old, usable: before });
+      } else {
+        this.untrackedFrees++;
+        this.untrackedFreeBytes += before;
+        this.totals.heap -= before;
+      }
+    }
+    if (e.ret !== 0 && e.size > 0) {
+      this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
+    }
+  }
+
+  private mapped(e: AgentEvent, stack: number, time: number): void {
+    const size = this.roundUp(e.size);
+    if (size === 0) return;
+    const inHeap = (e.aflags & EV.IN_HEAP) !== 0;
+    const committed = (e.aflags & EV.COMMITTED) !== 0;
+    const shared = (e.aflags & EV.SHARED) !== 0;
+    const file = (e.aflags & EV.FILE) !== 0;
+    // MAP_FIXED replaces whatever was there.
+    this.unmap(e.ret, size);
+    const MAP_NORESERVE = 0x4000;
+    const chargeable = !inHeap && (e.flags & MAP_NORESERVE) === 0 && (!shared || !file);
+    this.insertRegion(e.ret, size, e.prot, chargeable, inHeap, file, committed && !inHeap, stack, time, e.op);
+  }
+
+  private insertRegion(
+    base: number,
+    size: number,
+    prot: number,
+    chargeable: boolean,
+    inHeap: boolean,
+    file: boolean,
+    committed: boolean,
+    stack: number,
+    time: number,
+    op: number,
+  ): void {
+    const pages = size / this.pageSize;
+    const protect = pageProtect(prot);
+    const region: LaunchRegion = {
+      base,
+      size,
+      pages,
+      level: 'eTaskCritical',
+      tag: inHeap ? 'heap (allocator)' : file ? 'file' : this.callSite(stack),
+      allocationProtect: protect,
+      created: time,
+      runs: committed ? [{ start: 0, end: pages, protect }] : [],
+      committed: committed ? size : 0,
+      prot,
+      chargeable,
+      inHeap,
+      file,
+      stack,
+      op,
+    };
+    this.regions.insert(region);
+    if (!inHeap) {
+      this.totals.reserved += size;
+      if (committed) this.totals.committed += size;
+    }
+    this.emitRegion({ change: 'reserve', base, size, level: region.level, tag: region.tag });
+    if (committed) this.emitRegion({ change: 'commit', base, address: base, size, protect });
+  }
+
+  /** Split so that `address` starts a region (when it falls inside one). */
+  private splitAt(address: number): void {
+    const r = this.regions.containing(address);
+    if (r === undefined || r.base === address) return;
+    const headPages = (address - r.base) / this.pageSize;
+    const tailRuns: PageRun[] = [];
+    for (const run of r.runs) {
+      if (run.end <= headPages) continue;
+      tailRuns.push({ start: Math.max(run.start, headPages) - headPages, end: run.end - headPages, protect: run.protect });
+    }
+    clearRange(r.runs, headPages, r.pages);
+    const tail: LaunchRegion = {
+      ...r,
+      base: address,
+      size: r.size - (address - r.base),
+      pages: r.pages - headPages,
+      runs: tailRuns,
+      committed: committedPagesIn(tailRuns, 0, r.pages - headPages) * this.pageSize,
+    };
+    r.size = address - r.base;
+    r.pages = headPages;
+    r.committed = committedPagesIn(r.runs, 0, headPages) * this.pageSize;
+    this.regions.insert(tail);
+  }
+
+  /** The regions inside [lo, hi) after splitting at both ends. */
+  private within(lo: number, hi: number): LaunchRegion[] {
+    this.splitAt(lo);
+    this.splitAt(hi);
+    const out: LaunchRegion[] = [];
+    for (const r of this.regions.from(lo)) {
+      if (r.base >= hi) break;
+      out.push(r);
+    }
+    return out;
+  }
+
+  private unmap(lo: number, size: number): void {
+    if (size === 0) return;
+    for (const r of this.within(lo, lo + size)) {
+      this.regions.remove(r.base);
+      if (!r.inHeap) {
+        this.totals.reserved -= r.size;
+        this.totals.committed -= r.committed;
+      }
+      this.emitRegion({ change: 'release', base: r.base, size: r.size });
+    }
+  }
+
+  private protect(lo: number, size: number, prot: number): void {
+    const protect = pageProtect(prot);
+    for (const r of this.within(lo, lo + size)) {
+      r.prot = prot;
+      if ((prot & 2) !== 0 && r.chargeable) {
+        const added = setRange(r.runs, 0, r.pages, protect) * this.pageSize;
+        r.committed += added;
+        this.totals.committed += added;
+        if (added > 0) this.emitRegion({ change: 'commit', base: r.base, address: r.base, size: r.size, protect });
+      } else if (r.runs.length > 0) {
+        // Committed pages keep their charge under any protection (the kernel's rule), with the new protection.
+        for (const run of r.runs) run.protect = protect;
+        this.emitRegion({ change: 'protect', base: r.base, address: r.base, size: r.size, protect });
+      }
+    }
+  }
+
+  private decommit(lo: number, size: number): void {
+    for (const r of this.within(lo, lo + size)) {
+      const freed = clearRange(r.runs, 0, r.pages) * this.pageSize;
+      r.committed -= freed;
+      this.totals.committed -= freed;
+      if (freed > 0) this.emitRegion({ change: 'decommit', base: r.base, address: r.base, size: freed });
+    }
+  }
+
+  private remapped(e: AgentEvent, stack: number, time: number): void {
+    const was = this.regions.containing(e.addr);
+    if (was === undefined) return; // not the program's mapping as far as the books know: the agent saw it as unknown
+    const oldSize = this.roundUp(Number(e.extra));
+    const newSize = this.roundUp(e.size);
+    const wasCommitted = (e.aflags & EV.COMMITTED) !== 0;
+    for (const r of this.within(e.addr, e.addr + oldSize)) {
+      this.regions.remove(r.base);
+      this.emitRegion({ change: 'release', base: r.base, size: r.size });
+    }
+    // The agent's rule: the moved mapping takes the first range's attributes; its charge changes by the growth.
+    const grow = newSize - oldSize;
+    this.totals.reserved += grow;
+    if (wasCommitted) this.totals.committed += grow;
+    const pages = newSize / this.pageSize;
+    const protect = pageProtect(was.prot);
+    const region: LaunchRegion = {
+      ...was,
+      base: e.ret,
+      size: newSize,
+      pages,
+      runs: wasCommitted ? [{ start: 0, end: pages, protect }] : [],
+      committed: wasCommitted ? newSize : 0,
+      stack: stack || was.stack,
+      created: time,
+    };
+    this.regions.insert(region);
+    this.emitRegion({ change: 'reserve', base: region.base, size: newSize, level: region.level, tag: region.tag });
+  }
+
+  // ------------------------------------------------------------------------------------------ failures, state
+
+  private fail(e: AgentEvent, level: LevelName | undefined, stack: number, time: number): void {
+    const group = level ?? 'other';
+    this.failureCounts[group]++;
+    const reason = REASONS[e.result] ?? 'os';
+    const failure: FailureEvent = {
+      seq: ++this.seq,
+      time,
+      method: hostMethodOf(e.op),
+      size: e.size,
+      address: e.addr === 0 ? null : e.addr,
+      flags: e.flags,
+      level: group,
+      hr: hresultOf(e.result),
+      reason,
+      tag: this.callSite(stack) ?? OP_FUNCTION[e.op],
+    };
+    this.lastFailureStack.set(failure.seq, stack);
+    this.emit({ kind: 'failure', failure });
+    // A memory failure of an eProcessCritical call makes the host unavailable (docs/spec/host-semantics.md).
+    if (level === 'eProcessCritical' && e.result !== RESULT.REFUSED_UNAVAILABLE && this.state === 'available') {
+      this.state = 'unavailable';
+      this.cause = `${OP_FUNCTION[e.op]} of ${e.size} bytes at eProcessCritical failed (${reason})`;
+      this.emit({ kind: 'state', seq: ++this.seq, time, state: 'unavailable', cause: this.cause });
+    }
+  }
+
+  /** Failure seq → its stack id (for reports: a refusal and its call stack). */
+  readonly lastFailureStack = new Map<number, number>();
+
+  private afterChange(): void {
+    const t = this.totals;
+    const p = this.peaks;
+    if (t.committed > p.committed) p.committed = t.committed;
+    if (t.reserved > p.reserved) p.reserved = t.reserved;
+    if (t.heap > p.heap) p.heap = t.heap;
+    if (t.heapRequested > p.heapRequested) p.heapRequested = t.heapRequested;
+    const charged = t.committed + t.heap;
+    if (charged > p.charged) p.charged = charged;
+    if (this.currentPolicy.commitLimit !== null) this.classify();
+  }
+
+  private classify(): void {
+    const limit = this.currentPolicy.commitLimit;
+    if (limit === null) return;
+    const next = classifyLoad((this.totals.committed + this.totals.heap) / limit, this.memoryAvailable);
+    if (next === this.memoryAvailable) return;
+    this.memoryAvailable = next;
+    this.emit({ kind: 'notification', seq: ++this.seq, time: Date.now(), memoryAvailable: next });
+  }
+
+  private emitRegion(region: Extract<HostEvent, { kind: 'region' }>['region']): void {
+    if (this.listeners.size === 0) return;
+    this.emit({ kind: 'region', seq: ++this.seq, time: Date.now(), region });
+  }
+
+  private emit(event: HostEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure is not the books'.
+      }
+    }
+  }
+}

@@ -1,0 +1,278 @@
+/* The agent's core: see core.h. */
+#include "core.h"
+
+#include <string.h>
+
+hm_state hm_books;
+hm_ring hm_events;
+
+static _Atomic(hm_policy *) current_policy;
+
+/* ------------------------------------------------------------------------------------------------ the ring */
+
+int hm_ring_init(hm_ring *ring, uint64_t capacity) {
+  ring->slots = hm_platform_pages(capacity * sizeof(hm_event));
+  if (!ring->slots) return -1;
+  ring->capacity = capacity;
+  /* Sequence numbers start at 1: a zeroed slot's mark (0) never looks published. */
+  atomic_store(&ring->head, 1);
+  atomic_store(&ring->tail, 1);
+  return 0;
+}
+
+uint64_t hm_ring_reserve(hm_ring *ring, unsigned n) {
+  uint64_t seq = atomic_fetch_add_explicit(&ring->head, n, memory_order_relaxed);
+  int waited = 0;
+  while (seq + n - atomic_load_explicit(&ring->tail, memory_order_acquire) > ring->capacity) {
+    if (!atomic_load_explicit(&hm_books.tracing, memory_order_relaxed)) return 0;
+    if (!waited) {
+      waited = 1;
+      atomic_fetch_add_explicit(&hm_books.waits, 1, memory_order_relaxed);
+    }
+    hm_platform_yield();
+  }
+  return seq;
+}
+
+size_t hm_ring_read(hm_ring *ring, hm_event *out, size_t max, uint64_t *first, uint64_t stall_ns) {
+  uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+  uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+  size_t n = 0;
+  uint64_t stalled_since = 0;
+  *first = tail;
+  while (tail < head && n < max) {
+    hm_event *slot = hm_ring_slot(ring, tail);
+    uint32_t mark = atomic_load_explicit((_Atomic uint32_t *)&slot->mark, memory_order_acquire);
+    if (mark != (uint32_t)tail) {
+      /* Reserved, not yet published. Wait a little for it only when nothing else is ready to send. */
+      if (n > 0 || stall_ns == 0) break;
+      uint64_t now = hm_platform_now_ns();
+      if (stalled_since == 0) stalled_since = now;
+      if (now - stalled_since < stall_ns) {
+        hm_platform_yield();
+        continue;
+      }
+      /* Its writer never finished (a thread killed or longjmp'd out of a hook): say so and go on. */
+      hm_frames_slot *lost = (hm_frames_slot *)&out[n];
+      memset(lost, 0, sizeof *lost);
+      lost->mark = (uint32_t)tail;
+      lost->op = HM_OP_FRAMES;
+      lost->count = 0;
+      atomic_fetch_add_explicit(&hm_books.skipped, 1, memory_order_relaxed);
+    } else {
+      memcpy(&out[n], slot, sizeof *slot);
+    }
+    n++;
+    tail++;
+  }
+  atomic_store_explicit(&ring->tail, tail, memory_order_release);
+  return n;
+}
+
+void hm_ring_after_fork(hm_ring *ring) {
+  uint64_t head = atomic_load(&ring->head);
+  atomic_store(&ring->tail, head);
+}
+
+void hm_record(const hm_event *event, const uint64_t *frames, unsigned nframes) {
+  unsigned extra = (nframes + HM_FRAMES_PER_SLOT - 1) / HM_FRAMES_PER_SLOT;
+  uint64_t seq = hm_ring_reserve(&hm_events, 1 + extra);
+  if (seq == 0) return;
+  hm_event *slot = hm_ring_slot(&hm_events, seq);
+  /* Everything but the mark: the slot keeps its previous lap's mark (never this seq) until it is published. */
+  memcpy((uint8_t *)slot + sizeof slot->mark, (const uint8_t *)event + sizeof event->mark,
+         sizeof *slot - sizeof slot->mark);
+  slot->frames = nframes;
+  for (unsigned i = 0; i < extra; i++) {
+    hm_frames_slot *f = (hm_frames_slot *)hm_ring_slot(&hm_events, seq + 1 + i);
+    unsigned count = nframes - i * HM_FRAMES_PER_SLOT;
+    if (count > HM_FRAMES_PER_SLOT) count = HM_FRAMES_PER_SLOT;
+    f->op = HM_OP_FRAMES;
+    f->count = (uint8_t)count;
+    f->reserved = 0;
+    memcpy(f->pc, frames + i * HM_FRAMES_PER_SLOT, count * sizeof(uint64_t));
+    if (count < HM_FRAMES_PER_SLOT) memset(f->pc + count, 0, (HM_FRAMES_PER_SLOT - count) * sizeof(uint64_t));
+    hm_ring_publish((hm_event *)f, seq + 1 + i);
+  }
+  hm_ring_publish(slot, seq);
+  atomic_fetch_add_explicit(&hm_books.events, 1 + extra, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------------------------------ policy */
+
+hm_policy *hm_policy_parse(const uint8_t *payload, size_t length) {
+  hm_policy_wire wire;
+  if (length < sizeof wire) return NULL;
+  memcpy(&wire, payload, sizeof wire);
+  if (wire.default_level > 2) return NULL;
+  size_t faults = (size_t)wire.n_faults * sizeof(hm_fault_rule);
+  size_t rules = (size_t)wire.n_level_rules * sizeof(hm_level_rule);
+  size_t ranges = (size_t)wire.n_ranges * sizeof(hm_range);
+  if (wire.n_ranges > (1u << 24) || sizeof wire + faults + rules + ranges != length) return NULL;
+  size_t counters = (size_t)wire.n_faults * sizeof(_Atomic uint64_t) * 2;
+  size_t bytes = sizeof(hm_policy) + faults + rules + ranges + counters;
+  uint8_t *block = hm_platform_pages(bytes);
+  if (!block) return NULL;
+  hm_policy *p = (hm_policy *)block;
+  uint8_t *at = block + sizeof(hm_policy);
+  p->wire = wire;
+  p->bytes = bytes;
+  p->fault_calls = (_Atomic uint64_t *)at;
+  at += wire.n_faults * sizeof(_Atomic uint64_t);
+  p->fault_bytes = (_Atomic uint64_t *)at;
+  at += wire.n_faults * sizeof(_Atomic uint64_t);
+  memcpy(at, payload + sizeof wire, faults + rules + ranges);
+  p->faults = (const hm_fault_rule *)at;
+  p->level_rules = (const hm_level_rule *)(at + faults);
+  p->ranges = (const hm_range *)(at + faults + rules);
+  p->stack_ops = 0;
+  for (unsigned i = 0; i < wire.n_level_rules; i++) {
+    const hm_level_rule *r = &p->level_rules[i];
+    if (r->level > 2 || (uint64_t)r->range_first + r->range_count > wire.n_ranges) {
+      hm_platform_free_pages(block, bytes);
+      return NULL;
+    }
+    if (r->range_count > 0) p->stack_ops |= r->op_mask;
+  }
+  for (unsigned i = 0; i < wire.n_faults; i++) {
+    const hm_fault_rule *f = &p->faults[i];
+    if (f->kind < HM_FAULT_PROBABILITY || f->kind > HM_FAULT_AFTER_BYTES || (f->level > 2 && f->level != HM_LEVEL_ANY)) {
+      hm_platform_free_pages(block, bytes);
+      return NULL;
+    }
+  }
+  return p;
+}
+
+void hm_policy_install(hm_policy *policy) {
+  /* The previous block is left in place: a call on another thread may still be reading it (policies change a few
+   * times per run, a block is a few KiB). */
+  atomic_store_explicit(&current_policy, policy, memory_order_release);
+  if (policy->wire.flags & HM_POLICY_UNAVAILABLE) atomic_store(&hm_books.unavailable, 1);
+}
+
+hm_policy *hm_policy_current(void) { return atomic_load_explicit(&current_policy, memory_order_acquire); }
+
+uint8_t hm_level_for(const hm_policy *policy, unsigned op, uint64_t size, const uint64_t *frames, unsigned nframes) {
+  uint64_t bit = 1ull << op;
+  for (unsigned i = 0; i < policy->wire.n_level_rules; i++) {
+    const hm_level_rule *r = &policy->level_rules[i];
+    if (!(r->op_mask & bit) || size < r->min_size || (r->max_size != 0 && size > r->max_size)) continue;
+    if (r->range_count > 0) {
+      int inside = 0;
+      for (unsigned f = 0; f < nframes && !inside; f++) {
+        for (unsigned k = 0; k < r->range_count; k++) {
+          const hm_range *range = &policy->ranges[r->range_first + k];
+          if (frames[f] >= range->lo && frames[f] < range->hi) {
+            inside = 1;
+            break;
+          }
+        }
+      }
+      if (!inside) continue;
+    }
+    return r->level;
+  }
+  return policy->wire.default_level;
+}
+
+/* splitmix64: a seeded, stateless draw, so that concurrent threads share one sequence without a lock. */
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static int fault_fires(const hm_policy *policy, unsigned op, uint8_t level, uint64_t size) {
+  int fired = 0;
+  uint64_t bit = 1ull << op;
+  for (unsigned i = 0; i < policy->wire.n_faults; i++) {
+    const hm_fault_rule *f = &policy->faults[i];
+    if (!(f->op_mask & bit) || (f->level != HM_LEVEL_ANY && f->level != level)) continue;
+    uint64_t calls = atomic_fetch_add_explicit(&policy->fault_calls[i], 1, memory_order_relaxed) + 1;
+    uint64_t bytes = atomic_fetch_add_explicit(&policy->fault_bytes[i], size, memory_order_relaxed) + size;
+    switch (f->kind) {
+    case HM_FAULT_EVERY_NTH:
+      if (f->value >= 1 && calls % (uint64_t)f->value == 0) fired = 1;
+      break;
+    case HM_FAULT_AFTER_BYTES:
+      if ((double)bytes > f->value) fired = 1;
+      break;
+    case HM_FAULT_PROBABILITY: {
+      double draw = (double)(mix(policy->wire.seed ^ ((uint64_t)i << 48) ^ calls) >> 11) * (1.0 / 9007199254740992.0);
+      if (draw < f->value) fired = 1;
+      break;
+    }
+    }
+  }
+  return fired;
+}
+
+static int64_t charged(void) {
+  return atomic_load_explicit(&hm_books.committed, memory_order_relaxed) +
+         atomic_load_explicit(&hm_books.heap, memory_order_relaxed);
+}
+
+static void take(int64_t charge, int64_t reserve, int heap) {
+  if (charge) atomic_fetch_add_explicit(heap ? &hm_books.heap : &hm_books.committed, charge, memory_order_relaxed);
+  if (reserve) atomic_fetch_add_explicit(&hm_books.reserved, reserve, memory_order_relaxed);
+}
+
+void hm_uncharge(int64_t charge, int64_t reserve, int heap) { take(-charge, -reserve, heap); }
+
+void hm_os_failure(uint8_t level) {
+  if (level == 2) atomic_store(&hm_books.unavailable, 1);
+}
+
+int hm_admit(const hm_policy *policy, unsigned op, uint8_t level, uint64_t size, int64_t charge, int64_t reserve,
+             int heap) {
+  if (atomic_load_explicit(&hm_books.unavailable, memory_order_relaxed)) return HM_RESULT_REFUSED_UNAVAILABLE;
+  if (policy->wire.n_faults > 0 && fault_fires(policy, op, level, size)) {
+    hm_os_failure(level);
+    return HM_RESULT_REFUSED_INJECTED;
+  }
+  uint64_t reserve_limit = policy->wire.reserve_limit;
+  uint64_t commit_limit = policy->wire.commit_limit;
+  take(charge, reserve, heap);
+  if (reserve_limit && reserve > 0 && atomic_load(&hm_books.reserved) > (int64_t)reserve_limit) {
+    take(-charge, -reserve, heap);
+    return HM_RESULT_REFUSED_POLICY;
+  }
+  if (commit_limit && charge > 0) {
+    double allowed = (double)commit_limit * policy->wire.threshold_permille[level > 2 ? 2 : level] / 1000.0;
+    if ((double)charged() > allowed) {
+      if (level != 2) {
+        take(-charge, -reserve, heap);
+        return HM_RESULT_REFUSED_POLICY;
+      }
+      /* eProcessCritical waits for memory to be freed, then gives up: the host turns unavailable. */
+      take(-charge, 0, heap);
+      uint64_t deadline = hm_platform_now_ns() + (uint64_t)policy->wire.process_critical_wait_ms * 1000000ull;
+      for (;;) {
+        take(charge, 0, heap);
+        if ((double)charged() <= allowed) return HM_RESULT_OK;
+        take(-charge, 0, heap);
+        if (hm_platform_now_ns() >= deadline) break;
+        hm_platform_sleep_us(1000);
+      }
+      take(0, -reserve, heap);
+      atomic_store(&hm_books.unavailable, 1);
+      return HM_RESULT_REFUSED_TIMEOUT;
+    }
+  }
+  return HM_RESULT_OK;
+}
+
+void hm_counters_fill(hm_counters *out) {
+  memset(out, 0, sizeof *out);
+  out->events = atomic_load(&hm_books.events);
+  out->nested = atomic_load(&hm_books.nested);
+  out->early = atomic_load(&hm_books.early);
+  out->skipped = atomic_load(&hm_books.skipped);
+  out->committed = (uint64_t)atomic_load(&hm_books.committed);
+  out->reserved = (uint64_t)atomic_load(&hm_books.reserved);
+  out->heap = (uint64_t)atomic_load(&hm_books.heap);
+  out->waits = atomic_load(&hm_books.waits);
+  out->state = atomic_load(&hm_books.unavailable) ? HM_STATE_UNAVAILABLE : HM_STATE_AVAILABLE;
+}
