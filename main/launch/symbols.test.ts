@@ -18,7 +18,7 @@ const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const PIE_BIAS = 0x5555_5555_4000;
 const LIB_BIAS = 0x7f12_3450_0000;
 
-const tools = ['cc', 'c++', 'nm', 'objcopy', 'strip', 'addr2line', 'c++filt'];
+const tools = ['cc', 'c++', 'nm', 'objcopy', 'strip', 'readelf', 'addr2line', 'c++filt'];
 const missing =
   process.platform !== 'linux'
     ? `ELF symbolising is Linux's (this is ${process.platform}); it runs in the Linux node-tests leg`
@@ -83,6 +83,22 @@ __attribute__((noinline)) static int lib_hidden(int x) {
 int lib_use(int x) {
   return lib_hidden(x) + lib_entry(x);
 }
+
+/* Aliases of one address: a global name, a shorter local one, a shorter global one with leading underscores. */
+int lib_public(int x) {
+  return x - 1;
+}
+static int lp(int x) __attribute__((alias("lib_public")));
+int __lp(int x) __attribute__((alias("lib_public")));
+int lib_use_alias(int x) {
+  return lp(x);
+}
+
+/* An unsized function symbol (an assembly label) inside a sized function. */
+int lib_labelled(int x) {
+  __asm__ volatile(".globl lib_label\\n.type lib_label, @function\\nlib_label:\\n");
+  return x * 5 + 3;
+}
 `;
 
 const lineOf = (source: string, text: string): number => {
@@ -121,6 +137,15 @@ const module = (p: string, loadBias: number, size = 0x100_0000): LoadedModule =>
 const sh = (cmd: string, ...args: string[]): void => {
   execFileSync(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
 };
+
+/** A section's address, as `readelf -S` prints it. */
+function sectionAddress(file: string, name: string): number {
+  const out = execFileSync('readelf', ['-SW', file], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => l.includes(` ${name} `));
+  assert.ok(line, `${file} has ${name}`);
+  const fields = line.replace(/^.*\]\s*/, '').split(/\s+/);
+  return parseInt(fields[2]!, 16);
+}
 
 /** The build-id of an ELF file, as `readelf -n` prints it. */
 function buildIdOf(file: string): string {
@@ -260,6 +285,30 @@ describe('Symboliser on real ELF files', { skip }, () => {
     assert.equal(frame.offset, hidden + 2 - entry);
     assert.equal(formatFrame(frame), `libdemo-stripped.so.1!lib_entry+0x${(hidden + 2 - entry).toString(16)}`);
     assert.equal(s.symbolise(LIB_BIAS + 0x10).function, null, 'before .text (the ELF header): no function');
+    const ehFrame = sectionAddress(path('libdemo-stripped.so.1'), '.eh_frame');
+    assert.equal(s.symbolise(LIB_BIAS + ehFrame).function, null, 'after the code (.eh_frame): no function');
+  });
+
+  test('aliases of one address: global before local, then fewest leading underscores, then shortest', () => {
+    const lib = path('libdemo.so.1');
+    const names = nm(lib);
+    assert.equal(names.get('lp'), names.get('lib_public'));
+    assert.equal(names.get('__lp'), names.get('lib_public'));
+    const s = new Symboliser({ debugRoots: [] });
+    s.setModules([module(lib, LIB_BIAS)]);
+    assert.equal(s.symbolise(LIB_BIAS + names.get('lib_public')! + 1).function, 'lib_public');
+  });
+
+  test('a sized symbol containing the pc wins over a nearer unsized one (an assembly label inside it)', () => {
+    const lib = path('libdemo.so.1');
+    const outer = addressOf(lib, 'lib_labelled');
+    const label = addressOf(lib, 'lib_label');
+    assert.ok(label > outer, 'the label lies inside lib_labelled');
+    const s = new Symboliser({ debugRoots: [] });
+    s.setModules([module(lib, LIB_BIAS)]);
+    const frame = s.symbolise(LIB_BIAS + label + 1);
+    assert.equal(frame.function, 'lib_labelled');
+    assert.equal(frame.offset, label + 1 - outer);
   });
 
   test("libc.so.6's malloc, from .dynsym with no debug root", { skip: !existsSync(LIBC) && `no ${LIBC}` }, () => {
