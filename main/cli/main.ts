@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { EXEC_SUMMARY, EXEC_USAGE, execCommand } from './commands/exec';
 import { INSPECT_SUMMARY, INSPECT_USAGE, inspectCommand } from './commands/inspect';
+import { LAUNCH_SUMMARY, LAUNCH_USAGE, launchCommand } from './commands/launch';
 import { processIo, type CliIo } from './commands/io';
 import { PS_SUMMARY, PS_USAGE, psCommand } from './commands/ps';
 import { REPLAY_SUMMARY, REPLAY_USAGE, replayCommand } from './commands/replay';
@@ -34,6 +35,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   report: { summary: REPORT_SUMMARY, usage: REPORT_USAGE, run: reportCommand },
   ps: { summary: PS_SUMMARY, usage: PS_USAGE, run: (argv, io) => psCommand(argv, io) },
   inspect: { summary: INSPECT_SUMMARY, usage: INSPECT_USAGE, run: (argv, io) => inspectCommand(argv, io) },
+  launch: { summary: LAUNCH_SUMMARY, usage: LAUNCH_USAGE, run: launchCommand },
 };
 
 export const VERSION: string = pkg.version;

@@ -178,7 +178,7 @@ export class LaunchBooks {
   untrackedFreeBytes = 0;
   events = 0;
   private readonly sampleBytes: number;
-  private readonly callSite: (stack: number) => string | undefined;
+  private callSite: (stack: number) => string | undefined;
 
   constructor(options: LaunchBooksOptions) {
     this.pid = options.pid;
@@ -188,6 +188,11 @@ export class LaunchBooks {
     this.currentPolicy = options.policy ?? DEFAULT_POLICY;
     this.sampleBytes = options.sampleBytes;
     this.callSite = options.callSite ?? (() => undefined);
+  }
+
+  /** How stacks are named in region and failure tags. */
+  setCallSite(callSite: (stack: number) => string | undefined): void {
+    this.callSite = callSite;
   }
 
   /** A forked child starts with a copy of its parent's books (its address space is a copy). */

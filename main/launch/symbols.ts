@@ -380,6 +380,17 @@ class SymbolTable {
     return this.starts[i]!;
   }
 
+  /** [start, end) ELF addresses of the functions called `name` (mangled or demangled); sized ones only. */
+  rangesOf(name: string): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.count; i++) {
+      if (this.sizes[i]! > 0 && (this.mangledName(i) === name || this.name(i) === name)) {
+        out.push([this.starts[i]!, this.starts[i]! + this.sizes[i]!]);
+      }
+    }
+    return out;
+  }
+
   mangledName(i: number): string {
     return this.names.toString('utf8', this.nameAt[i]!, this.nameAt[i + 1]!);
   }
@@ -536,6 +547,17 @@ export class Symboliser {
       set.add(address);
     }
     await Promise.all([...byModule].map(([d, set]) => this.addr2line(d, [...set])));
+  }
+
+  /** Where the functions called `name` are in memory, in every loaded module ([lo, hi) pairs): for level rules. */
+  functionRanges(name: string): [number, number][] {
+    const out: [number, number][] = [];
+    for (const m of this.modules) {
+      const table = this.load(m.path).table;
+      if (!table) continue;
+      for (const [lo, hi] of table.rangesOf(name)) out.push([lo + m.loadBias, hi + m.loadBias]);
+    }
+    return out;
   }
 
   /** The distinct reasons something could not be symbolised (unreadable modules, missing tools), one line each. */

@@ -211,7 +211,7 @@ export function parseModules(p: Buffer): AgentModule[] | Error {
   if (p.length < MODULE_LAYOUT.headerBytes) return new Error('MODULES too short');
   const count = p.readUInt32LE(0);
   const out: AgentModule[] = [];
-  let at = MODULE_LAYOUT.headerBytes;
+  let at: number = MODULE_LAYOUT.headerBytes;
   for (let i = 0; i < count; i++) {
     if (at + MODULE_LAYOUT.bytes > p.length) return new Error(`MODULES cut short at module ${i} of ${count}`);
     const length = p.readUInt32LE(at + MODULE_LAYOUT.pathLength);

@@ -19,7 +19,7 @@ import {
   type ReportTotals,
 } from './model-types';
 
-function liveAllocation(r: ReturnType<Host['regionList']>[number]): ReportAllocation {
+export function liveAllocation(r: ReturnType<Host['regionList']>[number]): ReportAllocation {
   return {
     base: r.base,
     size: r.size,

@@ -7,13 +7,15 @@
  * a second pass over the file — a recording killed before its end snapshot still reports what was live. The report
  * says which (`source.allocationsFrom`), and carries the damage (`source.damaged`, `source.damage`).
  */
-import { DEFAULT_POLICY, hresultHex, LEVELS, type LevelName } from '../host';
+import { DEFAULT_POLICY, hresultHex, hresultName, LEVELS, type LevelName } from '../host';
 import type { SessionHeader } from '../telemetry/session';
 import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '../telemetry/session-reader';
 import type { CallRecord, SampleRecord, SnapshotRecord } from '../telemetry/session-records';
 import type { Language } from '../vocabulary';
 import { FailureLog } from './model-failures';
 import { RegionRebuilder } from './model-rebuild';
+import { liveAllocation } from './model-live';
+import { LaunchRebuilder } from '../telemetry/launch-records';
 import {
   clerksOf,
   maxTotals,
@@ -154,6 +156,8 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
   let peak = ZERO;
   const samples: ReportSample[] = [];
   const failures = new FailureLog();
+  // A launched program's records (`hostmem launch --record`): its books are rebuilt from its calls.
+  const launch = new LaunchRebuilder();
 
   for await (const batch of reader.entriesOrOkCallTimes()) {
     for (const entry of batch) {
@@ -194,6 +198,8 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
         case 'note':
           if (record.note === 'capped') capped = true;
           break;
+        default:
+          launch.accept(record);
       }
     }
   }
@@ -203,7 +209,34 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
   let allocations: ReportAllocation[];
   let current: ReportTotals;
   let allocationsFrom: AllocationsSource;
-  if (snapshot !== undefined && !callsAfterSnapshot) {
+  const root = launch.root;
+  if (root !== undefined && calls === 0) {
+    // The launched program: its live mappings and heap totals from its rebuilt books, its refusals and failures.
+    allocationsFrom = 'calls';
+    const books = root.books;
+    allocations = books.regionList().map(liveAllocation);
+    const s = books.stats();
+    current = { reserved: s.reserved, committed: s.committed, external: 0, heap: s.heap, regions: s.regions };
+    peak = maxTotals(peak, { ...ZERO, reserved: books.peaks.reserved, committed: books.peaks.committed, heap: books.peaks.heap });
+    calls = root.calls;
+    for (const f of root.failures) {
+      failures.push({
+        seq: f.seq,
+        time: f.time,
+        method: f.method,
+        size: f.size,
+        address: f.address === null ? null : `0x${f.address.toString(16)}`,
+        flags: f.flags,
+        level: f.level,
+        hr: f.hr,
+        hrHex: hresultHex(f.hr),
+        hrName: hresultName(f.hr),
+        reason: f.reason,
+        tag: f.tag ?? null,
+      });
+    }
+    policy = root.start.policy;
+  } else if (snapshot !== undefined && !callsAfterSnapshot) {
     allocationsFrom = 'snapshot';
     allocations = snapshot.regions.map(snapshotAllocation);
     current = {

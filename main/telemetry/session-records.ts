@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { LEVELS } from '../host/types';
+import { LAUNCH_RECORD_SCHEMAS } from './launch-records';
 import { PROCESS_RECORD_SCHEMAS } from './process-records';
 
 const MAX_TIME = 8.64e15; // the largest time a Date can hold, ms since the epoch
@@ -257,6 +258,8 @@ export const SESSION_RECORD_KINDS = {
   note: noteRecord,
   // Walks of another process (`hostmem inspect --record`, watches): process-walk, process-delta, process-exit.
   ...PROCESS_RECORD_SCHEMAS,
+  // A launched program (`hostmem launch --record`): launch-start, -modules, -stacks, -calls, -counters, -end.
+  ...LAUNCH_RECORD_SCHEMAS,
 } as const;
 
 export type SessionRecordKind = keyof typeof SESSION_RECORD_KINDS;
