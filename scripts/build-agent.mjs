@@ -10,7 +10,17 @@ import { isMain, repoRoot } from './util.mjs';
 
 export const AGENT_SOURCES = ['native/agent/linux/agent.c', 'native/agent/common/core.c'];
 // C that runs inside other programs: every warning is an error.
-export const AGENT_FLAGS = ['-O2', '-g', '-fPIC', '-shared', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden'];
+export const AGENT_FLAGS = [
+  '-O2',
+  '-g',
+  '-fPIC',
+  '-shared',
+  '-std=gnu11',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-fvisibility=hidden',
+];
 
 /** The C compiler to use: $CC, else cc, else gcc, else clang; null when there is none. */
 export function findCompiler() {
@@ -22,7 +32,11 @@ export function findCompiler() {
 }
 
 /** Compile the agent; resolves to { built, path?, reason? } and writes the status file beside it. */
-export function buildAgent({ out = join(repoRoot, 'out', 'agent', 'libhostmem-agent.so'), sanitize, quiet = false } = {}) {
+export function buildAgent({
+  out = join(repoRoot, 'out', 'agent', 'libhostmem-agent.so'),
+  sanitize,
+  quiet = false,
+} = {}) {
   const dir = join(out, '..');
   mkdirSync(dir, { recursive: true });
   const status = (s) => {
@@ -30,13 +44,17 @@ export function buildAgent({ out = join(repoRoot, 'out', 'agent', 'libhostmem-ag
     return s;
   };
   if (process.platform !== 'linux') {
-    return status({ built: false, reason: `the agent of hostmem launch is built on Linux only (this is ${process.platform})` });
+    return status({
+      built: false,
+      reason: `the agent of hostmem launch is built on Linux only (this is ${process.platform})`,
+    });
   }
   const cc = findCompiler();
   if (!cc) {
     return status({
       built: false,
-      reason: 'no C compiler was found when hostmem was built (install gcc, e.g. `sudo apt-get install gcc`, then run `npm run build:node`)',
+      reason:
+        'no C compiler was found when hostmem was built (install gcc, e.g. `sudo apt-get install gcc`, then run `npm run build:node`)',
     });
   }
   const flags = [...AGENT_FLAGS];
@@ -47,7 +65,8 @@ export function buildAgent({ out = join(repoRoot, 'out', 'agent', 'libhostmem-ag
     process.stderr.write(r.stderr);
     throw new Error(`build-agent: ${cc} failed to compile the agent (exit ${r.status})`);
   }
-  if (!quiet) console.log(`build-agent: ${out.replace(`${repoRoot}/`, '')} (${cc}${sanitize ? `, -fsanitize=${sanitize}` : ''})`);
+  if (!quiet)
+    console.log(`build-agent: ${out.replace(`${repoRoot}/`, '')} (${cc}${sanitize ? `, -fsanitize=${sanitize}` : ''})`);
   return status({ built: true, path: out, cc });
 }
 

@@ -477,7 +477,11 @@ export class LaunchBooks {
     const tailRuns: PageRun[] = [];
     for (const run of r.runs) {
       if (run.end <= headPages) continue;
-      tailRuns.push({ start: Math.max(run.start, headPages) - headPages, end: run.end - headPages, protect: run.protect });
+      tailRuns.push({
+        start: Math.max(run.start, headPages) - headPages,
+        end: run.end - headPages,
+        protect: run.protect,
+      });
     }
     clearRange(r.runs, headPages, r.pages);
     const tail: LaunchRegion = {

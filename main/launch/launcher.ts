@@ -116,7 +116,8 @@ export class TracedProcess {
 }
 
 /** Frames that are the allocator's own (C++ operator new, glibc's wrappers), skipped when naming a call site. */
-const ALLOCATOR_FRAME = /^(operator new|operator delete|__libc_|_int_malloc|__GI___libc|g_malloc|g_realloc|PyMem_RawMalloc$|_PyMem_RawMalloc$)/;
+const ALLOCATOR_FRAME =
+  /^(operator new|operator delete|__libc_|_int_malloc|__GI___libc|g_malloc|g_realloc|PyMem_RawMalloc$|_PyMem_RawMalloc$)/;
 
 export interface LaunchListener {
   processStarted?(p: TracedProcess): void;
@@ -196,7 +197,11 @@ export function findAgent(): string {
 }
 
 /** The program's file, found as a shell would (a name without a slash is looked up in PATH). */
-export function resolveProgram(program: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+export function resolveProgram(
+  program: string,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): string {
   if (program === '') throw new LaunchError('not-found', 'no program given');
   const candidates = program.includes('/')
     ? [isAbsolute(program) ? program : resolve(cwd, program)]
@@ -234,9 +239,13 @@ function readHead(path: string, bytes: number): Buffer {
 export function checkProgram(path: string, depth = 0): void {
   const head = readHead(path, 4096);
   if (head.subarray(0, 2).toString('latin1') === '#!') {
-    const line = head.subarray(2, Math.max(2, head.indexOf(10))).toString('utf8').trim();
+    const line = head
+      .subarray(2, Math.max(2, head.indexOf(10)))
+      .toString('utf8')
+      .trim();
     const interpreter = line.split(/\s+/)[0] ?? '';
-    if (interpreter === '' || depth > 2) throw new LaunchError('not-executable', `${path}: a script without an interpreter`);
+    if (interpreter === '' || depth > 2)
+      throw new LaunchError('not-executable', `${path}: a script without an interpreter`);
     checkProgram(interpreter, depth + 1);
     return;
   }
@@ -443,7 +452,9 @@ export class Launch {
             // The first module list comes before the policy (call-site rules resolved from the first call); a
             // later one (dlopen) refreshes the rules that name modules or functions.
             if (first || this.policy.levelRules.some((r) => r.module !== undefined || r.function !== undefined)) {
-              socket.write(policyFrame(toWire(this.policy, sitesOf(proc), proc.books.hostState().state === 'unavailable')));
+              socket.write(
+                policyFrame(toWire(this.policy, sitesOf(proc), proc.books.hostState().state === 'unavailable')),
+              );
             }
             break;
           }

@@ -125,7 +125,9 @@ export function hostView(policy: LaunchPolicy): HostPolicy {
   return {
     ...policy.host,
     faults: policy.faults.map((f) => {
-      const families = new Set((f.op ?? []).map((o) => (opCodes(o).some((c) => HEAP_ALLOC_OPS.includes(c)) ? 'Alloc' : 'VirtualAlloc')));
+      const families = new Set(
+        (f.op ?? []).map((o) => (opCodes(o).some((c) => HEAP_ALLOC_OPS.includes(c)) ? 'Alloc' : 'VirtualAlloc')),
+      );
       const op = families.size === 1 ? ([...families][0] as 'Alloc' | 'VirtualAlloc') : undefined;
       return {
         ...(op ? { op } : {}),
@@ -149,9 +151,9 @@ const opList = z
   .refine((ops) => ops.every((o) => RULE_OPS.includes(o)), {
     message: `op must name allocating calls: ${RULE_OPS.join(', ')}`,
   });
-const level = z.union([z.enum(LEVELS), z.literal(0), z.literal(1), z.literal(2)]).transform((v) =>
-  typeof v === 'number' ? LEVELS[v]! : v,
-);
+const level = z
+  .union([z.enum(LEVELS), z.literal(0), z.literal(1), z.literal(2)])
+  .transform((v) => (typeof v === 'number' ? LEVELS[v]! : v));
 
 function rulesSchema(size: SizeParser) {
   const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {

@@ -73,7 +73,12 @@ export function summaryText(processes: readonly SummaryProcess[], options: { top
     const total = FAILURE_GROUPS.reduce((t, g) => t + failures[g], 0);
     out.push(
       `  refusals and failures by level: ${FAILURE_GROUPS.map((g) => `${g} ${n(failures[g])}`).join(', ')}` +
-        (total > 0 ? ` (${Object.entries(b.calls).filter(([, c]) => c.refused + c.failed > 0).map(([k, c]) => `${k}: ${n(c.refused)} refused, ${n(c.failed)} failed by the OS`).join('; ')})` : ''),
+        (total > 0
+          ? ` (${Object.entries(b.calls)
+              .filter(([, c]) => c.refused + c.failed > 0)
+              .map(([k, c]) => `${k}: ${n(c.refused)} refused, ${n(c.failed)} failed by the OS`)
+              .join('; ')})`
+          : ''),
     );
     const unseen = [
       p.lost > 0 ? `${n(p.lost)} events LOST` : 'no event lost',

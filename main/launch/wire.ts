@@ -274,7 +274,12 @@ export interface WirePolicy {
   readonly unavailable: boolean;
   readonly followForks: boolean;
   readonly defaultLevel: number;
-  readonly faults: readonly { readonly opMask: bigint; readonly level: number; readonly kind: number; readonly value: number }[];
+  readonly faults: readonly {
+    readonly opMask: bigint;
+    readonly level: number;
+    readonly kind: number;
+    readonly value: number;
+  }[];
   readonly levelRules: readonly {
     readonly opMask: bigint;
     readonly minSize: number;

@@ -217,7 +217,12 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
     allocations = books.regionList().map(liveAllocation);
     const s = books.stats();
     current = { reserved: s.reserved, committed: s.committed, external: 0, heap: s.heap, regions: s.regions };
-    peak = maxTotals(peak, { ...ZERO, reserved: books.peaks.reserved, committed: books.peaks.committed, heap: books.peaks.heap });
+    peak = maxTotals(peak, {
+      ...ZERO,
+      reserved: books.peaks.reserved,
+      committed: books.peaks.committed,
+      heap: books.peaks.heap,
+    });
     calls = root.calls;
     for (const f of root.failures) {
       failures.push({

@@ -160,7 +160,9 @@ export class LaunchRecorder implements LaunchListener {
     private readonly writer: SessionWriter,
     private readonly options: LaunchRecorderOptions,
     /** Exit of the root program, once known (set by the caller before processEnded of the root). */
-    private readonly exitOf: (p: TracedProcess) => { code: number | null; signal: string | null; status: number } | null,
+    private readonly exitOf: (
+      p: TracedProcess,
+    ) => { code: number | null; signal: string | null; status: number } | null,
   ) {}
 
   processStarted(p: TracedProcess): void {
@@ -187,7 +189,12 @@ export class LaunchRecorder implements LaunchListener {
       v: LAUNCH_RECORD_VERSION,
       t: Date.now(),
       pid: p.pid,
-      modules: modules.map((m) => ({ path: m.path, loadBias: hexOf(m.loadBias), start: hexOf(m.start), end: hexOf(m.end) })),
+      modules: modules.map((m) => ({
+        path: m.path,
+        loadBias: hexOf(m.loadBias),
+        start: hexOf(m.start),
+        end: hexOf(m.end),
+      })),
     });
   }
 
@@ -278,7 +285,13 @@ export class LaunchRebuilder {
         const callSite = (stack: number): string | undefined => innermostProgramFrame(names.get(stack));
         const books = parent
           ? parent.books.cloneFor(r.pid)
-          : new LaunchBooks({ pid: r.pid, pageSize: r.pageSize, backend: 'posix', sampleBytes: r.sampleBytes, callSite });
+          : new LaunchBooks({
+              pid: r.pid,
+              pageSize: r.pageSize,
+              backend: 'posix',
+              sampleBytes: r.sampleBytes,
+              callSite,
+            });
         if (parent) books.setCallSite(callSite);
         const p: RebuiltProcess = {
           start: r,

@@ -76,7 +76,9 @@ const sizeParser: SizeParser = (value) => {
 function levelOf(text: string): LevelName {
   if (/^[0-2]$/.test(text)) return LEVELS[Number(text)]!;
   if ((LEVELS as readonly string[]).includes(text)) return text as LevelName;
-  throw new UsageError(`--default-level: expected ${LEVELS.join(', ')} or 0, 1, 2; got ${JSON.stringify(text.slice(0, 200))}`);
+  throw new UsageError(
+    `--default-level: expected ${LEVELS.join(', ')} or 0, 1, 2; got ${JSON.stringify(text.slice(0, 200))}`,
+  );
 }
 
 interface Parsed {
@@ -195,14 +197,18 @@ export function parseLaunchArgs(argv: readonly string[]): Parsed | 'help' {
     if (!force && existsSync(out)) throw new UsageError(`${out} exists: give --force to replace it`);
   }
   for (const out of values.report ?? []) {
-    if (formatOf(out) === undefined) throw new UsageError(`--report ${out}: expected a .html, .json, .csv or .pdf file`);
+    if (formatOf(out) === undefined)
+      throw new UsageError(`--report ${out}: expected a .html, .json, .csv or .pdf file`);
   }
   return {
     policy: {
       host,
       faults,
       levelRules: rules.value.levelRules,
-      defaultLevel: values['default-level'] !== undefined ? levelOf(values['default-level']) : (rules.value.defaultLevel ?? 'eTaskCritical'),
+      defaultLevel:
+        values['default-level'] !== undefined
+          ? levelOf(values['default-level'])
+          : (rules.value.defaultLevel ?? 'eTaskCritical'),
       sampleBytes,
       followForks,
     },
@@ -232,16 +238,17 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
   const p = parsed;
   const cwd = process.cwd();
   // A report needs a recording: without --record, one is kept in a temporary folder and removed at the end.
-  const scratch = p.record === undefined && p.reports.length > 0 ? mkdtempSync(join(tmpdir(), 'hostmem-launch-')) : undefined;
+  const scratch =
+    p.record === undefined && p.reports.length > 0 ? mkdtempSync(join(tmpdir(), 'hostmem-launch-')) : undefined;
   const sessionPath = p.record ?? (scratch ? join(scratch, 'session.jsonl') : undefined);
   const commandLine = `hostmem launch ${argv.join(' ')}`;
   const writer = sessionPath
     ? new SessionWriter(sessionPath, sessionHeader('posix', 4096, p.policy.host, commandLine))
     : undefined;
   let launch: Launch | undefined;
+  const ended: { exit?: { code: number | null; signal: string | null; status: number } } = {};
   const exitOf = (t: TracedProcess): { code: number | null; signal: string | null; status: number } | null =>
-    launch !== undefined && t.pid === launch.pid && exit !== undefined ? exit : null;
-  let exit: { code: number | null; signal: string | null; status: number } | undefined;
+    launch !== undefined && t.pid === launch.pid ? (ended.exit ?? null) : null;
   const recorder = writer
     ? new LaunchRecorder(writer, { program: p.program, args: p.args, cwd, policy: p.policy }, exitOf)
     : undefined;
@@ -265,8 +272,9 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
           events: (t, e, s) => recorder?.events(t, e, s),
           counters: (t, c) => recorder?.counters(t, c),
           processEnded: (t) => {
+            // The program's own end is written once its exit status is known (below).
             if (launch !== undefined && t.pid === launch.pid) sampler?.sampleNow();
-            recorder?.processEnded(t);
+            else recorder?.processEnded(t);
           },
         },
       },
@@ -288,13 +296,13 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
   process.off('SIGINT', ignore);
   process.off('SIGTERM', ignore);
   sampler?.stop();
-  exit = { code: result.code, signal: result.signal, status: result.status };
+  ended.exit = { code: result.code, signal: result.signal, status: result.status };
   if (launch.spawnError) {
     io.stderr.write(`hostmem launch: ${p.program}: ${launch.spawnError.message}\n`);
     await writer?.close().catch(() => undefined);
     return LAUNCH_FAILED;
   }
-  // The root's end record carries the exit status: written again now that it is known.
+  // The program's end record, with its exit status.
   const root = result.processes.find((t) => t.pid === launch!.pid);
   if (root && recorder) recorder.processEnded(root);
   let failed = false;

@@ -355,6 +355,7 @@ static inline int tracing(void) {
 }
 
 static void start(void);
+static void flush_now(void);
 
 /* Whether this call is recorded: ready, and not inside the agent or the allocator on this thread. */
 static inline int enter(void) {
@@ -461,6 +462,7 @@ static void *hooked_mmap(void *addr, size_t length, int prot, int flags, int fd,
   e.aflags = (fd >= 0 && !(flags & MAP_ANONYMOUS) ? HM_EV_FILE : 0) | (commits ? HM_EV_COMMITTED : 0) |
              (flags & MAP_SHARED ? HM_EV_SHARED : 0);
   hm_record(&e, frames, nframes);
+  if (result != HM_RESULT_OK) flush_now();
   leave();
   if (result != HM_RESULT_OK && result != HM_RESULT_OS_ERROR) errno = ENOMEM;
   else if (result == HM_RESULT_OS_ERROR) errno = e.err;
@@ -541,6 +543,7 @@ HM_EXPORT int mprotect(void *addr, size_t length, int prot) {
   e.result = (uint8_t)result;
   e.addr = lo, e.size = length, e.prot = (uint8_t)prot, e.ret = (uint64_t)(int64_t)rc, e.extra = (uint64_t)charge;
   hm_record(&e, frames, nframes);
+  if (result != HM_RESULT_OK) flush_now();
   leave();
   errno = result == HM_RESULT_OK ? saved : e.err;
   return rc;
@@ -628,6 +631,7 @@ HM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, .
   e.ret = p == MAP_FAILED ? 0 : (uint64_t)p;
   e.aflags = known && was.committed ? HM_EV_COMMITTED : 0;
   hm_record(&e, frames, nframes);
+  if (result != HM_RESULT_OK) flush_now();
   leave();
   errno = result == HM_RESULT_OK ? saved : (result == HM_RESULT_OS_ERROR ? e.err : ENOMEM);
   return p;
@@ -676,6 +680,8 @@ static void *heap_alloc(unsigned op, size_t size, size_t alignment, alloc_call c
   e.size = size, e.ret = (uint64_t)p, e.flags = (uint32_t)alignment;
   hm_record(&e, frames, nframes);
   *refused = result != HM_RESULT_OK;
+  /* A refusal may be the program's last act (it crashes on NULL): hostmem has it before the program sees it. */
+  if (result != HM_RESULT_OK) flush_now();
   return p;
 }
 
@@ -799,6 +805,7 @@ HM_EXPORT void *realloc(void *p, size_t n) {
   e.addr = (uint64_t)p, e.size = n, e.ret = (uint64_t)q;
   e.flags = (uint32_t)before; /* the old block's usable size, so the books need not look it up */
   hm_record(&e, frames, nframes);
+  if (result != HM_RESULT_OK) flush_now();
   leave();
   if (result != HM_RESULT_OK) errno = ENOMEM;
   return q;
@@ -1230,6 +1237,31 @@ static void start(void) {
   atomic_store(&agent_state, ok ? AGENT_READY : AGENT_OFF);
   tls_busy = busy;
 }
+
+/* Send everything recorded so far, from the calling thread (the drain thread may be asleep). */
+static void flush_now(void) {
+  if (!atomic_load(&hm_books.tracing) || channel < 0) return;
+  pthread_mutex_lock(&drain_lock);
+  long sent;
+  while ((sent = drain_once(100000000ull)) > 0) {
+  }
+  pthread_mutex_unlock(&drain_lock);
+  if (sent < 0) detach("lost the connection to hostmem");
+}
+
+/* _exit skips destructors: send what is left first (exit() reaches the destructor below). */
+typedef void (*exit_fn)(int);
+HM_EXPORT void _exit(int status) {
+  int busy = tls_busy;
+  tls_busy = 1;
+  flush_now();
+  tls_busy = busy;
+  exit_fn real_exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+  if (real_exit) real_exit(status);
+  syscall(SYS_exit_group, status);
+  __builtin_unreachable();
+}
+HM_EXPORT void _Exit(int status) { _exit(status); }
 
 __attribute__((constructor)) static void agent_constructor(void) { start(); }
 
