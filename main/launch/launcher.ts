@@ -332,9 +332,12 @@ export class Launch {
     return launch;
   }
 
+  /** The program's pid (under a wrapper, the first process that said hello: the wrapper's program). */
   get pid(): number {
-    return this.rootPid;
+    return this.wrappedRoot ?? this.rootPid;
   }
+
+  private wrappedRoot: number | undefined;
 
   /** The program's child process (its stdio when `stdio: 'pipe'`). */
   get process(): ChildProcess | undefined {
@@ -499,6 +502,11 @@ export class Launch {
       if (!this.policy.followForks) return null;
       const parent = [...this.live.values()].find((p) => p.pid === hello.ppid);
       return parent ?? undefined;
+    }
+    // Under a wrapper (strace), the first image that says hello is the program.
+    if (this.options.wrap && this.wrappedRoot === undefined) {
+      this.wrappedRoot = hello.pid;
+      return undefined;
     }
     // A new image: the program itself (its pid, or an exec of it), or an exec'd child of a traced process.
     if (hello.pid === this.rootPid || this.tracedPids.has(hello.pid)) return undefined;

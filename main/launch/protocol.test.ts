@@ -40,7 +40,7 @@ const skip =
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-test('every constant and offset of protocol.ts is protocol.h\'s', { skip }, () => {
+test("every constant and offset of protocol.ts is protocol.h's", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'hostmem-protocol-'));
   try {
     const exe = join(dir, 'dump');

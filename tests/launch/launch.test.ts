@@ -80,11 +80,7 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
   });
 
   test('a fault rule refuses the Nth malloc: the program sees NULL with ENOMEM, the books the refusals', async () => {
-    const r = await run(
-      program('calls'),
-      ['faults', '30'],
-      policy({ faults: [{ op: ['malloc'], everyNth: 3 }] }),
-    );
+    const r = await run(program('calls'), ['faults', '30'], policy({ faults: [{ op: ['malloc'], everyNth: 3 }] }));
     assert.equal(r.result.status, 0, r.stderr);
     // stdio's buffer is the first malloc: 31 mallocs in all, every third refused.
     const refused = Number(/refused (\d+) of 30/.exec(r.stdout)?.[1]);
@@ -112,7 +108,11 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     assert.ok(got >= 60 && got <= 64, `got ${got} MiB under a 64 MiB limit`);
     const f = r.root.books.stats().failures;
     assert.equal(f.eProcessCritical, 1, 'the refused call was eProcessCritical');
-    assert.equal(r.root.books.hostState().state, 'unavailable', 'a timed-out eProcessCritical call makes the host unavailable');
+    assert.equal(
+      r.root.books.hostState().state,
+      'unavailable',
+      'a timed-out eProcessCritical call makes the host unavailable',
+    );
   });
 
   test('python3 raises MemoryError under a commit budget, and the refusal is in the books by level', async () => {
@@ -128,61 +128,79 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     assert.ok(r.root.books.peaks.committed + r.root.books.peaks.heap <= 40 * 1024 * 1024);
   });
 
-  test('sqlite3 reports out of memory and exits non-zero under a fault rule', { skip: !existsSync('/usr/bin/sqlite3') && 'sqlite3 is not installed (.ci/run installs it)' }, async () => {
-    const sql = "create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i < 20000) insert into t select randomblob(500) from c; select count(*) from t;";
-    const r = await run(
-      '/usr/bin/sqlite3',
-      [':memory:', sql],
-      policy({ faults: [{ op: ['Alloc'], afterBytes: 4 * 1024 * 1024 }] }),
-    );
-    assert.notEqual(r.result.status, 0);
-    assert.match(r.stderr, /out of memory/i);
-    const refused = Object.values(r.root.books.calls).reduce((n, c) => n + c.refused, 0);
-    assert.ok(refused >= 1);
-  });
+  test(
+    'sqlite3 reports out of memory and exits non-zero under a fault rule',
+    { skip: !existsSync('/usr/bin/sqlite3') && 'sqlite3 is not installed (.ci/run installs it)' },
+    async () => {
+      const sql =
+        'create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i < 20000) insert into t select randomblob(500) from c; select count(*) from t;';
+      const r = await run(
+        '/usr/bin/sqlite3',
+        [':memory:', sql],
+        policy({ faults: [{ op: ['Alloc'], afterBytes: 4 * 1024 * 1024 }] }),
+      );
+      assert.notEqual(r.result.status, 0);
+      assert.match(r.stderr, /out of memory/i);
+      const refused = Object.values(r.root.books.calls).reduce((n, c) => n + c.refused, 0);
+      assert.ok(refused >= 1);
+    },
+  );
 
-  test('exit status: the program\'s own, 128 + signal when killed; what cannot be launched is refused with its reason', async () => {
+  test("exit status: the program's own, 128 + signal when killed; what cannot be launched is refused with its reason", async () => {
     const r = await run('/bin/sh', ['-c', 'exit 7'], policy());
     assert.equal(r.result.status, 7);
     const k = await run('/bin/sh', ['-c', 'kill -9 $$'], policy());
     assert.equal(k.result.status, 128 + 9);
-    await assert.rejects(Launch.start({ program: 'no-such-program-hostmem', args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'not-found');
+    await assert.rejects(
+      Launch.start({ program: 'no-such-program-hostmem', args: [] }, { agentPath: AGENT, policy: policy() }),
+      (e) => e instanceof LaunchError && e.code === 'not-found',
+    );
     const staticProgram = program('calls', ['-static']);
-    await assert.rejects(Launch.start({ program: staticProgram, args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'static' && /statically linked/.test(e.message));
+    await assert.rejects(
+      Launch.start({ program: staticProgram, args: [] }, { agentPath: AGENT, policy: policy() }),
+      (e) => e instanceof LaunchError && e.code === 'static' && /statically linked/.test(e.message),
+    );
   });
 
-  test('a set-user-ID program of another user is refused (the loader would ignore the agent)', { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostmem-setuid-'));
-    try {
-      const copy = join(dir, 'calls');
-      copyFileSync(program('calls'), copy);
-      spawnSync('chown', ['nobody', copy]);
-      chmodSync(copy, 0o4755);
-      await assert.rejects(Launch.start({ program: copy, args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'setuid');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    'a set-user-ID program of another user is refused (the loader would ignore the agent)',
+    { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hostmem-setuid-'));
+      try {
+        const copy = join(dir, 'calls');
+        copyFileSync(program('calls'), copy);
+        spawnSync('chown', ['nobody', copy]);
+        chmodSync(copy, 0o4755);
+        await assert.rejects(
+          Launch.start({ program: copy, args: [] }, { agentPath: AGENT, policy: policy() }),
+          (e) => e instanceof LaunchError && e.code === 'setuid',
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
-  test('fork: followed, the child is its own traced process starting from its parent\'s books; dropped, untraced', async () => {
+  test("fork: followed, the child is its own traced process starting from its parent's books; dropped, untraced", async () => {
     const followed = await run(program('calls'), ['fork'], policy({ followForks: true, sampleBytes: 0 }));
     assert.equal(followed.result.status, 0, followed.stderr);
     assert.equal(followed.result.processes.length, 2);
     const child = followed.result.processes.find((p) => p.pid !== followed.root.pid)!;
     assert.equal(child.parent?.pid, followed.root.pid);
     const made = child.books.calls.malloc;
-    assert.ok(made && made.calls >= 1, 'the child\'s malloc(12345) is seen');
+    assert.ok(made && made.calls >= 1, "the child's malloc(12345) is seen");
     assert.ok(child.books.heapAllocations >= 1);
     const dropped = await run(program('calls'), ['fork'], policy({ followForks: false }));
     assert.equal(dropped.result.processes.length, 1);
     assert.match(dropped.stdout, /child exited 0/);
   });
 
-  test('fork + exec: the exec\'d child is traced with --follow-forks, its known calls seen', async () => {
+  test("fork + exec: the exec'd child is traced with --follow-forks, its known calls seen", async () => {
     const r = await run(program('calls'), ['exec'], policy({ followForks: true, sampleBytes: 0 }));
     assert.equal(r.result.status, 0, r.stderr);
     const execd = r.result.processes.filter((p) => p.books.calls.mremap?.calls === 1);
-    assert.equal(execd.length, 1, 'the exec\'d image did the known calls once');
+    assert.equal(execd.length, 1, "the exec'd image did the known calls once");
   });
 
   test('8 threads allocating and freeing at full speed: no event lost or repeated, no deadlock', async () => {
@@ -205,16 +223,24 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostmem-kill-'));
     try {
       const session = join(dir, 's.jsonl');
-      const child = spawn(process.execPath, [CLI, 'launch', '--quiet', '--record', session, '--', program('calls'), 'sleep', '30'], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'launch', '--quiet', '--record', session, '--', program('calls'), 'sleep', '30'],
+        { stdio: 'ignore' },
+      );
       const pid = await childOf(child.pid!);
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.ok(pid > 0, 'the program runs');
       process.kill(pid, 'SIGKILL');
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       assert.equal(code, 137);
-      const lines = readFileSync(session, 'utf8').split('\n').filter((l) => l !== '');
+      const lines = readFileSync(session, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       for (const l of lines) JSON.parse(l);
-      const report = spawnSync(process.execPath, [CLI, 'report', session, '--out', join(dir, 'r.json')], { encoding: 'utf8' });
+      const report = spawnSync(process.execPath, [CLI, 'report', session, '--out', join(dir, 'r.json')], {
+        encoding: 'utf8',
+      });
       assert.equal(report.status, 0, report.stderr);
       const model = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { summary: { calls: number } };
       assert.ok(model.summary.calls > 100);
@@ -243,7 +269,10 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
       child.kill('SIGKILL');
       // The program goes on: wait for it to end by itself.
       for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'the program finished');
+      assert.ok(
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'),
+        'the program finished',
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.match(stdout, /slept/, 'the program ran to its end');
       const said = stderr.match(/hostmem agent: .*untouched/g) ?? [];
@@ -255,14 +284,29 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     }
   });
 
-  test('a recorded launch reports: its totals are the books\', its refusal grouped by level', async () => {
+  test("a recorded launch reports: its totals are the books', its refusal grouped by level", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostmem-report-'));
     try {
       const session = join(dir, 's.jsonl');
       const report = join(dir, 'r.json');
       const r = spawnSync(
         process.execPath,
-        [CLI, 'launch', '--record', session, '--report', report, '--sample-bytes', '0', '--fault', 'op=malloc,everyNth=5', '--', program('calls'), 'leak', '50'],
+        [
+          CLI,
+          'launch',
+          '--record',
+          session,
+          '--report',
+          report,
+          '--sample-bytes',
+          '0',
+          '--fault',
+          'op=malloc,everyNth=5',
+          '--',
+          program('calls'),
+          'leak',
+          '50',
+        ],
         { encoding: 'utf8' },
       );
       assert.equal(r.status, 0, r.stderr);
@@ -283,15 +327,22 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
   });
 
   test('the agent outside hostmem: no socket in the environment, the program runs untraced and silent', () => {
-    const r = spawnSync(program('calls'), ['faults', '5'], { env: { ...process.env, LD_PRELOAD: AGENT }, encoding: 'utf8' });
+    const r = spawnSync(program('calls'), ['faults', '5'], {
+      env: { ...process.env, LD_PRELOAD: AGENT },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0);
     assert.equal(r.stderr, '');
     assert.match(r.stdout, /refused 0 of 5/);
   });
 
-  test('OP codes: a refusal by the OS is recorded as the OS\'s, not as the policy\'s', async () => {
+  test("OP codes: a refusal by the OS is recorded as the OS's, not as the policy's", async () => {
     // mmap of 2^46 bytes: the kernel refuses (ENOMEM) by itself.
-    const r = await run('/usr/bin/python3', ['-c', 'import mmap\ntry:\n  mmap.mmap(-1, 1 << 46)\nexcept OSError as e: print("refused", e.errno)'], policy());
+    const r = await run(
+      '/usr/bin/python3',
+      ['-c', 'import mmap\ntry:\n  mmap.mmap(-1, 1 << 46)\nexcept OSError as e: print("refused", e.errno)'],
+      policy(),
+    );
     assert.match(r.stdout, /refused 12/);
     const mmap = r.root.books.calls.mmap;
     assert.ok(mmap && mmap.failed >= 1);
