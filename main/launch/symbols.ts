@@ -54,7 +54,8 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** "libfoo.so.1!bar+0x1c", "prog!main+0x40 (prog.c:12)", "libfoo.so.1!0x1c40" (no symbol), "?!0x7f12…" (no module). */
 export function formatFrame(f: SymbolisedFrame): string {
-  const where = f.file !== undefined && f.line !== undefined ? ` (${basename(f.file)}:${f.line})` : '';
+  const where =
+    f.file !== undefined && f.line !== undefined ? ` (${f.file.slice(f.file.lastIndexOf('/') + 1)}:${f.line})` : '';
   if (f.module === null) return `?!${hex(f.pc)}${where}`;
   const name = f.module === '' ? '?' : f.module;
   if (f.function === null) return `${name}!${hex(f.offset)}${where}`;
@@ -434,6 +435,10 @@ class SymbolTable {
 // ---------------------------------------------------------------------------------------------------------------
 // Modules
 
+/** Lines of one file up to this; a line past it is kept as unknown. */
+const LINE_SPAN = 0x100000;
+const NO_LINE = -1;
+
 interface LineInfo {
   readonly file: string;
   readonly line: number;
@@ -445,13 +450,22 @@ interface ModuleData {
   readonly table: SymbolTable | null;
   /** The file addr2line reads: the module itself or its debug file; null when neither has a line table. */
   readonly lineFile: string | null;
-  /** ELF address → file:line (null: addr2line knew none). */
-  readonly lines: Map<number, LineInfo | null>;
+  /** ELF address → fileIndex * LINE_SPAN + line (NO_LINE: addr2line knew none): numbers, not an object per pc. */
+  readonly lines: Map<number, number>;
+  /** The source files named in `lines`, each once. */
+  readonly files: string[];
+  readonly fileIndex: Map<string, number>;
 }
 
 interface PlacedModule extends LoadedModule {
   readonly name: string;
 }
+
+const noLines = (): Pick<ModuleData, 'lines' | 'files' | 'fileIndex'> => ({
+  lines: new Map(),
+  files: [],
+  fileIndex: new Map(),
+});
 
 function identityOf(path: string): string | null {
   try {
@@ -509,13 +523,15 @@ export class Symboliser {
     if (!m) return { pc, module: null, path: null, function: null, offset: pc };
     const d = this.load(m.path);
     const address = pc - m.loadBias;
-    const line = d.lines.get(address) ?? undefined;
     const i = d.table ? d.table.lookup(address) : -1;
-    const head =
-      i >= 0 && d.table
-        ? { pc, module: m.name, path: m.path, function: d.table.name(i), offset: address - d.table.start(i) }
-        : { pc, module: m.name, path: m.path, function: null, offset: address };
-    return line ? { ...head, file: line.file, line: line.line } : head;
+    const fn = i >= 0 ? d.table!.name(i) : null;
+    const offset = i >= 0 ? address - d.table!.start(i) : address;
+    const packed = d.lines.size > 0 ? d.lines.get(address) : undefined;
+    if (packed !== undefined && packed !== NO_LINE) {
+      const file = d.files[Math.floor(packed / LINE_SPAN)]!;
+      return { pc, module: m.name, path: m.path, function: fn, offset, file, line: packed % LINE_SPAN };
+    }
+    return { pc, module: m.name, path: m.path, function: fn, offset };
   }
 
   /**
@@ -570,7 +586,7 @@ export class Symboliser {
       elf = ElfFile.open(path);
     } catch (e) {
       this.problemSet.add(`${path}: ${reason(e)}; its frames show the module and offset only`);
-      return { identity: identityOf(path), table: null, lineFile: null, lines: new Map() };
+      return { identity: identityOf(path), table: null, lineFile: null, ...noLines() };
     }
     try {
       const raw: RawSymbols = { starts: [], sizes: [], ranks: [], names: [] };
@@ -594,10 +610,10 @@ export class Symboliser {
       const table = new SymbolTable(raw, execSections);
       const problem = table.demangle();
       if (problem) this.problemSet.add(problem);
-      return { identity: elf.identity, table, lineFile, lines: new Map() };
+      return { identity: elf.identity, table, lineFile, ...noLines() };
     } catch (e) {
       this.problemSet.add(`${path}: ${reason(e)}; its frames show the module and offset only`);
-      return { identity: elf.identity, table: null, lineFile: null, lines: new Map() };
+      return { identity: elf.identity, table: null, lineFile: null, ...noLines() };
     } finally {
       elf.close();
     }
@@ -650,16 +666,18 @@ export class Symboliser {
       return;
     }
     const lines = out.split('\n');
-    const interned = new Map<string, string>();
     addresses.forEach((address, k) => {
       const found = parseAddr2lineLine(lines[k] ?? '');
-      if (!found) {
-        d.lines.set(address, null);
+      if (!found || found.line >= LINE_SPAN) {
+        d.lines.set(address, NO_LINE);
         return;
       }
-      let f = interned.get(found.file);
-      if (f === undefined) interned.set(found.file, (f = found.file));
-      d.lines.set(address, { file: f, line: found.line });
+      let f = d.fileIndex.get(found.file);
+      if (f === undefined) {
+        f = d.files.push(found.file) - 1;
+        d.fileIndex.set(found.file, f);
+      }
+      d.lines.set(address, f * LINE_SPAN + found.line);
     });
   }
 }
