@@ -268,12 +268,30 @@ function bindingRank(info: number): number {
   return bind === 1 ? 0 : bind === 2 ? 1 : 2;
 }
 
+/** Function symbols as read, before sorting: names stay bytes in their string tables until the table is built. */
 interface RawSymbols {
-  starts: number[];
-  sizes: number[];
-  ranks: number[];
-  names: string[];
+  readonly starts: number[];
+  readonly sizes: number[];
+  readonly ranks: number[];
+  /** Leading underscores of the name. */
+  readonly underscores: number[];
+  readonly nameOffsets: number[];
+  readonly nameLengths: number[];
+  /** Which of `strtabs` the name is in. */
+  readonly strtab: number[];
+  readonly strtabs: Buffer[];
 }
+
+const emptyRawSymbols = (): RawSymbols => ({
+  starts: [],
+  sizes: [],
+  ranks: [],
+  underscores: [],
+  nameOffsets: [],
+  nameLengths: [],
+  strtab: [],
+  strtabs: [],
+});
 
 function collectFunctions(elf: ElfFile, into: RawSymbols): void {
   for (const s of elf.sections) {
@@ -282,6 +300,7 @@ function collectFunctions(elf: ElfFile, into: RawSymbols): void {
     if (!strSection || strSection.type === SHT_NOBITS) continue;
     const syms = elf.read(s);
     const strs = elf.read(strSection);
+    const table = into.strtabs.push(strs) - 1;
     for (let o = 0; o + ELF64_SYM <= syms.length; o += ELF64_SYM) {
       const info = syms[o + 4]!;
       const type = info & 0xf;
@@ -289,18 +308,22 @@ function collectFunctions(elf: ElfFile, into: RawSymbols): void {
       const shndx = syms.readUInt16LE(o + 6);
       if (shndx === 0 || (shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX)) continue; // undefined, absolute, common
       const value = u64(syms, o + 8);
-      if (value === 0) continue;
-      const name = cString(strs, syms.readUInt32LE(o));
-      if (name === '') continue;
+      const nameAt = syms.readUInt32LE(o);
+      if (value === 0 || nameAt >= strs.length || strs[nameAt] === 0) continue;
+      let end = strs.indexOf(0, nameAt);
+      if (end < 0) end = strs.length;
+      let u = nameAt;
+      while (u < end && strs[u] === 0x5f) u++;
       into.starts.push(value);
       into.sizes.push(u64(syms, o + 16));
       into.ranks.push(bindingRank(info));
-      into.names.push(name);
+      into.underscores.push(u - nameAt);
+      into.nameOffsets.push(nameAt);
+      into.nameLengths.push(end - nameAt);
+      into.strtab.push(table);
     }
   }
 }
-
-const leadingUnderscores = (s: string): number => s.length - s.replace(/^_+/, '').length;
 
 /**
  * One module's function symbols, sorted by start, one per address (the best-named alias: global, then fewest leading
@@ -314,8 +337,8 @@ class SymbolTable {
   private readonly names: Buffer;
   /** Executable sections' [start, end) pairs, sorted; empty when the file has no section headers. */
   private readonly exec: Float64Array;
-  /** Demangled names: the c++filt output, and for each symbol the start of its line in it (or -1). */
-  private demangledText = '';
+  /** Demangled names: the c++filt output (bytes), and for each symbol the start of its line in it (or -1). */
+  private demangledText: Buffer = Buffer.alloc(0);
   private demangledAt: Int32Array | null = null;
 
   constructor(raw: RawSymbols, execSections: readonly Section[]) {
@@ -325,12 +348,13 @@ class SymbolTable {
       (a, b) =>
         raw.starts[a]! - raw.starts[b]! ||
         raw.ranks[a]! - raw.ranks[b]! ||
-        leadingUnderscores(raw.names[a]!) - leadingUnderscores(raw.names[b]!) ||
-        raw.names[a]!.length - raw.names[b]!.length ||
+        raw.underscores[a]! - raw.underscores[b]! ||
+        raw.nameLengths[a]! - raw.nameLengths[b]! ||
         a - b,
     );
     const kept: number[] = [];
     const keptSize: number[] = [];
+    let nameBytes = 0;
     for (const i of order) {
       const last = kept.length - 1;
       if (last >= 0 && raw.starts[kept[last]!] === raw.starts[i]) {
@@ -339,18 +363,19 @@ class SymbolTable {
       }
       kept.push(i);
       keptSize.push(raw.sizes[i]!);
+      nameBytes += raw.nameLengths[i]!;
     }
     this.count = kept.length;
     this.starts = new Float64Array(this.count);
     this.sizes = Float64Array.from(keptSize);
     this.nameAt = new Uint32Array(this.count + 1);
-    const encoded = kept.map((i) => Buffer.from(raw.names[i]!, 'utf8'));
-    this.names = Buffer.concat(encoded);
+    this.names = Buffer.allocUnsafe(nameBytes);
     let at = 0;
     kept.forEach((i, k) => {
       this.starts[k] = raw.starts[i]!;
       this.nameAt[k] = at;
-      at += encoded[k]!.length;
+      const from = raw.nameOffsets[i]!;
+      at += raw.strtabs[raw.strtab[i]!]!.copy(this.names, at, from, from + raw.nameLengths[i]!);
     });
     this.nameAt[this.count] = at;
     const exec = execSections
@@ -388,8 +413,8 @@ class SymbolTable {
   name(i: number): string {
     const at = this.demangledAt?.[i] ?? -1;
     if (at < 0) return this.mangledName(i);
-    const end = this.demangledText.indexOf('\n', at);
-    return this.demangledText.slice(at, end < 0 ? undefined : end);
+    const end = this.demangledText.indexOf(0x0a, at);
+    return this.demangledText.toString('utf8', at, end < 0 ? this.demangledText.length : end);
   }
 
   /**
@@ -404,7 +429,7 @@ class SymbolTable {
     }
     if (mangled.length === 0) return null;
     const input = mangled.map((i) => this.mangledName(i)).join('\n') + '\n';
-    const r = spawnSync('c++filt', [], { input, encoding: 'utf8', maxBuffer: 16 * input.length + (1 << 20) });
+    const r = spawnSync('c++filt', [], { input, maxBuffer: 16 * input.length + (1 << 20) });
     if (r.error || r.status !== 0) {
       return `c++filt could not run (${r.error?.message ?? `exit ${r.status}`}): C++ names stay mangled`;
     }
@@ -414,7 +439,7 @@ class SymbolTable {
     for (const i of mangled) {
       if (pos >= out.length) return 'c++filt gave fewer names than it was given: C++ names stay mangled';
       at[i] = pos;
-      const nl = out.indexOf('\n', pos);
+      const nl = out.indexOf(0x0a, pos);
       pos = nl < 0 ? out.length : nl + 1;
     }
     this.demangledText = out;
@@ -589,7 +614,7 @@ export class Symboliser {
       return { identity: identityOf(path), table: null, lineFile: null, ...noLines() };
     }
     try {
-      const raw: RawSymbols = { starts: [], sizes: [], ranks: [], names: [] };
+      const raw = emptyRawSymbols();
       collectFunctions(elf, raw);
       let execSections = elf.sections;
       let lineFile = elf.hasLineTable() ? path : null;
