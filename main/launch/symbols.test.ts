@@ -429,6 +429,25 @@ describe('Symboliser on real ELF files', { skip }, () => {
     assert.equal(s.symbolise(LIB_BIAS + 0x100_0000 + entry + 1).offset, 1);
   });
 
+  test('without c++filt and addr2line on PATH: mangled names, no lines, no throw, and the reasons', async () => {
+    const exe = path('widget');
+    const grow = PIE_BIAS + addressOf(exe, '_ZN6shapes6Widget4growEi');
+    const saved = process.env['PATH'];
+    process.env['PATH'] = path('no-tools-here');
+    try {
+      const s = new Symboliser({ debugRoots: [] });
+      s.setModules([module(exe, PIE_BIAS)]);
+      assert.equal(s.symbolise(grow).function, '_ZN6shapes6Widget4growEi');
+      await s.resolveLines([grow]);
+      assert.equal(s.symbolise(grow).line, undefined);
+      const problems = s.problems().join('\n');
+      assert.match(problems, /c\+\+filt could not run .*C\+\+ names stay mangled/);
+      assert.match(problems, /addr2line -e .*widget failed \(spawn addr2line ENOENT\)/);
+    } finally {
+      process.env['PATH'] = saved;
+    }
+  });
+
   test('lineInfo: false resolves no lines', async () => {
     const exe = path('prog-pie');
     const main = PIE_BIAS + addressOf(exe, 'main');

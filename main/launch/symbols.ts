@@ -687,7 +687,8 @@ export class Symboliser {
     try {
       out = await runWithInput('addr2line', ['-e', file], addresses.map(hex).join('\n') + '\n');
     } catch (e) {
-      this.problemSet.add(`addr2line -e ${file}: ${reason(e)}; frames in it have no file:line`);
+      const why = e instanceof Error ? e.message : String(e);
+      this.problemSet.add(`addr2line -e ${file} failed (${why}): frames in it have no file:line`);
       return;
     }
     const lines = out.split('\n');
