@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const batchedMs = median(batched);
     const row = (what: string, ms: number, note = ''): void =>
       console.log(
-        `${what.padEnd(44)}${ms.toFixed(1).padStart(10)} ms${((ms * 1e6) / PCS).toFixed(0).padStart(9)} ns/pc  ${note}`,
+        `${what.padEnd(44)}${ms.toFixed(1).padStart(12)} ms${((ms * 1e6) / PCS).toFixed(0).padStart(11)} ns/pc  ${note}`,
       );
     row('Symboliser cold (reads both tables)', coldMs, `${named} of ${PCS} named`);
     row('Symboliser warm (symbolise + formatFrame)', warmMs, `median of ${ROUNDS}`);

@@ -94,6 +94,12 @@ int lib_use_alias(int x) {
   return lp(x);
 }
 
+/* glibc's pattern: a global implementation name and a weak public one. */
+int __lib_strong(int x) {
+  return x - 2;
+}
+int lib_weak_name(int x) __attribute__((weak, alias("__lib_strong")));
+
 /* An unsized function symbol (an assembly label) inside a sized function. */
 int lib_labelled(int x) {
   __asm__ volatile(".globl lib_label\\n.type lib_label, @function\\nlib_label:\\n");
@@ -289,7 +295,7 @@ describe('Symboliser on real ELF files', { skip }, () => {
     assert.equal(s.symbolise(LIB_BIAS + ehFrame).function, null, 'after the code (.eh_frame): no function');
   });
 
-  test('aliases of one address: global before local, then fewest leading underscores, then shortest', () => {
+  test('aliases of one address: global or weak before local, then fewest leading underscores, then shortest', () => {
     const lib = path('libdemo.so.1');
     const names = nm(lib);
     assert.equal(names.get('lp'), names.get('lib_public'));
@@ -297,6 +303,12 @@ describe('Symboliser on real ELF files', { skip }, () => {
     const s = new Symboliser({ debugRoots: [] });
     s.setModules([module(lib, LIB_BIAS)]);
     assert.equal(s.symbolise(LIB_BIAS + names.get('lib_public')! + 1).function, 'lib_public');
+    assert.equal(names.get('lib_weak_name'), names.get('__lib_strong'));
+    assert.equal(
+      s.symbolise(LIB_BIAS + names.get('__lib_strong')! + 1).function,
+      'lib_weak_name',
+      'weak counts as global',
+    );
   });
 
   test('a sized symbol containing the pc wins over a nearer unsized one (an assembly label inside it)', () => {

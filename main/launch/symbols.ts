@@ -262,10 +262,13 @@ function fileCrc32(path: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // A module's function symbols
 
-/** Binding rank: global before weak before local (among aliases of one address). */
+/**
+ * Binding rank among aliases of one address: exported (global or weak: glibc exports `getpid` as a weak alias of
+ * global `__getpid`) before local.
+ */
 function bindingRank(info: number): number {
   const bind = info >> 4;
-  return bind === 1 ? 0 : bind === 2 ? 1 : 2;
+  return bind === 1 || bind === 2 ? 0 : 1;
 }
 
 /** Function symbols as read, before sorting: names stay bytes in their string tables until the table is built. */
@@ -326,8 +329,8 @@ function collectFunctions(elf: ElfFile, into: RawSymbols): void {
 }
 
 /**
- * One module's function symbols, sorted by start, one per address (the best-named alias: global, then fewest leading
- * underscores, then shortest), as typed arrays over one compact name buffer.
+ * One module's function symbols, sorted by start, one per address (the best-named alias: global or weak, then fewest
+ * leading underscores, then shortest), as typed arrays over one compact name buffer.
  */
 class SymbolTable {
   readonly count: number;
