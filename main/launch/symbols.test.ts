@@ -20,10 +20,13 @@ const LIB_BIAS = 0x7f12_3450_0000;
 
 const tools = ['cc', 'c++', 'nm', 'objcopy', 'strip', 'readelf', 'addr2line', 'c++filt'];
 const missing =
+  process.platform === 'linux' ? tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) : [];
+const skip =
   process.platform !== 'linux'
     ? `ELF symbolising is Linux's (this is ${process.platform}); it runs in the Linux node-tests leg`
-    : tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0).join(', ');
-const skip = missing === '' ? false : `needs ${missing} (the Linux CI image installs the compiler and binutils)`;
+    : missing.length > 0
+      ? `needs ${missing.join(', ')} (the Linux CI image installs the compiler and binutils)`
+      : false;
 
 const C_SOURCE = `#include <stdio.h>
 #include <stdlib.h>
