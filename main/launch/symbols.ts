@@ -5,15 +5,17 @@
  *   - ELF64 little-endian files are read here (section headers, `.symtab`, `.dynsym`, their string tables, the
  *     build-id note, `.gnu_debuglink`): only the bytes of those sections, once per module, on first use. A module's
  *     function symbols are kept as typed arrays (starts, sizes, name offsets into one compact name buffer).
- *   - A stripped module's symbols come from its separate debug file: `/usr/lib/debug/.build-id/xx/yyyy.debug`
- *     (each of `debugRoots`), else its `.gnu_debuglink` name beside it, in `.debug/` beside it, or under each root
- *     followed by its directory (GDB's order), checked by build-id or CRC-32.
+ *   - A module without `.symtab` (stripped) takes its symbols, and one without `.debug_line` its lines, from its
+ *     separate debug file: `/usr/lib/debug/.build-id/xx/yyyy.debug` (each of `debugRoots`), else its
+ *     `.gnu_debuglink` name beside it, in `.debug/` beside it, or under each root followed by its directory (GDB's
+ *     order), checked by build-id or CRC-32.
  *   - C++ names are demangled by one `c++filt` run per module, on the module's mangled function names at load.
  *   - `file:line` comes from one `addr2line` process per module per `resolveLines` batch (addresses on stdin), cached.
  *
- * Lookup rule: a sized symbol containing the address wins (the innermost one, by latest start); otherwise the nearest
- * preceding symbol in the same executable section (the offset may then run past that symbol's end); otherwise no
- * function (the frame names the module and the offset from its load bias).
+ * Lookup rule: a sized symbol containing the address wins (the innermost one, by latest start, looking back at most
+ * 16 symbols, past unsized labels inside a function); otherwise the nearest preceding symbol in the same executable
+ * section (the offset may then run past that symbol's end); otherwise no function (the frame names the module and
+ * the offset from its load bias).
  *
  * Nothing here throws on a module it cannot read (gone, no permission, not ELF, 32-bit, big-endian, truncated): its
  * frames name the module and the offset, and `problems()` says why once.
