@@ -28,8 +28,9 @@ import {
   type Region,
 } from '../host';
 import { LEVELS, PAGE, type Backend } from '../vocabulary';
+import { AddressTable } from './address-table';
 import { EV, OP, OP_FUNCTION, RESULT } from './protocol';
-import type { AgentEvent } from './wire';
+import type { AgentEvent, EventColumns } from './wire';
 
 /** One mapping the program made through a hooked call (a host Region, plus what Linux says of it). */
 export interface LaunchRegion extends Region {
@@ -159,9 +160,14 @@ export class LaunchBooks {
   readonly allocationGranularity: number;
   readonly pid: number;
   private readonly regions = new SortedIndex<LaunchRegion>();
-  private readonly blocks = new Map<number, HeapBlock>();
+  private blocks = new AddressTable();
+  /** Calls by op code: made, refused by the policy, failed by the OS. */
+  private readonly opCalls = new Float64Array(64);
+  private readonly opRefused = new Float64Array(64);
+  private readonly opFailed = new Float64Array(64);
   private readonly stacks: StackStats[] = [];
-  private readonly stackIds = new Map<string, number>();
+  /** Stacks by the hash of their frames (a bucket holds the ids that share it). */
+  private readonly stackIds = new Map<number, number[]>();
   private readonly listeners = new Set<HostEventListener>();
   private currentPolicy: HostPolicy;
   private state: HostState = 'available';
@@ -171,7 +177,6 @@ export class LaunchBooks {
   readonly totals: LaunchTotals = { committed: 0, reserved: 0, heap: 0, heapRequested: 0 };
   readonly peaks: LaunchPeaks = { committed: 0, reserved: 0, heap: 0, heapRequested: 0, charged: 0 };
   readonly failureCounts: FailureCounts = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
-  readonly calls: CallCounts = {};
   /** Heap allocations made (successful), and frees of blocks the books never saw allocated. */
   heapAllocations = 0;
   untrackedFrees = 0;
@@ -206,7 +211,7 @@ export class LaunchBooks {
       callSite: this.callSite,
     });
     for (const r of this.regions) child.regions.insert({ ...r, runs: r.runs.map((run) => ({ ...run })) });
-    for (const [address, block] of this.blocks) child.blocks.set(address, block);
+    child.blocks = this.blocks.clone();
     Object.assign(child.totals, this.totals);
     Object.assign(child.peaks, this.totals, { charged: this.totals.committed + this.totals.heap });
     for (const s of this.stacks) child.internFrames(s.frames);
@@ -268,16 +273,35 @@ export class LaunchBooks {
 
   // ------------------------------------------------------------------------------------------ call sites
 
-  /** The id of this stack (1-based); the same frames give the same id. */
+  /** The id of this stack (1-based); the same frames give the same id. Hashed on the numbers: no string per call. */
   internFrames(frames: readonly number[]): number {
     if (frames.length === 0) return 0;
-    const key = frames.join(',');
-    let id = this.stackIds.get(key);
-    if (id === undefined) {
-      id = this.stacks.length + 1;
-      this.stacks.push({ id, frames, calls: 0, allocated: 0, live: 0, liveBlocks: 0, peakLive: 0, refused: 0 });
-      this.stackIds.set(key, id);
+    let h = 0x811c9dc5;
+    for (const pc of frames) {
+      const lo = pc % 4294967296;
+      h = Math.imul(h ^ lo, 0x01000193);
+      h = Math.imul(h ^ ((pc - lo) / 4294967296), 0x01000193);
     }
+    const bucket = this.stackIds.get(h);
+    if (bucket !== undefined) {
+      for (const id of bucket) {
+        const known = this.stacks[id - 1]!.frames;
+        if (known.length === frames.length && known.every((pc, i) => pc === frames[i])) return id;
+      }
+    }
+    const id = this.stacks.length + 1;
+    this.stacks.push({
+      id,
+      frames: [...frames],
+      calls: 0,
+      allocated: 0,
+      live: 0,
+      liveBlocks: 0,
+      peakLive: 0,
+      refused: 0,
+    });
+    if (bucket !== undefined) bucket.push(id);
+    else this.stackIds.set(h, [id]);
     return id;
   }
 
@@ -289,52 +313,128 @@ export class LaunchBooks {
     return this.stacks;
   }
 
-  heapBlocks(): ReadonlyMap<number, HeapBlock> {
-    return this.blocks;
+  /** Calls by the function the program called (`malloc`, `mmap`, …). */
+  get calls(): CallCounts {
+    const out: CallCounts = {};
+    for (let op = 0; op < 64; op++) {
+      if (this.opCalls[op]! === 0) continue;
+      out[OP_FUNCTION[op] ?? `op${op}`] = {
+        calls: this.opCalls[op]!,
+        refused: this.opRefused[op]!,
+        failed: this.opFailed[op]!,
+      };
+    }
+    return out;
+  }
+
+  /** Live heap blocks. */
+  get heapBlockCount(): number {
+    return this.blocks.length;
+  }
+
+  /** Every live heap block (address order not kept). */
+  *heapBlocks(): IterableIterator<[number, HeapBlock]> {
+    const t = this.blocks;
+    for (const [address, slot] of t.entries()) {
+      yield [
+        address,
+        {
+          size: t.size[slot]!,
+          usable: t.usable[slot]!,
+          stack: t.stack[slot]!,
+          level: LEVELS[t.level[slot]!] ?? 'eTaskCritical',
+          time: t.time[slot]!,
+        },
+      ];
+    }
   }
 
   // ------------------------------------------------------------------------------------------ applying events
 
   /** Apply one event; `stack` is its interned stack id (0: none). Time is ms since the epoch. */
   apply(e: AgentEvent, stack: number, time: number): void {
+    this.applyCall(e.op, e.level, e.result, e.prot, e.aflags, e.flags, e.addr, e.size, e.ret, e.extra, stack, time);
+  }
+
+  /** Apply a decoded batch (the live path: no object per event). */
+  applyColumns(c: EventColumns, n: number, stacks: Int32Array, toMs: (ns: number) => number): void {
+    for (let i = 0; i < n; i++) {
+      this.applyCall(
+        c.op[i]!,
+        c.level[i]!,
+        c.result[i]!,
+        c.prot[i]!,
+        c.aflags[i]!,
+        c.flags[i]!,
+        c.addr[i]!,
+        c.size[i]!,
+        c.ret[i]!,
+        c.extra[i]!,
+        stacks[i]!,
+        toMs(c.timeNs[i]!),
+      );
+    }
+  }
+
+  /** One call, by its fields: the one place the rules are applied. */
+  applyCall(
+    op: number,
+    levelCode: number,
+    result: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    stack: number,
+    time: number,
+  ): void {
     this.events++;
-    const name = OP_FUNCTION[e.op] ?? `op${e.op}`;
-    const counts = (this.calls[name] ??= { calls: 0, refused: 0, failed: 0 });
-    counts.calls++;
-    const level = e.level <= 2 ? LEVELS[e.level]! : undefined;
-    const s = this.stack(stack);
+    this.opCalls[op]!++;
+    const s = stack > 0 ? this.stacks[stack - 1] : undefined;
     if (s) s.calls++;
-    if (e.result !== RESULT.OK) {
-      if (e.result === RESULT.OS_ERROR) counts.failed++;
-      else counts.refused++;
+    if (result !== RESULT.OK) {
+      if (result === RESULT.OS_ERROR) this.opFailed[op]!++;
+      else this.opRefused[op]!++;
       if (s) s.refused++;
-      this.fail(e, level, stack, time);
+      this.fail(op, levelCode <= 2 ? LEVELS[levelCode]! : undefined, result, addr, size, flags, stack, time);
       return;
     }
-    switch (e.op) {
-      case OP.MMAP:
-        this.mapped(e, stack, time);
-        break;
-      case OP.MUNMAP:
-        this.unmap(e.addr, this.roundUp(e.size));
-        break;
-      case OP.MPROTECT:
-        this.protect(e.addr, this.roundUp(e.size), e.prot);
-        break;
-      case OP.MADVISE:
-        this.decommit(e.addr, this.roundUp(e.size));
-        break;
-      case OP.MREMAP:
-        this.remapped(e, stack, time);
-        break;
+    switch (op) {
       case OP.FREE:
-        this.freed(e.addr, Number(e.extra));
+        this.freed(addr, extra);
+        break;
+      case OP.MALLOC:
+      case OP.CALLOC:
+      case OP.POSIX_MEMALIGN:
+      case OP.ALIGNED_ALLOC:
+      case OP.MEMALIGN:
+      case OP.VALLOC:
+      case OP.PVALLOC:
+        if (ret !== 0) this.allocated(ret, size, extra, stack, levelCode, time, aflags);
         break;
       case OP.REALLOC:
-        this.reallocated(e, stack, level, time);
+        this.reallocated(addr, size, ret, extra, flags, stack, levelCode, time, aflags);
+        break;
+      case OP.MMAP:
+        this.mapped(size, ret, prot, aflags, flags, stack, time, op);
+        break;
+      case OP.MUNMAP:
+        this.unmap(addr, this.roundUp(size));
+        break;
+      case OP.MPROTECT:
+        this.protect(addr, this.roundUp(size), prot);
+        break;
+      case OP.MADVISE:
+        this.decommit(addr, this.roundUp(size));
+        break;
+      case OP.MREMAP:
+        this.remapped(addr, size, ret, extra, aflags, stack, time);
         break;
       default:
-        if (e.ret !== 0) this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
+        break;
     }
     this.afterChange();
   }
@@ -343,28 +443,29 @@ export class LaunchBooks {
     return Math.ceil(n / this.pageSize) * this.pageSize;
   }
 
-  private weight(size: number, aflags: number): number {
-    return (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
-  }
-
   private allocated(
     address: number,
     size: number,
     usable: number,
     stack: number,
-    level: LevelName | undefined,
+    levelCode: number,
     time: number,
     aflags: number,
   ): void {
-    const old = this.blocks.get(address);
-    if (old) this.dropBlock(old); // reused before its free was seen (never, if the agent's order holds)
-    this.blocks.set(address, { size, usable, stack, level: level ?? 'eTaskCritical', time });
+    const t = this.blocks;
+    if (t.get(address) >= 0) this.dropBlock(address, -1); // reused before its free was seen (never, in the agent's order)
+    const slot = t.set(address);
+    t.size[slot] = size;
+    t.usable[slot] = usable;
+    t.stack[slot] = stack;
+    t.level[slot] = levelCode <= 2 ? levelCode : 0;
+    t.time[slot] = time;
     this.heapAllocations++;
     this.totals.heap += usable;
     this.totals.heapRequested += size;
-    const s = this.stack(stack);
-    if (s) {
-      const w = this.weight(size, aflags);
+    if (stack > 0) {
+      const s = this.stacks[stack - 1]!;
+      const w = (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
       s.allocated += w;
       s.live += w;
       s.liveBlocks++;
@@ -372,61 +473,68 @@ export class LaunchBooks {
     }
   }
 
-  private dropBlock(block: HeapBlock): void {
-    this.totals.heap -= block.usable;
-    this.totals.heapRequested -= block.size;
-    const s = this.stack(block.stack);
-    if (s) {
-      s.live -= this.sampleBytes > block.size ? this.sampleBytes : block.size;
+  /** Take a block out of the books; `usable` is what the agent took back (-1: the block's own). False if unknown. */
+  private dropBlock(address: number, usable: number): boolean {
+    const t = this.blocks;
+    const slot = t.delete(address);
+    if (slot < 0) return false;
+    const size = t.size[slot]!;
+    this.totals.heap -= usable < 0 ? t.usable[slot]! : usable;
+    this.totals.heapRequested -= size;
+    const stack = t.stack[slot]!;
+    if (stack > 0) {
+      const s = this.stacks[stack - 1]!;
+      s.live -= this.sampleBytes > size ? this.sampleBytes : size;
       if (s.live < 0) s.live = 0;
       s.liveBlocks--;
     }
+    return true;
   }
 
   private freed(address: number, usable: number): void {
-    const block = this.blocks.get(address);
-    if (block === undefined) {
-      // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
-      this.untrackedFrees++;
-      this.untrackedFreeBytes += usable;
-      this.totals.heap -= usable;
-      return;
-    }
-    this.blocks.delete(address);
-    // The agent takes back the usable size it sees at free: the same as at allocation for a block it saw.
-    this.dropBlock({ ...block, usable });
+    if (this.dropBlock(address, usable)) return;
+    // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
+    this.untrackedFrees++;
+    this.untrackedFreeBytes += usable;
+    this.totals.heap -= usable;
   }
 
-  private reallocated(e: AgentEvent, stack: number, level: LevelName | undefined, time: number): void {
-    const before = e.flags; // the old block's usable size
-    if (e.addr !== 0) {
-      const old = this.blocks.get(e.addr);
-      if (old) {
-        this.blocks.delete(e.addr);
-        this.dropBlock({ ...old, usable: before });
-      } else {
-        this.untrackedFrees++;
-        this.untrackedFreeBytes += before;
-        this.totals.heap -= before;
-      }
-    }
-    if (e.ret !== 0 && e.size > 0) {
-      this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
-    }
+  private reallocated(
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    before: number, // the old block's usable size
+    stack: number,
+    levelCode: number,
+    time: number,
+    aflags: number,
+  ): void {
+    if (addr !== 0) this.freed(addr, before);
+    if (ret !== 0 && size > 0) this.allocated(ret, size, extra, stack, levelCode, time, aflags);
   }
 
-  private mapped(e: AgentEvent, stack: number, time: number): void {
-    const size = this.roundUp(e.size);
+  private mapped(
+    length: number,
+    ret: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    stack: number,
+    time: number,
+    op: number,
+  ): void {
+    const size = this.roundUp(length);
     if (size === 0) return;
-    const inHeap = (e.aflags & EV.IN_HEAP) !== 0;
-    const committed = (e.aflags & EV.COMMITTED) !== 0;
-    const shared = (e.aflags & EV.SHARED) !== 0;
-    const file = (e.aflags & EV.FILE) !== 0;
+    const inHeap = (aflags & EV.IN_HEAP) !== 0;
+    const committed = (aflags & EV.COMMITTED) !== 0;
+    const shared = (aflags & EV.SHARED) !== 0;
+    const file = (aflags & EV.FILE) !== 0;
     // MAP_FIXED replaces whatever was there.
-    this.unmap(e.ret, size);
+    this.unmap(ret, size);
     const MAP_NORESERVE = 0x4000;
-    const chargeable = !inHeap && (e.flags & MAP_NORESERVE) === 0 && (!shared || !file);
-    this.insertRegion(e.ret, size, e.prot, chargeable, inHeap, file, committed && !inHeap, stack, time, e.op);
+    const chargeable = !inHeap && (flags & MAP_NORESERVE) === 0 && (!shared || !file);
+    this.insertRegion(ret, size, prot, chargeable, inHeap, file, committed && !inHeap, stack, time, op);
   }
 
   private insertRegion(
@@ -548,13 +656,21 @@ export class LaunchBooks {
     }
   }
 
-  private remapped(e: AgentEvent, stack: number, time: number): void {
-    const was = this.regions.containing(e.addr);
+  private remapped(
+    addr: number,
+    length: number,
+    ret: number,
+    oldLength: number,
+    aflags: number,
+    stack: number,
+    time: number,
+  ): void {
+    const was = this.regions.containing(addr);
     if (was === undefined) return; // not the program's mapping as far as the books know: the agent saw it as unknown
-    const oldSize = this.roundUp(Number(e.extra));
-    const newSize = this.roundUp(e.size);
-    const wasCommitted = (e.aflags & EV.COMMITTED) !== 0;
-    for (const r of this.within(e.addr, e.addr + oldSize)) {
+    const oldSize = this.roundUp(oldLength);
+    const newSize = this.roundUp(length);
+    const wasCommitted = (aflags & EV.COMMITTED) !== 0;
+    for (const r of this.within(addr, addr + oldSize)) {
       this.regions.remove(r.base);
       this.emitRegion({ change: 'release', base: r.base, size: r.size });
     }
@@ -566,7 +682,7 @@ export class LaunchBooks {
     const protect = pageProtect(was.prot);
     const region: LaunchRegion = {
       ...was,
-      base: e.ret,
+      base: ret,
       size: newSize,
       pages,
       runs: wasCommitted ? [{ start: 0, end: pages, protect }] : [],
@@ -580,28 +696,37 @@ export class LaunchBooks {
 
   // ------------------------------------------------------------------------------------------ failures, state
 
-  private fail(e: AgentEvent, level: LevelName | undefined, stack: number, time: number): void {
+  private fail(
+    op: number,
+    level: LevelName | undefined,
+    result: number,
+    addr: number,
+    size: number,
+    flags: number,
+    stack: number,
+    time: number,
+  ): void {
     const group = level ?? 'other';
     this.failureCounts[group]++;
-    const reason = REASONS[e.result] ?? 'os';
+    const reason = REASONS[result] ?? 'os';
     const failure: FailureEvent = {
       seq: ++this.seq,
       time,
-      method: hostMethodOf(e.op),
-      size: e.size,
-      address: e.addr === 0 ? null : e.addr,
-      flags: e.flags,
+      method: hostMethodOf(op),
+      size,
+      address: addr === 0 ? null : addr,
+      flags,
       level: group,
-      hr: hresultOf(e.result),
+      hr: hresultOf(result),
       reason,
-      tag: this.callSite(stack) ?? OP_FUNCTION[e.op],
+      tag: this.callSite(stack) ?? OP_FUNCTION[op],
     };
     this.lastFailureStack.set(failure.seq, stack);
     this.emit({ kind: 'failure', failure });
     // A memory failure of an eProcessCritical call makes the host unavailable (docs/spec/host-semantics.md).
-    if (level === 'eProcessCritical' && e.result !== RESULT.REFUSED_UNAVAILABLE && this.state === 'available') {
+    if (level === 'eProcessCritical' && result !== RESULT.REFUSED_UNAVAILABLE && this.state === 'available') {
       this.state = 'unavailable';
-      this.cause = `${OP_FUNCTION[e.op]} of ${e.size} bytes at eProcessCritical failed (${reason})`;
+      this.cause = `${OP_FUNCTION[op]} of ${size} bytes at eProcessCritical failed (${reason})`;
       this.emit({ kind: 'state', seq: ++this.seq, time, state: 'unavailable', cause: this.cause });
     }
   }

@@ -16,6 +16,7 @@ import { hostView, toWire, type CallSiteIndex, type LaunchPolicy } from './polic
 import { HELLO_FORKED, MSG, OS, PROTOCOL_VERSION } from './protocol';
 import { formatFrame, Symboliser, type LoadedModule } from './symbols';
 import {
+  EventColumns,
   EventDecoder,
   FrameReader,
   frame,
@@ -25,7 +26,6 @@ import {
   policyFrame,
   welcomeFrame,
   type AgentCounters,
-  type AgentEvent,
   type AgentModule,
   type Hello,
 } from './wire';
@@ -55,6 +55,10 @@ export interface LaunchSpec {
 export class TracedProcess {
   readonly books: LaunchBooks;
   readonly decoder = new EventDecoder();
+  readonly columns = new EventColumns();
+  stacks = new Int32Array(1024);
+  /** ms since the epoch of an agent time (ns on its monotonic clock). */
+  readonly toMs: (ns: number) => number;
   readonly symbols: Symboliser;
   modules: readonly AgentModule[] = [];
   counters: AgentCounters | undefined;
@@ -74,6 +78,8 @@ export class TracedProcess {
   ) {
     this.symbols = symbols;
     this.startedAt = hello.realtimeNs / 1e6;
+    const offset = hello.realtimeNs - hello.monotonicNs;
+    this.toMs = (ns) => (ns + offset) / 1e6;
     const callSite = (stack: number): string | undefined => this.callSite(stack);
     this.books = parent
       ? parent.books.cloneFor(hello.pid)
@@ -91,11 +97,6 @@ export class TracedProcess {
 
   get pid(): number {
     return this.hello.pid;
-  }
-
-  /** ms since the epoch of an agent time. */
-  time(ns: number): number {
-    return (this.hello.realtimeNs + (ns - this.hello.monotonicNs)) / 1e6;
   }
 
   /** The innermost frame of a stack that is the program's, not the allocator's (`module!function+0x…`). */
@@ -122,8 +123,11 @@ const ALLOCATOR_FRAME =
 export interface LaunchListener {
   processStarted?(p: TracedProcess): void;
   modules?(p: TracedProcess, modules: readonly AgentModule[]): void;
-  /** A batch of events, with each event's stack id; stacks first seen in it are > `p.toldStacks` before the call. */
-  events?(p: TracedProcess, events: readonly AgentEvent[], stacks: readonly number[]): void;
+  /**
+   * A batch of `n` events (columns reused for the next batch: read them now), with each event's stack id; stacks first
+   * seen in it are > `p.toldStacks` before the call.
+   */
+  events?(p: TracedProcess, events: EventColumns, n: number, stacks: Int32Array): void;
   counters?(p: TracedProcess, counters: AgentCounters): void;
   processEnded?(p: TracedProcess): void;
   /** The policy changed (given to every traced process). */
@@ -414,7 +418,6 @@ export class Launch {
   private accept(socket: Socket): void {
     const reader = new FrameReader();
     let proc: TracedProcess | undefined;
-    let pending: AgentEvent[] = [];
     const fail = (why: string): void => {
       if (proc) proc.protocolErrors.push(why);
       socket.destroy();
@@ -462,10 +465,9 @@ export class Launch {
             break;
           }
           case MSG.EVENTS: {
-            pending = [];
-            const error = proc.decoder.decode(f.payload, pending);
-            if (error) return fail(error.message);
-            this.apply(proc, pending);
+            const n = proc.decoder.decode(f.payload, proc.columns);
+            if (n instanceof Error) return fail(n.message);
+            this.apply(proc, n);
             break;
           }
           case MSG.COUNTERS: {
@@ -515,16 +517,14 @@ export class Launch {
     return null;
   }
 
-  private apply(p: TracedProcess, events: readonly AgentEvent[]): void {
+  private apply(p: TracedProcess, n: number): void {
     const books = p.books;
-    const stacks = new Array<number>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const stack = e.frames.length > 0 ? books.internFrames(e.frames) : 0;
-      stacks[i] = stack;
-      books.apply(e, stack, p.time(e.timeNs));
-    }
-    this.listener.events?.(p, events, stacks);
+    const c = p.columns;
+    if (p.stacks.length < n) p.stacks = new Int32Array(Math.max(n, p.stacks.length * 2));
+    const stacks = p.stacks;
+    for (let i = 0; i < n; i++) stacks[i] = c.frameCount[i]! > 0 ? books.internFrames(c.framesOf(i)) : 0;
+    books.applyColumns(c, n, stacks, p.toMs);
+    this.listener.events?.(p, c, n, stacks);
     p.toldStacks = books.stackList().length;
   }
 

@@ -269,7 +269,7 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
             }
           },
           modules: (t, m) => recorder?.modules(t, m),
-          events: (t, e, s) => recorder?.events(t, e, s),
+          events: (t, e, n, s) => recorder?.events(t, e, n, s),
           counters: (t, c) => recorder?.counters(t, c),
           processEnded: (t) => {
             // The program's own end is written once its exit status is known (below).
