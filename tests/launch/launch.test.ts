@@ -327,9 +327,12 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
       assert.match(replay.stdout, /the books agree with the agent's own counters/);
       // A recorded call changed (a free's usable size) no longer agrees: exit 1, and the figures that differ.
       const lines = readFileSync(session, 'utf8').split('\n');
-      const at = lines.findIndex((l) => l.includes('"type":"launch-calls"') && l.includes(',[') );
+      const at = lines.findIndex((l) => l.includes('"type":"launch-calls"') && l.includes(',['));
       assert.ok(at > 0);
-      lines[at] = lines[at]!.replace(/\[(\d+),16,(\d+),([\d.]+),(\d+),0,0,(\d+),(\d+),(\d+)/, '[$1,16,$2,$3,$4,0,0,$5,$6,999$7');
+      lines[at] = lines[at]!.replace(
+        /\[(\d+),16,(\d+),([\d.]+),(\d+),0,0,(\d+),(\d+),(\d+)/,
+        '[$1,16,$2,$3,$4,0,0,$5,$6,999$7',
+      );
       writeFileSync(session, lines.join('\n'));
       const changed = spawnSync(process.execPath, [CLI, 'replay', session], { encoding: 'utf8' });
       assert.equal(changed.status, 1, changed.stdout);

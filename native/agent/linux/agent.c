@@ -1078,7 +1078,7 @@ static void *drain_main(void *unused) {
   unsigned idle_us = 200;
   while (atomic_load(&hm_books.tracing)) {
     pthread_mutex_lock(&drain_lock);
-    long sent = drain_once(2000000000ull);
+    long sent = drain_once(10000000000ull);
     pthread_mutex_unlock(&drain_lock);
     if (sent < 0) {
       detach("lost the connection to hostmem");
@@ -1272,7 +1272,7 @@ static void flush_now(void) {
   if (!atomic_load(&hm_books.tracing) || channel < 0) return;
   pthread_mutex_lock(&drain_lock);
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = drain_once(10000000000ull)) > 0) {
   }
   pthread_mutex_unlock(&drain_lock);
   if (sent < 0) detach("lost the connection to hostmem");
@@ -1301,7 +1301,7 @@ __attribute__((destructor)) static void agent_destructor(void) {
   tls_busy = 1;
   pthread_mutex_lock(&drain_lock);
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = drain_once(10000000000ull)) > 0) {
   }
   if (sent == 0) {
     send_modules(0);
