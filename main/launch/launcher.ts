@@ -99,20 +99,29 @@ export class TracedProcess {
     return this.hello.pid;
   }
 
-  /** The innermost frame of a stack that is the program's, not the allocator's (`module!function+0x…`). */
+  /**
+   * The innermost frame of a stack that is the program's, not the allocator's (`module!function+0x…`). Frames are
+   * return addresses: each is looked up one byte before, inside the call instruction (as heaptrack and perf do).
+   */
   callSite(stack: number): string | undefined {
     const s = this.books.stack(stack);
     if (!s) return undefined;
     for (const pc of s.frames) {
-      const f = this.symbols.symbolise(pc);
-      if (f.function !== null && ALLOCATOR_FRAME.test(f.function)) continue;
+      const f = this.symbols.symbolise(pc - 1);
+      if (f.module === AGENT_FILE || (f.function !== null && ALLOCATOR_FRAME.test(f.function))) continue;
       return formatFrame(f);
     }
-    return s.frames.length > 0 ? formatFrame(this.symbols.symbolise(s.frames[0]!)) : undefined;
+    return s.frames.length > 0 ? formatFrame(this.symbols.symbolise(s.frames[0]! - 1)) : undefined;
   }
 
   frames(stack: number): string[] {
-    return (this.books.stack(stack)?.frames ?? []).map((pc) => formatFrame(this.symbols.symbolise(pc)));
+    return (this.books.stack(stack)?.frames ?? []).map((pc) => formatFrame(this.symbols.symbolise(pc - 1)));
+  }
+
+  /** Find file:line for these stacks' frames (one addr2line per module), so that their names carry it. */
+  async resolveLines(stacks: readonly number[]): Promise<void> {
+    const pcs = stacks.flatMap((id) => (this.books.stack(id)?.frames ?? []).map((pc) => pc - 1));
+    await this.symbols.resolveLines(pcs);
   }
 }
 

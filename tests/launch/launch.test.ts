@@ -365,4 +365,53 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     void OP;
     void RESULT;
   });
+
+  test('usage errors and files that are not policies exit 125 with one line saying what is wrong', () => {
+    const cases: [string[], RegExp][] = [
+      [['launch'], /no program given/],
+      [['launch', '--fault', 'op=fopen,everyNth=1', '--', '/bin/true'], /--fault .*op must name allocating calls/],
+      [['launch', '--policy', '/nonexistent/p.json', '--', '/bin/true'], /--policy/],
+      [['launch', '--commit-limit', '0', '--', '/bin/true'], /--commit-limit: expected a limit > 0/],
+      [
+        ['launch', '--report', 'x.txt', '--', '/bin/true'],
+        /--report x\.txt: expected a \.html, \.json, \.csv or \.pdf file/,
+      ],
+      [['launch', '--default-level', 'urgent', '--', '/bin/true'], /--default-level/],
+      [['launch', '--', '/nonexistent/program'], /no such program/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
+    }
+  });
+
+  test('a hostile peer on the agent socket is cut off; the program and its own connection go on', async () => {
+    const { Socket } = await import('node:net');
+    const launch = await Launch.start(
+      { program: program('calls'), args: ['sleep', '2'] },
+      { agentPath: AGENT, stdio: 'pipe', policy: policy() },
+    );
+    const environ = readFileSync(`/proc/${launch.pid}/environ`, 'utf8').split('\0');
+    const path = environ.find((e) => e.startsWith('HOSTMEM_AGENT_SOCKET='))!.slice('HOSTMEM_AGENT_SOCKET='.length);
+    for (const garbage of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.alloc(64, 0xff),
+      Buffer.from([16, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]),
+    ]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = new Socket();
+        s.on('error', () => resolve(true));
+        s.on('close', () => resolve(true));
+        s.connect(path, () => s.write(garbage));
+        setTimeout(() => resolve(false), 5000);
+      });
+      assert.ok(closed, 'hostmem closed the connection');
+    }
+    const result = await launch.done();
+    assert.equal(result.status, 0);
+    assert.equal(result.processes.length, 1, 'only the program was traced');
+    assert.ok((result.processes[0]!.books.calls.malloc?.calls ?? 0) > 100);
+  });
 });
