@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import {
   APP_ID,
   appIdentity,
+  asksToQuit,
   PRODUCT_NAME,
   shortcutName,
   START_MENU_SHORTCUT,
@@ -29,6 +30,11 @@ test('--hidden starts the app in the tray; anything else shows the window', () =
   assert.equal(startsHidden(['electron', '.', '--hidden']), true);
   assert.equal(startsHidden(['hostmem.exe']), false);
   assert.equal(startsHidden(['hostmem.exe', '--hiddenx', 'hidden']), false);
+});
+
+test('--quit asks the running app to quit; nothing else does', () => {
+  assert.equal(asksToQuit(['hostmem.exe', '--quit']), true);
+  assert.equal(asksToQuit(['hostmem.exe', '--hidden', 'quit', '--quitx']), false);
 });
 
 test('a run that is not installed has a name, AppUserModelID and toast activator of its own', () => {

@@ -53,6 +53,17 @@ export function startsHidden(argv: readonly string[]): boolean {
 }
 
 /**
+ * The switch that asks the running app to quit through its own path (workloads stopped, memory released, within
+ * QUIT_DEADLINE_MS): `hostmem --quit` passes it to the running instance and exits; with none running it does nothing.
+ */
+export const QUIT_SWITCH = '--quit';
+
+/** Whether a launch asks the running app to quit. */
+export function asksToQuit(argv: readonly string[]): boolean {
+  return argv.includes(QUIT_SWITCH);
+}
+
+/**
  * The Start-menu shortcut the installer creates (electron-builder.yml: nsis.shortcutName, no menu category: straight
  * under Programs), carrying APP_ID: Windows shows the app's toasts only while it exists (./notify-route.ts). Electron
  * writes the same name (`<app name>.lnk`) for the installed app.

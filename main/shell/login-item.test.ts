@@ -42,7 +42,11 @@ test('macOS reads openAtLogin; a run that is not installed, or Linux, keeps the 
     { platform: 'win32' as const, packaged: false },
     { platform: 'linux' as const, packaged: true },
   ]) {
-    const r = reconcileLoginItem({ ...facts, saved: true, os: { openAtLogin: false, executableWillLaunchAtLogin: false } });
+    const r = reconcileLoginItem({
+      ...facts,
+      saved: true,
+      os: { openAtLogin: false, executableWillLaunchAtLogin: false },
+    });
     assert.deepEqual(r, { startAtLogin: true, reason: null }, JSON.stringify(facts));
   }
   assert.deepEqual(reconcileLoginItem({ platform: 'win32', packaged: true, saved: false, os: null }), {

@@ -35,7 +35,10 @@ test('any other error is thrown at once; a transient one that lasts is thrown af
   assert.throws(() => retrySync(lasting.fn, { attempts: 3, delayMs: 1 }), /EPERM/);
   assert.equal(lasting.calls(), 3);
   const lastingAsync = failing(['EBUSY', 'EBUSY', 'EBUSY']);
-  await assert.rejects(retry(() => Promise.resolve().then(lastingAsync.fn), { attempts: 2, delayMs: 1 }), /EBUSY/);
+  await assert.rejects(
+    retry(() => Promise.resolve().then(lastingAsync.fn), { attempts: 2, delayMs: 1 }),
+    /EBUSY/,
+  );
   assert.equal(lastingAsync.calls(), 2);
   assert.equal(isTransient(new Error('no code')), false);
   assert.equal(isTransient('EPERM'), false);

@@ -14,9 +14,7 @@
 
 /** Where a click leads: one failure, the Failures view, or just the window. */
 export type ToastTarget =
-  | { readonly kind: 'failure'; readonly seq: number }
-  | { readonly kind: 'failures' }
-  | { readonly kind: 'window' };
+  { readonly kind: 'failure'; readonly seq: number } | { readonly kind: 'failures' } | { readonly kind: 'window' };
 
 /** The target of a notification about `failureSeq` (null: about nothing in particular). */
 export function targetOf(failureSeq: number | null): ToastTarget {
@@ -56,6 +54,10 @@ export function parseToastArguments(raw: string): ToastTarget {
   }
 }
 
+/** The characters XML 1.0 forbids in text: C0 controls other than tab, line feed and carriage return; U+FFFE/F. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
 function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -66,8 +68,7 @@ function escapeXml(text: string): string {
  * characters other than tab and line breaks) is dropped.
  */
 export function toastXml(title: string, body: string, launch: string): string {
-  // eslint-disable-next-line no-control-regex -- exactly the characters XML 1.0 forbids
-  const clean = (s: string): string => escapeXml(s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, ''));
+  const clean = (s: string): string => escapeXml(s.replace(XML_FORBIDDEN, ''));
   return (
     `<toast launch="${clean(launch)}" activationType="foreground">` +
     '<visual><binding template="ToastGeneric">' +
@@ -143,6 +144,11 @@ export class BalloonTargets {
     }
     this.failures.push(failureSeq);
     this.current = this.failures.length > 1 ? { kind: 'failures' } : { kind: 'failure', seq: failureSeq };
+  }
+
+  /** Where a click on the balloon would lead now. */
+  get target(): ToastTarget {
+    return this.current;
   }
 
   /** The balloon was clicked: where to go. The failures announced so far count as seen. */
