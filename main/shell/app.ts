@@ -182,6 +182,10 @@ export class DesktopApp {
       onClick: () => this.open(),
       onBalloonClick: () => this.openTarget(this.balloons.clicked()),
     });
+    const trayState = this.tray.describe();
+    log.info(
+      `tray: ${trayState.exists ? 'shown' : 'missing'} (${this.trayShape.map((r) => `${r.size} px`).join(', ')})`,
+    );
     screen.on('display-metrics-changed', this.onDisplayChange);
     screen.on('display-added', this.onDisplayChange);
     screen.on('display-removed', this.onDisplayChange);
