@@ -488,30 +488,40 @@ test('Settings ▸ Copy puts the metrics token on the clipboard through main', T
 });
 
 test(
-  'tray export with the window hidden and close to tray off: the PDF is written and the app keeps running',
+  'started hidden (no window ever opened) with close to tray off: a tray PDF export does not quit the app',
   TEST_OPTIONS,
   async () => {
-    const { app, page } = await theApp();
-    await hook(app, 'closeWindow');
-    await until(
-      'window hidden',
-      () => hook(app, 'windowVisible'),
-      (v) => v === false,
-    );
-    const off = (await pageCall(page, 'updateSettings', { settings: { closeToTray: false } })) as { ok: boolean };
-    assert.ok(off.ok, JSON.stringify(off));
+    // Its own app: started as the login item starts it, so the hidden print window is the only window there is.
+    const userData = tempDir('hostmem-e2e-hidden-');
+    writeFileSync(join(userData, 'settings.json'), JSON.stringify({ language: 'en', closeToTray: false }));
+    const app = await _electron.launch({ args: [root, '--hidden'], cwd: root, env: appEnv(userData), timeout: WAIT });
     try {
-      const dir = tempDir('hostmem-e2e-tray-export-');
-      const pdf = join(dir, 'tray.pdf');
-      const files = await hook(app, 'exportFromTray', pdf);
-      assert.deepEqual(files, [pdf]);
+      await until(
+        'the test hook of the hidden app',
+        () =>
+          hook(app, 'windowVisible').then(
+            (visible) => ({ ready: true, visible }),
+            () => ({ ready: false, visible: false }),
+          ),
+        (v) => v.ready,
+      );
+      assert.equal(await hook(app, 'windowVisible'), false, 'no window');
+      const pdf = join(tempDir('hostmem-e2e-tray-export-'), 'tray.pdf');
+      assert.deepEqual(await hook(app, 'exportFromTray', pdf), [pdf]);
       assert.equal(readFileSync(pdf).subarray(0, 4).toString('latin1'), '%PDF');
-      // The print window was the last window to close: the app must not have quit.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The print window was the last window to close: window-all-closed came, and must not have quit the app.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
       assert.equal(app.process().exitCode, null, 'the app is still running');
       assert.equal((await hook(app, 'tray')).exists, true);
     } finally {
-      await pageCall(page, 'updateSettings', { settings: { closeToTray: true } });
+      const closed = await Promise.race([
+        app.close().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000).unref()),
+      ]);
+      if (!closed) killTree(app.process());
     }
   },
 );
