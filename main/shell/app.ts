@@ -56,6 +56,7 @@ import { metricsTokenFor } from './metrics-endpoint';
 import { loadSettings, SETTINGS_FILE, SettingsRefusedError, SettingsStore, type Settings } from './settings';
 import { shellText, type ShellText } from './shell-text';
 import {
+  ActivationOnce,
   BalloonTargets,
   parseToastArguments,
   targetOf,
@@ -117,6 +118,8 @@ export class DesktopApp {
   /** Toasts a click may still reach, by id (a collected Notification loses its own click handler). */
   private readonly toasts = new ToastKeeper<Notification>();
   private toastSerial = 0;
+  /** Each toast click opens once, by whichever path it came first (./toast). */
+  private readonly activations = new ActivationOnce();
   private lastToast: string | null = null;
   /** Reloads of a crashing page, capped (./lifecycle). */
   private readonly crashes = new CrashReloads();
@@ -194,7 +197,7 @@ export class DesktopApp {
     if (process.platform === 'win32') {
       Notification.handleActivation((details) => {
         log.info(`notification activated (${details.type}): ${details.arguments}`);
-        this.openTarget(parseToastArguments(details.arguments));
+        this.activated(details.arguments);
       });
     }
     this.notifications = this.chooseNotificationRoute();
@@ -266,6 +269,11 @@ export class DesktopApp {
     this.open();
     if (loaded) this.core.service.reveal(failureSeq);
     else this.pendingReveal = failureSeq;
+  }
+
+  /** A toast was clicked (its activation arguments): open what it announced, once (./toast). */
+  private activated(args: string): void {
+    if (this.activations.first(args)) this.openTarget(parseToastArguments(args));
   }
 
   /** What a notification click leads to (./toast). */
@@ -583,8 +591,8 @@ export class DesktopApp {
     this.lastToast = id;
     notification.on('click', () => {
       this.toasts.forget(id);
-      // Windows reports every click to handleActivation (set in the constructor) as well: open it once.
-      if (!windows) this.openTarget(target);
+      // Windows also reports the click to handleActivation (set in the constructor): whichever comes first opens it.
+      if (this.activations.first(id)) this.openTarget(target);
     });
     notification.on('close', (event) => this.toasts.closed(id, event.reason as CloseReason));
     notification.on('failed', (_event, error) => {
@@ -728,7 +736,7 @@ export class DesktopApp {
         await this.onTrayMenu(MENU_IDS.exportReport, false);
         return existsSync(path) ? [path] : [];
       },
-      activate: (args) => this.openTarget(args === null ? this.balloons.clicked() : parseToastArguments(args)),
+      activate: (args) => (args === null ? this.openTarget(this.balloons.clicked()) : this.activated(args)),
       notifications: () => ({
         route: this.routeNow,
         balloon: this.balloons.target,

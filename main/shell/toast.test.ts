@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ActivationOnce,
   BalloonTargets,
   MAX_KEPT_TOASTS,
   mayStillBeClicked,
@@ -99,4 +100,15 @@ test('a balloon click opens its own failure, the Failures view when several were
   balloons.shown(7);
   balloons.shown(null); // the tray hint: about nothing in particular
   assert.deepEqual(balloons.clicked(), { kind: 'window' });
+});
+
+test('a toast clicked is acted on once, whether handleActivation or the click event comes first', () => {
+  const once = new ActivationOnce();
+  const a = toastArguments({ kind: 'failure', seq: 1 }, 1);
+  const b = toastArguments({ kind: 'failure', seq: 1 }, 2);
+  assert.equal(once.first(a), true);
+  assert.equal(once.first(a), false, 'the same click by the other path');
+  assert.equal(once.first(b), true, 'another toast about the same failure');
+  assert.equal(once.first(''), true);
+  assert.equal(once.first(''), true, 'no arguments: nothing to tell two clicks apart by');
 });

@@ -26,7 +26,9 @@ const KEY = 'hostmem';
 
 /**
  * The activation arguments of a toast: `type=click` (Electron's word for a body click) and where it leads, with a
- * serial number so that two toasts about the same thing are two toasts. Also used as the toast's `id`.
+ * serial number so that two toasts about the same thing are two toasts. Also used as the toast's `id`. Windows hands a
+ * body click the toast's `launch` attribute as its arguments (`toastXml` puts them there): Electron's own toast XML
+ * has none, so a click from Action Center would otherwise say nothing.
  */
 export function toastArguments(target: ToastTarget, serial: number): string {
   const params = new URLSearchParams({ type: 'click', [KEY]: target.kind });
@@ -75,6 +77,30 @@ export function toastXml(title: string, body: string, launch: string): string {
     `<text>${clean(title)}</text><text>${clean(body)}</text>` +
     '</binding></visual></toast>'
   );
+}
+
+/** Activations remembered (far more than Action Center holds). */
+const REMEMBERED_ACTIVATIONS = 100;
+
+/**
+ * Each toast's click acted on once. On Windows a click on a toast whose Notification is still referenced comes twice —
+ * to `Notification.handleActivation` and as the object's `click` event — and either may be the only one (an object
+ * collected; an activation path that skips the callback): the first one opens, the second is ignored.
+ */
+export class ActivationOnce {
+  private readonly seen = new Set<string>();
+
+  /** Whether this is the first activation of the toast with these arguments ('' — no arguments — always is). */
+  first(args: string): boolean {
+    if (args === '') return true;
+    if (this.seen.has(args)) return false;
+    this.seen.add(args);
+    if (this.seen.size > REMEMBERED_ACTIVATIONS) {
+      const [oldest] = this.seen;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    return true;
+  }
 }
 
 /** Why a toast's `close` event came (Electron's NotificationCloseEventParams.reason). */
