@@ -63,7 +63,6 @@ import {
   toastArguments,
   toastXml,
   ToastKeeper,
-  type CloseReason,
   type ToastTarget,
 } from './toast';
 import { createTrayMonitor, type TrayMonitor } from './tray';
@@ -594,7 +593,7 @@ export class DesktopApp {
       // Windows also reports the click to handleActivation (set in the constructor): whichever comes first opens it.
       if (this.activations.first(id)) this.openTarget(target);
     });
-    notification.on('close', (event) => this.toasts.closed(id, event.reason as CloseReason));
+    notification.on('close', (event) => this.toasts.closed(id, event.reason));
     notification.on('failed', (_event, error) => {
       this.toasts.forget(id);
       log.warn(`notification failed (${error}): ${title}`);
