@@ -4,14 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSize } from '../cli/exec/values';
 import { parseFaultText, parseLaunchRules, type SizeParser } from './policy';
 import { EVENT_BYTES, HELLO_LAYOUT, HELLO_MAGIC, MSG, OP } from './protocol';
 import { EventColumns, EventDecoder, FrameReader, frame, parseCounters, parseHello, parseModules } from './wire';
 
+/** The caller's size parser (the CLI gives its own): here integers and KiB/MiB, enough for these cases. */
 const size: SizeParser = (v) => {
-  const r = parseSize(v);
-  return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error };
+  const m = /^(\d+)(KiB|MiB)?$/.exec(String(v));
+  if (!m) return { ok: false, error: `expected a size, got ${JSON.stringify(v)}` };
+  return { ok: true, value: Number(m[1]) * (m[2] === 'MiB' ? 1 << 20 : m[2] === 'KiB' ? 1024 : 1) };
 };
 
 function eventsPayload(first: number, slots: readonly ((b: Buffer, at: number, seq: number) => void)[]): Buffer {
