@@ -66,7 +66,7 @@ const layers = [
     from: ['main/launch/'],
     forbidden: ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/', 'main/metrics/'],
     why:
-      'main/launch keeps a launched program\'s books with the host\'s own types and structures (main/host, native/): ' +
+      "main/launch keeps a launched program's books with the host's own types and structures (main/host, native/): " +
       'telemetry, reports and metrics read it, never the other way',
   },
   {
