@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020';
 import { DEFAULT_POLICY } from '../../main/host/types';
 import { OP, RESULT } from '../../main/launch/protocol';
 import { Launch, LaunchError } from '../../main/launch/launcher';
@@ -315,7 +316,27 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
       const model = JSON.parse(readFileSync(report, 'utf8')) as {
         summary: { current: { heap: number }; failures: { byLevel: Record<string, number> } };
         allocations: unknown[];
+        launch: {
+          exitCode: number;
+          topByLive: { site: string; live: number; liveBlocks: number }[];
+          refusals: { level: string; reason: string; frames: string[] }[];
+          processes: { calls: Record<string, { calls: number; refused: number }> }[];
+        };
       };
+      // The report validates against the schema, and its launch section holds what the program did.
+      const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
+        JSON.parse(readFileSync(join(process.cwd(), 'docs', 'report.schema.json'), 'utf8')) as object,
+      );
+      assert.ok(validate(model), JSON.stringify(validate.errors?.slice(0, 3)));
+      assert.equal(model.launch.exitCode, 0);
+      assert.match(model.launch.topByLive[0]!.site, /!leak_here\+/);
+      assert.equal(model.launch.topByLive[0]!.live, 40 * 4096, 'every stack taken (--sample-bytes 0): exact');
+      assert.equal(model.launch.topByLive[0]!.liveBlocks, 40);
+      assert.equal(model.launch.refusals.length, 10);
+      assert.ok(
+        model.launch.refusals.every((r) => r.reason === 'injected' && r.frames.some((f) => f.includes('leak_here'))),
+      );
+      assert.equal(model.launch.processes[0]!.calls.malloc!.refused, 10);
       // 51 mallocs (stdio's buffer first), every fifth refused: 10 refusals at eTaskCritical.
       assert.equal(model.summary.failures.byLevel.eTaskCritical, 10);
       const leaked = Number(/leaked (\d+) of 50/.exec(r.stdout)?.[1]);
