@@ -1,7 +1,7 @@
 /**
  * The per-call part of the metrics: plain typed-array counters indexed by method, result, level and reason, bumped
- * by one host event listener. Nothing is allocated per call and nothing is formatted: labels and series are made
- * only at scrape time (./registry), from these arrays.
+ * by one host event listener (no allocation, no label hashing per call); the registry (./registry) turns them into
+ * prom-client counters at scrape time. Each call's duration is handed on to prom-client's histogram (`observe`).
  */
 import { FAILURE_GROUPS, HR, type FailureGroup, type FailureReason, type HostEvent, type HostMethod } from '../host';
 
@@ -39,9 +39,13 @@ const everyReasonListed: [Exclude<FailureReason, (typeof FAILURE_REASONS)[number
   true;
 void everyReasonListed;
 
-/** The `result` label: the HRESULT's name (HR's keys, e.g. S_OK, E_OUTOFMEMORY), `other` for anything else. */
+/**
+ * The `result` label: the HRESULT's name (HR's keys, e.g. S_OK, E_OUTOFMEMORY), `other` for anything else. Every
+ * HRESULT the host knows is a known result (its series exist at 0 from the start); `other` (OTHER_RESULT) appears
+ * only once a call answered something else.
+ */
 export const RESULT_NAMES: readonly string[] = [...Object.keys(HR), 'other'];
-const OTHER_RESULT = RESULT_NAMES.length - 1;
+export const OTHER_RESULT = RESULT_NAMES.length - 1;
 const RESULT_INDEX: ReadonlyMap<number, number> = new Map(Object.values(HR).map((hr, i) => [hr, i]));
 
 const METHOD_INDEX = Object.fromEntries(HOST_METHODS.map((m, i) => [m, i])) as Readonly<Record<HostMethod, number>>;
@@ -64,25 +68,22 @@ export interface CallCounters {
   readonly calls: Float64Array;
   /** Failures, `[group * FAILURE_REASONS.length + reason]` (groups in FAILURE_GROUPS order). */
   readonly failures: Float64Array;
-  /** Call durations: per method, one count per bucket then one for +Inf (not cumulative). */
-  readonly durationBuckets: Float64Array;
-  /** Sum of the measured durations per method, seconds. */
-  readonly durationSum: Float64Array;
   /** The host event listener that feeds them (host.subscribe(counters.listener)). */
   readonly listener: (event: HostEvent) => void;
 }
 
-export const DURATION_SLOTS = DURATION_BUCKETS.length + 1;
+/** Told each measured call's duration: the method's index in HOST_METHODS, and seconds. */
+export type ObserveDuration = (method: number, seconds: number) => void;
 
-export function createCallCounters(): CallCounters {
+/**
+ * The counters and their listener. `observe`, when given, is told each measured call's duration (the metrics feed
+ * prom-client's histogram with it).
+ */
+export function createCallCounters(observe?: ObserveDuration): CallCounters {
   const results = RESULT_NAMES.length;
   const reasons = FAILURE_REASONS.length;
-  const bounds = Float64Array.from(DURATION_BUCKETS);
-  const nBounds = bounds.length;
   const calls = new Float64Array(HOST_METHODS.length * results);
   const failures = new Float64Array(FAILURE_GROUPS.length * reasons);
-  const durationBuckets = new Float64Array(HOST_METHODS.length * DURATION_SLOTS);
-  const durationSum = new Float64Array(HOST_METHODS.length);
 
   const listener = (event: HostEvent): void => {
     if (event.kind === 'call') {
@@ -90,16 +91,11 @@ export function createCallCounters(): CallCounters {
       calls[m * results + (RESULT_INDEX.get(event.result.hr) ?? OTHER_RESULT)]! += 1;
       const seconds = event.durationMs / 1000;
       // NaN (a call that began before anyone listened) is not measured.
-      if (seconds >= 0) {
-        let b = 0;
-        while (b < nBounds && seconds > bounds[b]!) b++;
-        durationBuckets[m * DURATION_SLOTS + b]! += 1;
-        durationSum[m]! += seconds;
-      }
+      if (observe !== undefined && seconds >= 0) observe(m, seconds);
     } else if (event.kind === 'failure') {
       const f = event.failure;
       failures[GROUP_INDEX[f.level] * reasons + REASON_INDEX[f.reason]]! += 1;
     }
   };
-  return { calls, failures, durationBuckets, durationSum, listener };
+  return { calls, failures, listener };
 }
