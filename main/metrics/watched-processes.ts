@@ -62,7 +62,8 @@ class Health {
 
 /** A name group being watched. */
 class Group {
-  readonly members = new Set<ProcessWatcher>();
+  /** The members, with their `pid:start` key. */
+  readonly members = new Map<ProcessWatcher, string>();
   /** `pid:start` of every process that joined (so a process is joined once; a reused pid is a new process). */
   readonly seen = new Set<string>();
   timer: NodeJS.Timeout | undefined;
@@ -81,6 +82,8 @@ interface AddOptions {
   readonly group?: Group;
   /** When the process started, seconds since the epoch. */
   readonly startTime?: number | null;
+  /** Its `pid:start` key in the group. */
+  readonly key?: string;
 }
 
 export interface NameWatchOptions extends WatchOptions {
@@ -117,7 +120,7 @@ export class WatchedProcesses implements WatchedProcessSource {
     const { health, group } = options;
     const startTime = options.startTime ?? null;
     if (health) health.processes += 1;
-    group?.members.add(watcher);
+    if (group) group.members.set(watcher, options.key ?? '');
     const offs = [
       watcher.onWalk((e) => {
         this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary, startTime));
@@ -177,17 +180,26 @@ export class WatchedProcesses implements WatchedProcessSource {
           group.health.error(list.error.code);
           return;
         }
+        const live = new Set<string>();
         for (const p of list.value) {
           // hostmem never watches itself by name.
           if (p.pid === process.pid || !matchesName(p, name)) continue;
           const key = `${p.pid}:${p.startedAt ?? ''}`;
+          live.add(key);
           if (group.seen.has(key)) continue;
           group.seen.add(key);
           this.startWatcher(inspector, p.pid, p.name, options, {
             health: group.health,
             group,
+            key,
             startTime: p.startedAt === null ? null : p.startedAt / 1000,
           });
+        }
+        // A member no longer listed has ended: it leaves now, not at its watcher's next walk.
+        for (const [w, key] of group.members) {
+          if (live.has(key)) continue;
+          w.stop();
+          this.detach.get(w)?.();
         }
         this.refresh();
       } finally {
@@ -202,7 +214,7 @@ export class WatchedProcesses implements WatchedProcessSource {
     const first = scan().finally(schedule);
     return {
       name,
-      pids: () => [...group.members].map((w) => w.pid).sort((a, b) => a - b),
+      pids: () => [...group.members.keys()].map((w) => w.pid).sort((a, b) => a - b),
       rescan: async () => {
         await first;
         if (group.timer) clearTimeout(group.timer);
@@ -266,7 +278,7 @@ export class WatchedProcesses implements WatchedProcessSource {
   private stopGroup(group: Group): void {
     group.stopped = true;
     if (group.timer) clearTimeout(group.timer);
-    for (const w of [...group.members]) {
+    for (const w of [...group.members.keys()]) {
       w.stop();
       this.detach.get(w)?.();
     }
@@ -288,7 +300,7 @@ export class WatchedProcesses implements WatchedProcessSource {
         >();
         let regions = 0;
         let processes = 0;
-        for (const w of g.members) {
+        for (const w of g.members.keys()) {
           const m = this.latest.get(w);
           if (!m) continue;
           processes += 1;
