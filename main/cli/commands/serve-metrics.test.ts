@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +91,7 @@ function get(url: string, headers: Record<string, string> = {}, ca?: Buffer): Pr
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const options = { headers, ...(ca && { ca }) };
-    const done = (res: import('node:http').IncomingMessage): void => {
+    const done = (res: IncomingMessage): void => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
