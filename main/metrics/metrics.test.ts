@@ -375,6 +375,7 @@ describe('formats', () => {
     for (const [name, type] of p.types) {
       assert.ok((p.help.get(name) ?? '').length > 10, `${name} HELP`);
       if (type === 'counter') assert.match(name, /_total$/);
+      else assert.doesNotMatch(name, /_total$/, `${name} is a ${type}, not a counter`);
     }
     assert.equal(p.types.get('hostmem_host_call_duration_seconds'), 'histogram');
     assert.deepEqual(

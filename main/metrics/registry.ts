@@ -387,6 +387,12 @@ function listedTotalCounter(
   });
 }
 
+const LINTED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** A registry of every hostmem metric for one exposition format; `shared` are registered as they are. */
 export function buildRegistry<T extends PrometheusContentType | OpenMetricsContentType>(
   contentType: T,
@@ -445,5 +451,8 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
 
   // prom-client's default metrics for hostmem's own process (CPU, memory, handles, event loop, GC, Node version).
   collectDefaultMetrics({ register: any });
+  // Three of them are gauges named `_total`, which promtool's lint refuses and OpenMetrics reserves for counters;
+  // their per-type versions (nodejs_active_handles{type}, …) stay.
+  for (const name of LINTED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   return registry;
 }
