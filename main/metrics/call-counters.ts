@@ -3,6 +3,7 @@
  * by one host event listener (no allocation, no label hashing per call); the registry (./registry) turns them into
  * prom-client counters at scrape time. Each call's duration is handed on to prom-client's histogram (`observe`).
  */
+import type { HResultName } from '../vocabulary';
 import { FAILURE_GROUPS, HR, type FailureGroup, type FailureReason, type HostEvent, type HostMethod } from '../host';
 
 /** Every HostMethod, in a fixed order (the counters' index). The check below fails to compile if one is missing. */
@@ -46,6 +47,10 @@ void everyReasonListed;
  */
 export const RESULT_NAMES: readonly string[] = [...Object.keys(HR), 'other'];
 export const OTHER_RESULT = RESULT_NAMES.length - 1;
+/** The results exported at 0 from the start: every HRESULT the host produces (HOST_E_NOT_OWNER it never does). */
+export const KNOWN_RESULTS: ReadonlySet<string> = new Set(
+  Object.keys(HR).filter((name) => name !== ('HOST_E_NOT_OWNER' satisfies HResultName)),
+);
 const RESULT_INDEX: ReadonlyMap<number, number> = new Map(Object.values(HR).map((hr, i) => [hr, i]));
 
 const METHOD_INDEX = Object.fromEntries(HOST_METHODS.map((m, i) => [m, i])) as Readonly<Record<HostMethod, number>>;

@@ -26,7 +26,7 @@ import {
   DURATION_BUCKETS,
   FAILURE_REASONS,
   HOST_METHODS,
-  OTHER_RESULT,
+  KNOWN_RESULTS,
   RESULT_NAMES,
   type CallCounters,
   type ObserveDuration,
@@ -413,7 +413,7 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     },
     () => sources.counters.calls,
     HOST_METHODS.flatMap((method) =>
-      RESULT_NAMES.map((result, r) => ({ labels: Object.freeze({ method, result }), known: r !== OTHER_RESULT })),
+      RESULT_NAMES.map((result) => ({ labels: Object.freeze({ method, result }), known: KNOWN_RESULTS.has(result) })),
     ),
   );
   totalsCounter(
