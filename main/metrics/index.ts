@@ -30,6 +30,7 @@ export {
 } from './call-counters';
 export {
   WALK_ERROR_REASONS,
+  WALK_FAILURES,
   type NameGroupMetrics,
   type ProcessTypeBytes,
   type WatchHealth,

@@ -18,7 +18,7 @@ import { after, describe, test } from 'node:test';
 import { createProcessInspector } from '../../native';
 import { createHost } from '../host';
 import { createSampler } from '../telemetry/sampler';
-import { WALK_ERROR_REASONS, WatchedProcesses, createHostMetrics } from './index';
+import { WALK_FAILURES, WatchedProcesses, createHostMetrics } from './index';
 import { parseExposition, select, total, type ParsedExposition } from './testing';
 
 /** This file, compiled (tests run from the repository root). */
@@ -96,7 +96,7 @@ if (UNREADABLE_CHILD) {
       let parsed = await scrape();
       assert.equal(total(parsed, 'hostmem_namegroup_processes', { group: NAME }), 0, 'not running yet: 0');
       assert.equal(total(parsed, 'hostmem_watch_processes', { watch: NAME }), 0);
-      for (const reason of WALK_ERROR_REASONS) {
+      for (const reason of WALK_FAILURES) {
         assert.equal(select(parsed, 'hostmem_watch_errors_total', { watch: NAME, reason })[0]?.value, 0, reason);
       }
 

@@ -51,6 +51,16 @@ const everyCodeListed: [Exclude<ProcessErrorCode, (typeof WALK_ERROR_REASONS)[nu
   true;
 void everyCodeListed;
 
+/**
+ * The reasons a walk of a running, valid target fails (exported at 0 for every watch from the start): the others are
+ * an exit (`no-such-process`, `exited`: the watcher ends, no error) or a bad pid, and appear only if they ever count.
+ */
+export const WALK_FAILURES: readonly (typeof WALK_ERROR_REASONS)[number][] = [
+  'access-denied',
+  'unsupported',
+  'unknown',
+];
+
 /** How a watch (`--watch PID` or `--watch NAME`) is doing: exported even when it walks nothing. */
 export interface WatchHealth {
   /** The watch as given: a pid or a name. */

@@ -33,6 +33,7 @@ import {
 } from './call-counters';
 import {
   WALK_ERROR_REASONS,
+  WALK_FAILURES,
   type NameGroupMetrics,
   type ProcessTypeBytes,
   type WatchHealth,
@@ -335,7 +336,7 @@ function totalsCounter(
   for (const slot of slots) if (slot.known) counter.inc(slot.labels, 0);
 }
 
-/** A counter of a per-watch array (errors by reason): every reason at 0 for each watch listed. */
+/** A counter of a per-watch array (errors by reason): every failure reason (WALK_FAILURES) at 0 for each watch. */
 function watchErrorsCounter(registry: AnyRegistry, watches: () => readonly WatchHealth[]): void {
   const exported = new Map<string, Float64Array>();
   new Counter({
@@ -349,7 +350,7 @@ function watchErrorsCounter(registry: AnyRegistry, watches: () => readonly Watch
         if (last === undefined) {
           last = new Float64Array(WALK_ERROR_REASONS.length);
           exported.set(w.watch, last);
-          for (const reason of WALK_ERROR_REASONS) this.inc({ watch: w.watch, reason }, 0);
+          for (const reason of WALK_FAILURES) this.inc({ watch: w.watch, reason }, 0);
         }
         for (let r = 0; r < WALK_ERROR_REASONS.length; r++) {
           const delta = (w.errors[r] ?? 0) - last[r]!;

@@ -137,7 +137,9 @@ describe('a stable token', () => {
   test('HOSTMEM_TOKEN alone is used, and not printed', async () => {
     const s = started(await serve(['--metrics-only'], { HOSTMEM_TOKEN: OTHER }));
     const url = urlOf(s.firstLine);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'no token in the URL');
     assert.equal((await get(url, { authorization: `Bearer ${OTHER}` })).status, 200);
+    assert.equal((await get(url, { authorization: 'Bearer some-other-token-0123456789' })).status, 401);
     await s.stop();
     assert.ok(!s.output().includes(OTHER));
   });
