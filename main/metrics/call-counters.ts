@@ -1,7 +1,7 @@
 /**
- * The per-call part of the metrics: plain typed-array counters indexed by method, result, level and reason, bumped
- * by one host event listener (no allocation, no label hashing per call); the registry (./registry) turns them into
- * prom-client counters at scrape time. Each call's duration is handed on to prom-client's histogram (`observe`).
+ * The per-call part of the metrics: plain typed-array counters indexed by method, result, level and reason, and the
+ * call durations' buckets, bumped by one host event listener. Nothing is allocated per call and nothing is formatted
+ * or hashed: labels and series are made only at scrape time (./registry), from these arrays.
  */
 import type { HResultName } from '../vocabulary';
 import { FAILURE_GROUPS, HR, type FailureGroup, type FailureReason, type HostEvent, type HostMethod } from '../host';
@@ -73,22 +73,25 @@ export interface CallCounters {
   readonly calls: Float64Array;
   /** Failures, `[group * FAILURE_REASONS.length + reason]` (groups in FAILURE_GROUPS order). */
   readonly failures: Float64Array;
+  /** Call durations: per method, one count per bucket then one for +Inf (not cumulative). */
+  readonly durationBuckets: Float64Array;
+  /** Sum of the measured durations per method, seconds. */
+  readonly durationSum: Float64Array;
   /** The host event listener that feeds them (host.subscribe(counters.listener)). */
   readonly listener: (event: HostEvent) => void;
 }
 
-/** Told each measured call's duration: the method's index in HOST_METHODS, and seconds. */
-export type ObserveDuration = (method: number, seconds: number) => void;
+export const DURATION_SLOTS = DURATION_BUCKETS.length + 1;
 
-/**
- * The counters and their listener. `observe`, when given, is told each measured call's duration (the metrics feed
- * prom-client's histogram with it).
- */
-export function createCallCounters(observe?: ObserveDuration): CallCounters {
+export function createCallCounters(): CallCounters {
   const results = RESULT_NAMES.length;
   const reasons = FAILURE_REASONS.length;
+  const bounds = Float64Array.from(DURATION_BUCKETS);
+  const nBounds = bounds.length;
   const calls = new Float64Array(HOST_METHODS.length * results);
   const failures = new Float64Array(FAILURE_GROUPS.length * reasons);
+  const durationBuckets = new Float64Array(HOST_METHODS.length * DURATION_SLOTS);
+  const durationSum = new Float64Array(HOST_METHODS.length);
 
   const listener = (event: HostEvent): void => {
     if (event.kind === 'call') {
@@ -96,11 +99,16 @@ export function createCallCounters(observe?: ObserveDuration): CallCounters {
       calls[m * results + (RESULT_INDEX.get(event.result.hr) ?? OTHER_RESULT)]! += 1;
       const seconds = event.durationMs / 1000;
       // NaN (a call that began before anyone listened) is not measured.
-      if (observe !== undefined && seconds >= 0) observe(m, seconds);
+      if (seconds >= 0) {
+        let b = 0;
+        while (b < nBounds && seconds > bounds[b]!) b++;
+        durationBuckets[m * DURATION_SLOTS + b]! += 1;
+        durationSum[m]! += seconds;
+      }
     } else if (event.kind === 'failure') {
       const f = event.failure;
       failures[GROUP_INDEX[f.level] * reasons + REASON_INDEX[f.reason]]! += 1;
     }
   };
-  return { calls, failures, listener };
+  return { calls, failures, durationBuckets, durationSum, listener };
 }

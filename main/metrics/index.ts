@@ -12,7 +12,7 @@ import { createCallCounters, type CallCounters } from './call-counters';
 import type { WatchedProcessSource } from './processes';
 import {
   buildRegistry,
-  createDurationHistogram,
+  createDurationCollector,
   createSharedMetrics,
   type HostReading,
   type MachineIdentity,
@@ -94,8 +94,7 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
 
 export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
   const { host, sampler } = options;
-  const { histogram, observe } = createDurationHistogram();
-  const counters = createCallCounters(observe);
+  const counters = createCallCounters();
   const unsubscribe = host.subscribe(counters.listener);
 
   let current: Reading | null = null;
@@ -135,8 +134,9 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
     machine: options.machine ?? { hostname: hostname(), os: platform(), release: release(), arch: arch() },
   };
 
-  const shared = createSharedMetrics(sources, histogram);
-  const text = buildRegistry(PROMETHEUS_CONTENT_TYPE, sources, shared);
+  const shared = createSharedMetrics(sources);
+  const durations = createDurationCollector(counters);
+  const text = buildRegistry(PROMETHEUS_CONTENT_TYPE, sources, shared, durations);
   let open: Registry<OpenMetricsContentType> | null = null;
   // One scrape at a time reads the host once; a second scrape waits for the first (they are a few ms each).
   let queue: Promise<unknown> = Promise.resolve();
@@ -145,7 +145,7 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
     current = null;
     try {
       if (openMetrics) {
-        open ??= buildRegistry(OPENMETRICS_CONTENT_TYPE, sources, shared);
+        open ??= buildRegistry(OPENMETRICS_CONTENT_TYPE, sources, shared, durations);
         return { contentType: OPENMETRICS_CONTENT_TYPE, body: await open.metrics() };
       }
       return { contentType: PROMETHEUS_CONTENT_TYPE, body: await text.metrics() };
