@@ -46,7 +46,8 @@ class Health {
   constructor(readonly watch: string) {}
 
   error(code: ProcessErrorCode): void {
-    this.errors[WALK_ERROR_REASONS.indexOf(code)]! += 1;
+    const i = WALK_ERROR_REASONS.indexOf(code);
+    this.errors[i < 0 ? WALK_ERROR_REASONS.indexOf('unknown') : i]! += 1;
   }
 
   snapshot(): WatchHealth {
@@ -67,7 +68,8 @@ class Group {
   /** `pid:start` of every process that joined (so a process is joined once; a reused pid is a new process). */
   readonly seen = new Set<string>();
   timer: NodeJS.Timeout | undefined;
-  scanning = false;
+  /** The listing under way, if any (a rescan asked meanwhile waits for it). */
+  scanning: Promise<void> | null = null;
   stopped = false;
   constructor(
     readonly name: string,
@@ -170,9 +172,7 @@ export class WatchedProcesses implements WatchedProcessSource {
     const group = new Group(name, this.newHealth(name));
     this.groupList.push(group);
     const rescanMs = Math.max(100, options.rescanMs ?? 2000);
-    const scan = async (): Promise<void> => {
-      if (group.stopped || group.scanning) return;
-      group.scanning = true;
+    const listOnce = async (): Promise<void> => {
       try {
         const list = await inspector.listProcesses();
         if (group.stopped) return;
@@ -203,24 +203,24 @@ export class WatchedProcesses implements WatchedProcessSource {
         }
         this.refresh();
       } finally {
-        group.scanning = false;
+        group.scanning = null;
       }
     };
-    const schedule = (): void => {
+    /** List now (or wait for the listing under way), then once more `rescanMs` after: one timer at a time. */
+    const tick = async (): Promise<void> => {
       if (group.stopped) return;
-      group.timer = setTimeout(() => void scan().finally(schedule), rescanMs);
+      if (group.timer) clearTimeout(group.timer);
+      group.timer = undefined;
+      await (group.scanning ??= listOnce());
+      if (group.stopped || group.timer !== undefined) return;
+      group.timer = setTimeout(() => void tick(), rescanMs);
       if (!options.keepAlive) group.timer.unref();
     };
-    const first = scan().finally(schedule);
+    void tick();
     return {
       name,
       pids: () => [...group.members.keys()].map((w) => w.pid).sort((a, b) => a - b),
-      rescan: async () => {
-        await first;
-        if (group.timer) clearTimeout(group.timer);
-        await scan();
-        schedule();
-      },
+      rescan: tick,
       stop: () => this.stopGroup(group),
     };
   }

@@ -284,7 +284,7 @@ describe('remote scraping', () => {
     await s2.stop();
   });
 
-  test('a certificate that is not one: exit 2 with one line', { skip }, async () => {
+  test('a certificate that is not one: exit 2 with one line', async () => {
     const bad = join(folder, 'bad.pem');
     writeFileSync(bad, 'not a certificate');
     const line = refused(await serve(['--metrics-only', '--tls-cert', bad, '--tls-key', bad]));
