@@ -197,6 +197,10 @@ describe('a name group from the command line', () => {
     const parsed = parseExposition((await get(urlOf(s.firstLine), { authorization: `Bearer ${TOKEN}` })).body);
     assert.equal(select(parsed, 'hostmem_namegroup_processes', { group: name })[0]?.value, 0);
     assert.equal(select(parsed, 'hostmem_watch_processes', { watch: name })[0]?.value, 0);
+    // The revision the build recorded (this checkout is a git one: not `unknown`).
+    const git = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' });
+    const revision = select(parsed, 'hostmem_build_info')[0]?.labels.revision ?? '';
+    assert.match(revision, git.status === 0 ? /^[0-9a-f]{12}$/ : /^([0-9a-f]{12}|unknown)$/);
     await s.stop();
     assert.match(s.output(), /watching every process named hostmem-no-such-program \(none running yet\)/);
   });
