@@ -62,8 +62,9 @@ function untraced(what: string, n: number): number {
 
 function heaptrack(what: string, n: number): number {
   const r = spawnSync('heaptrack', ['-o', join(dir, 'ht'), work, what, String(n)], { encoding: 'utf8' });
+  // heaptrack passes the program's output on with its own: the program's line is the one of two numbers.
   return nsOf(
-    r.stdout
+    `${r.stdout}\n${r.stderr}`
       .split('\n')
       .filter((l) => /^\d+ \d+$/.test(l))
       .join('\n'),
