@@ -12,6 +12,7 @@ import { invalid, parsed, type Parsed } from '../exec/parsed';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
 import { parseSize } from '../exec/values';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem } from './paths';
 import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
@@ -156,8 +157,7 @@ function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
 export async function execCommand(argv: readonly string[], io: CliIo, makeHost: HostFactory = osHost): Promise<number> {
   const args = parseExecArgs(argv);
   if (!args.ok) {
-    io.stderr.write(`hostmem exec: ${args.error}\nRun 'hostmem exec --help' for usage.\n`);
-    return 2;
+    return usageFailure(io, 'exec', args.error);
   }
   if (args.value.help) {
     io.stdout.write(EXEC_USAGE);

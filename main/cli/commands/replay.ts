@@ -9,6 +9,7 @@ import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '.
 import type { CallRecord } from '../../telemetry/session-records';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 import { inputFileProblem } from './paths';
 import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
@@ -119,16 +120,14 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     });
     maxLineBytes = maxLineOption(parsed.values['max-line-length']);
   } catch (error) {
-    io.stderr.write(`hostmem replay: ${error instanceof Error ? error.message : String(error)}\n\n${REPLAY_USAGE}`);
-    return 2;
+    return usageFailure(io, 'replay', error);
   }
   if (parsed.values.help) {
     io.stdout.write(REPLAY_USAGE);
     return 0;
   }
   if (parsed.positionals.length !== 1) {
-    io.stderr.write(`hostmem replay: expected one SESSION file\n\n${REPLAY_USAGE}`);
-    return 2;
+    return usageFailure(io, 'replay', 'expected one SESSION file');
   }
   const path = parsed.positionals[0]!;
   const problem = inputFileProblem(path, 'session file');

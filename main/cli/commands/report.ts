@@ -23,8 +23,9 @@ import {
   type ReportModel,
 } from '../../reports';
 import { SessionFormatError } from '../../telemetry/session';
-import { isLanguage, LANGUAGES, type Language } from '../../vocabulary';
+import { isLanguage, LANGUAGES, quote, type Language } from '../../vocabulary';
 import type { SessionIntegrity } from '../../telemetry/session-reader';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem } from './paths';
 import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
@@ -76,10 +77,10 @@ export function checkReportTargets(targets: readonly string[], force: boolean, o
   for (const target of targets) {
     if (formatOf(target) === undefined)
       throw new ReportUsageError(
-        `${option} ${JSON.stringify(target)}: unknown report format (the extension must be .html, .csv, .json or .pdf)`,
+        `${option} ${quote(target)}: unknown report format (the extension must be .html, .csv, .json or .pdf)`,
       );
     for (const path of outputPaths(target)) {
-      if (seen.has(path)) throw new ReportUsageError(`${option} ${JSON.stringify(path)}: given twice`);
+      if (seen.has(path)) throw new ReportUsageError(`${option} ${quote(path)}: given twice`);
       seen.add(path);
       if (existsSync(path)) {
         if (statSync(path).isDirectory()) throw new ReportUsageError(`${option} ${path}: is a folder`);
@@ -168,7 +169,7 @@ async function writeProcessReports(
 export function parseLanguage(text: string | undefined): Language {
   if (text === undefined) return 'en';
   if (!isLanguage(text))
-    throw new ReportUsageError(`--lang: expected one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(text)}`);
+    throw new ReportUsageError(`--lang: expected one of ${LANGUAGES.join(', ')}, got ${quote(text)}`);
   return text;
 }
 
@@ -210,13 +211,12 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     if (values.pid !== undefined) {
       pid = Number(values.pid);
       if (!/^[0-9]+$/.test(values.pid) || !Number.isSafeInteger(pid) || pid < 1) {
-        throw new ReportUsageError(`--pid: expected a process id, got ${JSON.stringify(values.pid)}`);
+        throw new ReportUsageError(`--pid: expected a process id, got ${quote(values.pid)}`);
       }
     }
     checkReportTargets(outs, force, '--out');
   } catch (error) {
-    io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
-    return 2;
+    return usageFailure(io, 'report', error);
   }
   const problem = inputFileProblem(session, 'session file');
   if (problem !== undefined) {

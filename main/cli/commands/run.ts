@@ -3,7 +3,6 @@
  * live progress line, an optional recorded session, and a final summary (peaks, failures by level).
  * `hostmem scenarios`: the built-in scenarios and their parameters.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
 import {
@@ -14,7 +13,7 @@ import {
   type PrintHtml,
 } from '../../reports';
 import { SessionRecorder } from '../../telemetry/recorder';
-import type { Language } from '../../vocabulary';
+import { quote, type Language } from '../../vocabulary';
 import { createSampler } from '../../telemetry/sampler';
 import { takeSnapshot } from '../../telemetry/snapshot';
 import { SessionWriter, sessionHeader } from '../../telemetry/session';
@@ -22,13 +21,12 @@ import {
   SCENARIOS,
   describeParams,
   getScenario,
-  parseDuration,
   startWorkload,
   type WorkloadSpec,
   type WorkloadSummary,
 } from '../../workloads';
-import { parsePolicy } from '../exec/policy';
-import { parseSize } from '../exec/values';
+import { durationOption, integerOption, limitOption, rateOption, sizeOption, usageFailure, UsageError } from '../parse-values';
+import { loadPolicy } from './exec';
 import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem } from './paths';
 import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
@@ -87,8 +85,6 @@ interface RunArgs {
   readonly force: boolean;
 }
 
-class UsageError extends Error {}
-
 function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   const { values } = parseArgs({
     args: [...argv],
@@ -122,7 +118,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   const params: Record<string, unknown> = {};
   for (const p of values.param ?? []) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(p)}: expected NAME=VALUE`);
+    if (eq <= 0) throw new UsageError(`--param ${quote(p)}: expected NAME=VALUE`);
     const raw = p.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -132,53 +128,19 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     }
     params[p.slice(0, eq)] = value;
   }
-  const integer = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
-    return n;
-  };
-  const seed = integer('seed', values.seed);
-  if (seed !== undefined) params.seed = seed;
-  const maxCalls = integer('max-calls', values['max-calls']);
-  if (maxCalls !== undefined) params.maxCalls = maxCalls;
-  if (values.rate !== undefined) {
-    const rate = Number(values.rate);
-    if (!Number.isFinite(rate) || rate < 0)
-      throw new UsageError(`--rate: expected calls per second (>= 0), got ${JSON.stringify(values.rate)}`);
-    params.rate = rate;
-  }
-  if (values.duration !== undefined) {
-    const ms = parseDuration(values.duration);
-    if (ms === undefined)
-      throw new UsageError(
-        `--duration: expected e.g. 30s, 2m, 500ms or a number of ms, got ${JSON.stringify(values.duration)}`,
-      );
-    params.durationMs = ms;
-  }
+  if (values.seed !== undefined) params.seed = integerOption('--seed', values.seed);
+  if (values['max-calls'] !== undefined) params.maxCalls = integerOption('--max-calls', values['max-calls']);
+  if (values.rate !== undefined) params.rate = rateOption('--rate', values.rate);
+  if (values.duration !== undefined) params.durationMs = durationOption('--duration', values.duration);
   let policy: HostPolicy | undefined;
   if (values.policy !== undefined) {
-    const problem = inputFileProblem(values.policy, 'policy file');
-    if (problem !== undefined) throw new UsageError(`--policy ${problem}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(values.policy, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--policy ${values.policy}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const p = parsePolicy(json);
-    if (!p.ok) throw new UsageError(`--policy ${values.policy}: ${p.error}`);
-    policy = p.value;
+    const loaded = loadPolicy(values.policy);
+    if (!loaded.ok) throw new UsageError(`--policy ${loaded.error}`);
+    policy = loaded.value;
   }
-  const size = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const p = parseSize(text);
-    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
-    return p.value;
-  };
-  const commitLimit = size('commit-limit', values['commit-limit']);
-  const reserveLimit = size('reserve-limit', values['reserve-limit']);
+  const commitLimit = values['commit-limit'] === undefined ? undefined : limitOption('--commit-limit', values['commit-limit']);
+  const reserveLimit =
+    values['reserve-limit'] === undefined ? undefined : limitOption('--reserve-limit', values['reserve-limit']);
   const base = policy ?? DEFAULT_POLICY;
   const finalPolicy: HostPolicy = {
     ...base,
@@ -193,14 +155,15 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
     throw new UsageError(
-      `unknown scenario ${JSON.stringify(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`,
+      `unknown scenario ${quote(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`,
     );
   }
   return {
     spec,
     policy: finalPolicy,
     record: checkedRecordPath(values.record),
-    maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
+    maxRecordBytes:
+      values['max-record-size'] === undefined ? 1024 ** 3 : sizeOption('--max-record-size', values['max-record-size'], 1),
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
     ...reportArgs(values.report ?? [], values.lang, values.force ?? false),
@@ -221,11 +184,7 @@ function reportArgs(
 }
 
 function snapshotEvery(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 0)
-    throw new UsageError(`--snapshot-every: expected e.g. 10s, got ${JSON.stringify(text)}`);
-  return ms;
+  return text === undefined ? 0 : durationOption('--snapshot-every', text, 1);
 }
 
 export function formatBytes(n: number): string {
@@ -248,8 +207,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   try {
     args = parseRunArgs(argv);
   } catch (error) {
-    io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n\n${RUN_USAGE}`);
-    return 2;
+    return usageFailure(io, 'run', error);
   }
   if (args === 'help') {
     io.stdout.write(RUN_USAGE);
@@ -440,10 +398,7 @@ export async function scenariosCommand(argv: readonly string[], io: CliIo): Prom
     }
     json = values.json ?? false;
   } catch (error) {
-    io.stderr.write(
-      `hostmem scenarios: ${error instanceof Error ? error.message : String(error)}\n\n${SCENARIOS_USAGE}`,
-    );
-    return 2;
+    return usageFailure(io, 'scenarios', error);
   }
   const list = SCENARIOS.map((s) => ({ name: s.name, description: s.description, params: describeParams(s.params) }));
   if (json) {

@@ -17,7 +17,8 @@ import { describeProcessError } from '../../service/processes';
 import { createPublisher } from '../../telemetry/publisher';
 import { createSampler } from '../../telemetry/sampler';
 import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
-import { parseSize } from '../exec/values';
+import { quote } from '../../vocabulary';
+import { integerOption, limitOption, usageFailure, UsageError } from '../parse-values';
 import type { CliIo } from './io';
 
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
@@ -64,8 +65,6 @@ interface ServeArgs {
   readonly process: string | null;
 }
 
-class UsageError extends Error {}
-
 function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   const { values } = parseArgs({
     args: [...argv],
@@ -85,23 +84,16 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(values.port)}`);
-  }
+  const port = values.port === undefined ? 0 : integerOption('--port', values.port);
+  if (port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
   const scenario = values.scenario ?? DEFAULT_SCENARIO;
   if (scenario !== 'none' && !getScenario(scenario)) {
     throw new UsageError(
-      `unknown scenario ${JSON.stringify(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
+      `unknown scenario ${quote(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
     );
   }
-  const size = (name: string, text: string | undefined): number | null => {
-    if (text === undefined) return null;
-    const p = parseSize(text);
-    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
-    if (p.value === 0) throw new UsageError(`--${name}: a limit must be > 0`);
-    return p.value;
-  };
+  const size = (name: string, text: string | undefined): number | null =>
+    text === undefined ? null : limitOption(`--${name}`, text);
   const host = values.host ?? '127.0.0.1';
   if (host.length === 0) throw new UsageError('--host: expected an address');
   const processQuery = values.pid?.trim() ?? null;
@@ -163,8 +155,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     args = parseServeArgs(argv);
   } catch (error) {
-    io.stderr.write(`hostmem serve: ${error instanceof Error ? error.message : String(error)}\n\n${SERVE_USAGE}`);
-    return 2;
+    return usageFailure(io, 'serve', error);
   }
   if (args === 'help') {
     io.stdout.write(SERVE_USAGE);

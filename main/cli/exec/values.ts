@@ -3,40 +3,18 @@
  * Each returns a value or a message that says what was expected and what was given.
  */
 import { LEVELS, MAX_TIMER_MS, type LevelName } from '../../host/types';
+import { parseSizeValue } from '../../vocabulary';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
-const UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-};
-
-const SIZE_TEXT = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)?$/i;
 const HEX_TEXT = /^0x[0-9a-f]+$/i;
 
-const SIZE_HINT = 'a byte count or a string like "4096", "0x1000", "64KiB", "1MiB", "1GiB"';
-
-/** A byte count: a non-negative integer, or a string with an optional KiB/MiB/GiB/TiB unit (`"1.5MiB"`, `"0x1000"`). */
+/**
+ * A byte count: a non-negative integer, or a string with an optional KiB/MiB/GiB/TiB unit (`"1.5MiB"`, `"0x1000"`).
+ * The one size parser (main/vocabulary/quantities.ts), in this module's Parsed form.
+ */
 export function parseSize(value: unknown): Parsed<number> {
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) return invalid(`expected a size (${SIZE_HINT}), got ${value}`);
-    return parsed(value);
-  }
-  if (typeof value !== 'string') return invalid(`expected a size (${SIZE_HINT}), got ${describeValue(value)}`);
-  const text = value.trim();
-  if (HEX_TEXT.test(text)) return checkSize(Number(text), value);
-  const match = SIZE_TEXT.exec(text);
-  const unit = match ? UNITS[(match[2] ?? 'b').toLowerCase()] : undefined;
-  if (!match || unit === undefined) return invalid(`expected a size (${SIZE_HINT}), got ${JSON.stringify(value)}`);
-  return checkSize(Number(match[1]) * unit, value);
-}
-
-function checkSize(bytes: number, text: string): Parsed<number> {
-  if (!Number.isSafeInteger(bytes))
-    return invalid(`size ${JSON.stringify(text)} is not a whole number of bytes below 2^53`);
-  return parsed(bytes);
+  const size = parseSizeValue(value);
+  return size.ok ? parsed(size.value) : invalid(size.error);
 }
 
 /** An address as written in a request, before references are resolved. */
