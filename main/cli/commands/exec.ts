@@ -14,7 +14,7 @@ import { runExec } from '../exec/run';
 import { parseSize } from '../exec/values';
 import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
+import { inputFileProblem, outputFileProblem, outputIsInputProblem, reason } from './paths';
 import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 
 export const EXEC_SUMMARY = 'drive the host memory manager with JSON Lines requests (one result per line)';
@@ -48,6 +48,8 @@ export interface ExecArgs {
   readonly events: boolean;
   readonly policy: HostPolicy;
   readonly maxLineBytes: number;
+  /** Files read besides --in (the --policy file), which --out must not be. */
+  readonly inputs: readonly (readonly [string, string])[];
 }
 
 /** Parse `exec`'s arguments, reading the `--policy` file if any. Errors are usage errors (exit 2). */
@@ -114,6 +116,7 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
     output: values.out,
     events: values.events ?? false,
     policy,
+    inputs: values.policy === undefined ? [] : [['--policy', values.policy]],
   });
 }
 
@@ -164,6 +167,14 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
     return 0;
   }
   const { input, output, events, policy, maxLineBytes } = args.value;
+  const same =
+    output === undefined
+      ? undefined
+      : outputIsInputProblem(
+          [['--out', output]],
+          [...(input === undefined ? [] : [['--in', input] as const]), ...args.value.inputs],
+        );
+  if (same !== undefined) return usageFailure(io, 'exec', same);
 
   const inFd = input === undefined ? undefined : openOrFail(input, 'r');
   if (inFd && !inFd.ok) {
@@ -181,6 +192,8 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
   const sink = outFd?.ok ? createWriteStream('', { fd: outFd.value }) : io.stdout;
   const writer = new LineWriter(sink);
   const host = makeHost(policy);
+  const where = output === undefined ? 'standard output' : output;
+  let exitCode: number;
   try {
     const summary = await runExec(readLines(source, maxLineBytes), host, (line) => writer.write(line), { events });
     if (summary.internalErrors > 0) {
@@ -188,10 +201,25 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
         `hostmem exec: the host threw during ${summary.internalErrors} request(s); see the error lines\n`,
       );
     }
-    return summary.exitCode;
+    exitCode = summary.exitCode;
+  } catch (error) {
+    if (!isWriteFailure(error)) throw error;
+    io.stderr.write(`hostmem exec: cannot write the results to ${where}: ${reason(error)}\n`);
+    return 1;
   } finally {
     host.dispose();
     if (inFd?.ok) source.destroy();
-    await writer.close(outFd?.ok === true);
   }
+  try {
+    await writer.close(outFd?.ok === true);
+  } catch (error) {
+    io.stderr.write(`hostmem exec: cannot write the results to ${where}: ${reason(error)}\n`);
+    return 1;
+  }
+  return exitCode;
+}
+
+/** An error of the OS while writing (ENOSPC, EIO, EPIPE…), as opposed to a bug. */
+function isWriteFailure(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }

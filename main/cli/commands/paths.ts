@@ -48,8 +48,25 @@ function codeOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
 }
 
-function reason(error: unknown): string {
+/** What went wrong with a file operation, in words (never a stack trace): "no space left on device". */
+export function reason(error: unknown): string {
   switch (codeOf(error)) {
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EFBIG':
+      return 'file too large';
+    case 'EIO':
+      return 'input/output error';
+    case 'ESPIPE':
+      return 'not a file that can be written at an offset (a pipe or a terminal)';
+    case 'EISDIR':
+      return 'is a folder';
+    case 'ENOENT':
+      return 'no such file or folder';
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';
@@ -67,4 +84,44 @@ function reason(error: unknown): string {
 function describe(error: unknown, path: string, what: string, verb: 'read' | 'write'): string {
   if (codeOf(error) === 'ENOENT') return `${path}: no such ${what}`;
   return `${path}: cannot ${verb} the ${what}: ${reason(error)}`;
+}
+
+/** True when `a` and `b` name the same file (the same inode, through links and `..`; or the same path if new). */
+export function isSameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An output that is one of the command's inputs would destroy it before it is read: `exec --in x --out x`,
+ * `run --script w.mjs --record w.mjs`, `report s --out s`. The problem as one sentence, or undefined.
+ */
+export function outputIsInputProblem(
+  outputs: readonly (readonly [option: string, path: string])[],
+  inputs: readonly (readonly [option: string, path: string])[],
+): string | undefined {
+  for (const [outOption, out] of outputs) {
+    for (const [inOption, input] of inputs) {
+      if (isSameFile(out, input))
+        return `${outOption} ${out} is the ${inOption} file: writing it would destroy what is read (choose another name)`;
+    }
+  }
+  return undefined;
+}
+
+/** An output file that exists is replaced only with --force: the sentence, or undefined. */
+export function existingOutputProblem(option: string, path: string, force: boolean): string | undefined {
+  if (force) return undefined;
+  try {
+    statSync(path);
+  } catch {
+    return undefined;
+  }
+  return `${option} ${path} already exists (use --force to replace it)`;
 }

@@ -27,7 +27,7 @@ import { isLanguage, LANGUAGES, quote, type Language } from '../../vocabulary';
 import type { SessionIntegrity } from '../../telemetry/session-reader';
 import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
+import { inputFileProblem, outputFileProblem, outputIsInputProblem } from './paths';
 import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
@@ -214,6 +214,11 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
         throw new ReportUsageError(`--pid: expected a process id, got ${quote(values.pid)}`);
       }
     }
+    const same = outputIsInputProblem(
+      outs.flatMap((out) => outputPaths(out).map((path) => ['--out', path] as const)),
+      [['SESSION', session]],
+    );
+    if (same !== undefined) throw new ReportUsageError(same);
     checkReportTargets(outs, force, '--out');
   } catch (error) {
     return usageFailure(io, 'report', error);

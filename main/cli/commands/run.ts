@@ -9,6 +9,7 @@ import {
   buildLiveReport,
   ChromiumMissingError,
   collectReportEvents,
+  outputPaths,
   type ChromiumPrinter,
   type PrintHtml,
 } from '../../reports';
@@ -28,7 +29,14 @@ import {
 import { durationOption, integerOption, limitOption, rateOption, sizeOption, usageFailure, UsageError } from '../parse-values';
 import { loadPolicy } from './exec';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
+import {
+  existingOutputProblem,
+  inputFileProblem,
+  isSameFile,
+  outputFileProblem,
+  outputIsInputProblem,
+  reason,
+} from './paths';
 import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
 
 export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
@@ -59,7 +67,7 @@ Options:
   --report FILE           at the end, write an allocation report; format by extension: .html .csv .json .pdf
                           (repeatable; see 'hostmem report --help')
   --lang LANG             language of the HTML/PDF report: en (default), fr, zh-CN
-  --force                 replace report files that exist
+  --force                 replace a --record or --report file that exists
   --quiet                 no progress line
   -h, --help              show this help
 
@@ -151,6 +159,19 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     const problem = inputFileProblem(values.script, 'workload script');
     if (problem !== undefined) throw new UsageError(`--script ${problem}`);
   }
+  const inputs = [
+    ...(values.script === undefined ? [] : [['--script', values.script] as const]),
+    ...(values.policy === undefined ? [] : [['--policy', values.policy] as const]),
+  ];
+  const outputs = [
+    ...(values.record === undefined ? [] : [['--record', values.record] as const]),
+    ...(values.report ?? []).flatMap((r) => outputPaths(r).map((path) => ['--report', path] as const)),
+  ];
+  const same = outputIsInputProblem(outputs, inputs);
+  if (same !== undefined) throw new UsageError(same);
+  for (const [, report] of outputs.filter(([option]) => option === '--report'))
+    if (values.record !== undefined && isSameFile(report, values.record))
+      throw new UsageError(`--report ${report} is the --record file: choose another name`);
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
@@ -161,7 +182,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   return {
     spec,
     policy: finalPolicy,
-    record: checkedRecordPath(values.record),
+    record: checkedRecordPath(values.record, values.force ?? false),
     maxRecordBytes:
       values['max-record-size'] === undefined ? 1024 ** 3 : sizeOption('--max-record-size', values['max-record-size'], 1),
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
@@ -251,22 +272,26 @@ async function runWorkload(
         },
       );
     } catch (error) {
-      io.stderr.write(
-        `hostmem run: cannot record to ${args.record}: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      io.stderr.write(`hostmem run: cannot record to ${args.record}: ${reason(error)}\n`);
       host.dispose();
-      return 2;
+      return 1;
     }
     recorder = new SessionRecorder(host, writer);
   }
 
-  // Host-wide samples (every 250 ms) give the peaks and, when recording, the session's sample lines.
+  // The host-wide peaks from the host's own books after every call (samples every 250 ms would miss a short peak),
+  // so they are never below the workload's own.
   let peakReserved = 0;
   let peakCommitted = 0;
+  const stopPeaks = host.subscribe((event) => {
+    if (event.kind !== 'call') return;
+    const { reserved, committed } = host.stats();
+    if (reserved > peakReserved) peakReserved = reserved;
+    if (committed > peakCommitted) peakCommitted = committed;
+  });
+  // Samples every 250 ms: the session's sample lines.
   const sampler = createSampler(host, { intervalMs: 250 });
   sampler.onSample((sample) => {
-    peakReserved = Math.max(peakReserved, sample.reserved);
-    peakCommitted = Math.max(peakCommitted, sample.committed);
     writer?.append({ type: 'sample', ...sample });
   });
   const snapshot = (label: string): void => {
@@ -341,9 +366,15 @@ async function runWorkload(
   sampler.stop();
   snapshot('end');
   if (tty && !args.quiet) io.stderr.write('\r\x1b[K');
+  stopPeaks();
   const calls = recorder?.recorded;
   recorder?.stop();
-  await writer?.close();
+  let recordFailed: string | undefined;
+  try {
+    await writer?.close();
+  } catch (error) {
+    recordFailed = `hostmem run: the session ${args.record ?? ''} is incomplete: ${error instanceof Error ? error.message : String(error)}`;
+  }
   const final = host.stats();
   let reportsOk = true;
   if (collector) {
@@ -381,7 +412,8 @@ async function runWorkload(
       `  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`,
     );
   io.stdout.write(lines.join('\n') + '\n');
-  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) || !reportsOk ? 1 : 0;
+  if (recordFailed !== undefined) io.stderr.write(`${recordFailed}\n`);
+  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) || !reportsOk || recordFailed !== undefined ? 1 : 0;
 }
 
 export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -415,10 +447,10 @@ export async function scenariosCommand(argv: readonly string[], io: CliIo): Prom
   return 0;
 }
 
-/** `--record FILE`: a file that can be created or replaced (not a folder, in a folder that exists). */
-function checkedRecordPath(path: string | undefined): string | undefined {
+/** `--record FILE`: a file that can be created, or replaced with --force (not a folder, in a folder that exists). */
+function checkedRecordPath(path: string | undefined, force: boolean): string | undefined {
   if (path === undefined) return undefined;
-  const problem = outputFileProblem(path, 'session file');
-  if (problem !== undefined) throw new UsageError(`--record ${problem}`);
+  const problem = outputFileProblem(path, 'session file') ?? existingOutputProblem('--record', path, force);
+  if (problem !== undefined) throw new UsageError(problem.startsWith('--record') ? problem : `--record ${problem}`);
   return path;
 }
