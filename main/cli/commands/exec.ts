@@ -17,6 +17,9 @@ import type { CliIo } from './io';
 import { inputFileProblem, outputFileProblem, outputIsInputProblem, reason } from './paths';
 import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 
+/** The largest policy file read: a policy is a few hundred bytes; a megabyte leaves room for many fault rules. */
+const MAX_POLICY_BYTES = 1024 ** 2;
+
 export const EXEC_SUMMARY = 'drive the host memory manager with JSON Lines requests (one result per line)';
 
 export const EXEC_USAGE = `Usage: hostmem exec [--in FILE] [--out FILE] [--commit-limit SIZE] [--reserve-limit SIZE]
@@ -122,7 +125,7 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
 
 /** Read and check a policy file (JSON, the policy object of the spec). */
 export function loadPolicy(path: string): Parsed<HostPolicy> {
-  const problem = inputFileProblem(path, 'policy file');
+  const problem = inputFileProblem(path, 'policy file', { maxBytes: MAX_POLICY_BYTES });
   if (problem !== undefined) return invalid(problem);
   let text: string;
   try {
@@ -146,7 +149,7 @@ export type HostFactory = (policy: HostPolicy) => HostMemoryManager;
 export const osHost: HostFactory = (policy) => createHost({ os: createOsMemory(), policy });
 
 function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
-  const problem = flags === 'r' ? inputFileProblem(path, 'request file') : outputFileProblem(path, 'result file');
+  const problem = flags === 'r' ? inputFileProblem(path, 'request file', { pipes: true }) : outputFileProblem(path, 'result file');
   if (problem !== undefined) return invalid(problem);
   try {
     return parsed(openSync(path, flags));

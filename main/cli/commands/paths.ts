@@ -3,18 +3,37 @@
  * (writable) gets one clear sentence and exit status 2, never raw errno text (`EISDIR: illegal operation on a
  * directory, read`) or exit 1.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-/** What is wrong with `path` as a file to read, or undefined when it can be read. `what` names it: "session file". */
-export function inputFileProblem(path: string, what = 'file'): string | undefined {
-  let isFolder: boolean;
+export interface InputRules {
+  /** A pipe (FIFO, `<(…)`, /dev/stdin fed by a pipe) is fine: it is read once, as a stream. Default: refused. */
+  readonly pipes?: boolean;
+  /** The largest regular file accepted, bytes (a policy file: 1 MiB). Default: any size. */
+  readonly maxBytes?: number;
+}
+
+/**
+ * What is wrong with `path` as a file to read, or undefined when it can be read. `what` names it: "session file".
+ * Only regular files (and pipes where `rules.pipes`) are read: a device (`/dev/zero` never ends), a socket or a
+ * folder is refused, and a file above `rules.maxBytes` too.
+ */
+export function inputFileProblem(path: string, what = 'file', rules: InputRules = {}): string | undefined {
+  let stat: Stats;
   try {
-    isFolder = statSync(path).isDirectory();
+    stat = statSync(path);
   } catch (error) {
     return describe(error, path, what, 'read');
   }
-  if (isFolder) return `${path}: is a folder, not a ${what}`;
+  if (stat.isDirectory()) return `${path}: is a folder, not a ${what}`;
+  if (stat.isFIFO()) {
+    if (!rules.pipes) return `${path}: is a pipe, not a ${what} (give a regular file)`;
+  } else if (!stat.isFile()) {
+    const kind = stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+    return `${path}: is ${kind}, not a ${what} (give a regular file${rules.pipes ? ' or a pipe' : ''})`;
+  } else if (rules.maxBytes !== undefined && stat.size > rules.maxBytes) {
+    return `${path}: is ${stat.size} bytes, more than a ${what} may be (${rules.maxBytes} bytes)`;
+  }
   try {
     accessSync(path, constants.R_OK);
   } catch (error) {

@@ -130,7 +130,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return usageFailure(io, 'replay', 'expected one SESSION file');
   }
   const path = parsed.positionals[0]!;
-  const problem = inputFileProblem(path, 'session file');
+  const problem = inputFileProblem(path, 'session file', { pipes: true });
   if (problem !== undefined) {
     io.stderr.write(`hostmem replay: ${problem}\n`);
     return 2;

@@ -39,6 +39,9 @@ import {
 } from './paths';
 import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
 
+/** The largest workload script read (a module, not data). */
+const MAX_SCRIPT_BYTES = 16 * 1024 ** 2;
+
 export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
 export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their parameters';
 
@@ -156,7 +159,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     reserveLimit: reserveLimit ?? base.reserveLimit,
   };
   if (values.script !== undefined) {
-    const problem = inputFileProblem(values.script, 'workload script');
+    const problem = inputFileProblem(values.script, 'workload script', { maxBytes: MAX_SCRIPT_BYTES });
     if (problem !== undefined) throw new UsageError(`--script ${problem}`);
   }
   const inputs = [
