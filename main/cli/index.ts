@@ -50,7 +50,8 @@ process.stdout.on('error', (error) => {
 main(process.argv.slice(2)).then(exit, async (error: unknown) => {
   if (isBrokenPipe(error)) process.exit(0);
   if (isSystemError(error)) {
-    const syscall = error.syscall === 'write' ? 'cannot write the output' : `${error.syscall ?? 'a system call'} failed`;
+    const syscall =
+      error.syscall === 'write' ? 'cannot write the output' : `${error.syscall ?? 'a system call'} failed`;
     process.stderr.write(`hostmem: ${syscall}: ${reason(error)}${error.path ? ` (${error.path})` : ''}\n`);
   } else {
     process.stderr.write(`hostmem: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

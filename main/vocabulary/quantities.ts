@@ -80,7 +80,8 @@ export const DURATION_HINT = 'e.g. 500ms, 30s, 2m, 1h or a number of ms';
 export function parseDurationValue(value: unknown): Quantity {
   let ms: number;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) return bad(`expected a duration (${DURATION_HINT}), got ${describe(value)}`);
+    if (!Number.isFinite(value) || value < 0)
+      return bad(`expected a duration (${DURATION_HINT}), got ${describe(value)}`);
     ms = Math.round(value);
   } else if (typeof value === 'string') {
     const match = DURATION_TEXT.exec(value.trim());

@@ -149,7 +149,8 @@ export type HostFactory = (policy: HostPolicy) => HostMemoryManager;
 export const osHost: HostFactory = (policy) => createHost({ os: createOsMemory(), policy });
 
 function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
-  const problem = flags === 'r' ? inputFileProblem(path, 'request file', { pipes: true }) : outputFileProblem(path, 'result file');
+  const problem =
+    flags === 'r' ? inputFileProblem(path, 'request file', { pipes: true }) : outputFileProblem(path, 'result file');
   if (problem !== undefined) return invalid(problem);
   try {
     return parsed(openSync(path, flags));

@@ -29,7 +29,12 @@ export function inputFileProblem(path: string, what = 'file', rules: InputRules 
   if (stat.isFIFO()) {
     if (!rules.pipes) return `${path}: is a pipe, not a ${what} (give a regular file)`;
   } else if (!stat.isFile()) {
-    const kind = stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+    const kind =
+      stat.isCharacterDevice() || stat.isBlockDevice()
+        ? 'a device'
+        : stat.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
     return `${path}: is ${kind}, not a ${what} (give a regular file${rules.pipes ? ' or a pipe' : ''})`;
   } else if (rules.maxBytes !== undefined && stat.size > rules.maxBytes) {
     return `${path}: is ${stat.size} bytes, more than a ${what} may be (${rules.maxBytes} bytes)`;

@@ -26,7 +26,15 @@ import {
   type WorkloadSpec,
   type WorkloadSummary,
 } from '../../workloads';
-import { durationOption, integerOption, limitOption, rateOption, sizeOption, usageFailure, UsageError } from '../parse-values';
+import {
+  durationOption,
+  integerOption,
+  limitOption,
+  rateOption,
+  sizeOption,
+  usageFailure,
+  UsageError,
+} from '../parse-values';
 import { loadPolicy } from './exec';
 import type { CliIo } from './io';
 import {
@@ -149,7 +157,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     if (!loaded.ok) throw new UsageError(`--policy ${loaded.error}`);
     policy = loaded.value;
   }
-  const commitLimit = values['commit-limit'] === undefined ? undefined : limitOption('--commit-limit', values['commit-limit']);
+  const commitLimit =
+    values['commit-limit'] === undefined ? undefined : limitOption('--commit-limit', values['commit-limit']);
   const reserveLimit =
     values['reserve-limit'] === undefined ? undefined : limitOption('--reserve-limit', values['reserve-limit']);
   const base = policy ?? DEFAULT_POLICY;
@@ -187,7 +196,9 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     policy: finalPolicy,
     record: checkedRecordPath(values.record, values.force ?? false),
     maxRecordBytes:
-      values['max-record-size'] === undefined ? 1024 ** 3 : sizeOption('--max-record-size', values['max-record-size'], 1),
+      values['max-record-size'] === undefined
+        ? 1024 ** 3
+        : sizeOption('--max-record-size', values['max-record-size'], 1),
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
     ...reportArgs(values.report ?? [], values.lang, values.force ?? false),
