@@ -35,4 +35,4 @@ export function isExactHexAddress(text: string): boolean {
 export const ADDRESS_MESSAGE = 'expected an address "0x…" of at most 16 hex digits that a number holds exactly';
 
 /** An address as a `"0x…"` string, exact (see isExactHexAddress). */
-export const hexAddressText = z.string().refine(isExactHexAddress, ADDRESS_MESSAGE);
+export const hexAddressText = z.string().regex(HEX_ADDRESS, ADDRESS_MESSAGE).refine(isExactHexAddress, ADDRESS_MESSAGE);

@@ -43,9 +43,17 @@ export interface ReplayDifference {
   readonly replayed: string;
 }
 
+/** Differences kept (and printed) one by one; the rest are counted. */
+export const MAX_LISTED_DIFFERENCES = 1000;
+
 export interface ReplayReport {
   readonly calls: number;
+  /** The first MAX_LISTED_DIFFERENCES differences, in file order. */
   readonly differences: ReplayDifference[];
+  /** Every differing HRESULT, listed or not. */
+  readonly differing: number;
+  /** Records of a recorded process watch (process-walk…): a session of walks has no calls to replay. */
+  readonly walks: number;
   readonly torn: boolean;
   readonly integrity: SessionIntegrity;
 }
@@ -55,6 +63,8 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   const pending: Array<{ line: number; call: CallRecord }> = [];
   const differences: ReplayDifference[] = [];
   let calls = 0;
+  let differing = 0;
+  let walks = 0;
 
   const reader = new SessionReader(path, options);
   const header = await reader.header();
@@ -65,6 +75,7 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   async function* requests(): AsyncGenerator<string> {
     for await (const batch of reader.entries()) {
       for (const { line, record } of batch) {
+        if (record.type === 'process-walk' || record.type === 'process-delta') walks++;
         if (record.type !== 'call') continue;
         pending.push({ line, call: record });
         yield JSON.stringify(record.request);
@@ -73,31 +84,38 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   }
 
   try {
-    await runExec(requests(), host, (text) => {
-      const expected = pending.shift();
-      if (!expected) return;
-      calls++;
-      const out = JSON.parse(text) as { hr?: string; hrName?: string; error?: string };
-      const recorded = expected.call.result;
-      if (out.hr === recorded.hr) return;
-      const id = expected.call.request.id;
-      differences.push({
-        line: expected.line,
-        id: id === undefined ? undefined : String(id),
-        op: expected.call.request.op,
-        recorded: `${recorded.hr} ${recorded.hrName}`,
-        // exec numbers its own lines: the session's line is given instead.
-        replayed:
-          out.hr === undefined
-            ? `no result (${(out.error ?? 'no result').replace(/^line \d+: /, '')})`
-            : `${out.hr} ${out.hrName ?? ''}`.trim(),
-      });
-    });
+    await runExec(
+      requests(),
+      host,
+      (text) => {
+        const expected = pending.shift();
+        if (!expected) return;
+        calls++;
+        const out = JSON.parse(text) as { hr?: string; hrName?: string; error?: string };
+        const recorded = expected.call.result;
+        if (out.hr === recorded.hr) return;
+        if (++differing > MAX_LISTED_DIFFERENCES) return;
+        const id = expected.call.request.id;
+        differences.push({
+          line: expected.line,
+          id: id === undefined ? undefined : String(id),
+          op: expected.call.request.op,
+          recorded: `${recorded.hr} ${recorded.hrName}`,
+          // exec numbers its own lines: the session's line is given instead.
+          replayed:
+            out.hr === undefined
+              ? `no result (${(out.error ?? 'no result').replace(/^line \d+: /, '')})`
+              : `${out.hr} ${out.hrName ?? ''}`.trim(),
+        });
+        // Only ids of live memory are kept: memory follows the live allocations, not the number of calls.
+      },
+      { liveIdsOnly: true },
+    );
   } finally {
     host.dispose();
   }
   const integrity = reader.integrity;
-  return { calls, differences, torn: integrity.torn, integrity };
+  return { calls, differences, differing, walks, torn: integrity.torn, integrity };
 }
 
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -151,10 +169,14 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
       );
     }
   }
+  if (!parsed.values.quiet && report.differing > report.differences.length)
+    io.stdout.write(`${path}: ${report.differing - report.differences.length} more differences not listed\n`);
   const notes = integrityNotes(report.integrity);
+  if (report.calls === 0 && report.walks > 0)
+    notes.unshift('it holds a recorded watch of a process, which has no calls to replay (see hostmem report)');
   io.stdout.write(
-    `replayed ${report.calls} calls: ${report.differences.length} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
+    `replayed ${report.calls} calls: ${report.differing} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
   );
   if (parsed.values.strict && report.integrity.damaged > 0) return 2;
-  return report.differences.length === 0 ? 0 : 1;
+  return report.differing === 0 ? 0 : 1;
 }

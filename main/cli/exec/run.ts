@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HR, hresultName } from '../../host/hresult';
+import { MEM } from '../../vocabulary';
 import type { HostEvent, HostMalloc, HostMemoryManager, HostResult } from '../../host/types';
 import { invalid, parsed, type Parsed } from './parsed';
 import { toHostPolicy } from './policy';
@@ -25,6 +26,13 @@ import type { ExecLine } from './lines';
 export interface ExecOptions {
   /** Interleave `{"event":"failure"|"notification",…}` lines as they happen (`--events`). */
   readonly events?: boolean;
+  /**
+   * Keep only the ids that name live memory or a heap (a successful VirtualAlloc, Alloc, DebugAlloc or
+   * CreateMalloc), and forget one when a VirtualFree(MEM_RELEASE) or Free names it exactly and succeeds. What a
+   * recorded session needs (its recorder only ever refers to live memory), in memory that follows the live
+   * allocations rather than the number of calls: `hostmem replay`. Default: every id is kept (exec's rule).
+   */
+  readonly liveIdsOnly?: boolean;
 }
 
 /** Writes one line (without its newline). May return a promise to ask the driver to wait (backpressure). */
@@ -67,7 +75,7 @@ export async function runExec(
   write: WriteLine,
   options: ExecOptions = {},
 ): Promise<ExecSummary> {
-  const driver = new Driver(host, write);
+  const driver = new Driver(host, write, options.liveIdsOnly ?? false);
   const unsubscribe = options.events ? host.subscribe((event) => driver.onEvent(event)) : undefined;
   try {
     let lineNumber = 0;
@@ -98,6 +106,7 @@ class Driver {
   constructor(
     private readonly host: HostMemoryManager,
     private readonly write: WriteLine,
+    private readonly liveIdsOnly = false,
   ) {}
 
   summary(): ExecSummary {
@@ -159,7 +168,14 @@ class Driver {
 
   private remember(line: number, request: Request, hr: number, produced: Pick<Named, 'address' | 'malloc'> = {}): void {
     if (request.id === undefined) return;
+    if (this.liveIdsOnly && (produced.address ?? produced.malloc ?? null) === null) return;
     this.names.set(String(request.id), { line, op: request.op, hr, ...produced });
+  }
+
+  /** With liveIdsOnly: memory released through an exact reference to its id is forgotten with it. */
+  private forget(spec: AddressSpec, hr: number): void {
+    if (this.liveIdsOnly && hr === HR.S_OK && spec.kind === 'reference' && spec.offset === 0)
+      this.names.delete(spec.id);
   }
 
   private async execute(line: number, request: Request): Promise<OutputLine> {
@@ -184,7 +200,9 @@ class Driver {
       }
       case 'VirtualFree': {
         const address = this.nonNullAddress(request.address, 'address');
-        return head(await host.VirtualFree(address, request.size, request.type));
+        const result = await host.VirtualFree(address, request.size, request.type);
+        if (request.type === MEM.RELEASE) this.forget(request.address, result.hr);
+        return head(result);
       }
       case 'VirtualQuery': {
         const result = await host.VirtualQuery(this.nonNullAddress(request.address, 'address'));
@@ -236,7 +254,9 @@ class Driver {
       }
       case 'Free': {
         const heap = this.heap(request.malloc);
-        return head(await heap.Free(this.nonNullAddress(request.address, 'address')));
+        const result = await heap.Free(this.nonNullAddress(request.address, 'address'));
+        this.forget(request.address, result.hr);
+        return head(result);
       }
       case 'Fill':
         return head(await host.Fill(this.nonNullAddress(request.address, 'address'), request.size, request.byte));
