@@ -122,9 +122,33 @@ function cookieToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** How many times a header came (Node folds some repeats into one value: `rawHeaders` still has them all). */
+function headerCount(req: IncomingMessage, name: string): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === name) n++;
+  return n;
+}
+
+/** Why the server could not listen, as one sentence (a ServeError: a usage problem, exit 2). */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new ServeError(`port ${port} on ${host} is already in use: pick another --port, or 0 for any free port`);
+    case 'EACCES':
+      return new ServeError(`port ${port} on ${host} needs privileges this user does not have: pick a port above 1023`);
+    case 'EADDRNOTAVAIL':
+      return new ServeError(`${host} is not an address of this machine: pick one of its addresses for --host`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ServeError(`--host ${host}: no such host name`);
+    default:
+      return error;
+  }
+}
+
 type Verdict =
   | { readonly ok: true; readonly viaQuery: boolean }
-  | { readonly ok: false; readonly status: 401 | 403; readonly why: string };
+  | { readonly ok: false; readonly status: 400 | 401 | 403; readonly why: string };
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const bindHost = options.host ?? '127.0.0.1';
@@ -153,6 +177,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const check = (req: IncomingMessage): Verdict => {
+    // Node keeps the first of several Host headers: a request with two is ambiguous (which name was checked?).
+    if (headerCount(req, 'host') > 1) return { ok: false, status: 400, why: 'more than one Host header' };
     const hostHeader = req.headers.host ?? '';
     // A remote bind answers to whatever name reaches it (the token protects it); a loopback one only to its own.
     if (!options.allowRemote && !names().has(hostHeader.toLowerCase())) {
@@ -186,7 +212,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       'cache-control': 'no-store',
       ...(status === 401 && { 'www-authenticate': 'Bearer realm="hostmem"' }),
     });
-    res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${why}\n`);
+    res.end(`${status === 401 ? 'Unauthorized' : status === 400 ? 'Bad Request' : 'Forbidden'}: ${why}\n`);
   };
 
   const serveFile = (req: IncomingMessage, res: ServerResponse, viaQuery: boolean): void => {
@@ -356,7 +382,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   await new Promise<void>((resolveListen, rejectListen) => {
-    http.once('error', rejectListen);
+    http.once('error', (error: NodeJS.ErrnoException) => rejectListen(listenError(error, bindHost, options.port ?? 0)));
     http.listen(options.port ?? 0, bindHost, () => {
       http.off('error', rejectListen);
       resolveListen();

@@ -39,7 +39,8 @@ and exported by region type (hostmem_process_*), until it exits.
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
   --port N              port (default 0: any free port)
-  --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}; 'none' for none)
+  --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}, or none with --metrics-only;
+                        'none' for none)
   --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
   --reserve-limit SIZE  the host's reserve limit
   --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
@@ -86,7 +87,8 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   if (values.help) return 'help';
   const port = values.port === undefined ? 0 : integerOption('--port', values.port);
   if (port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
-  const scenario = values.scenario ?? DEFAULT_SCENARIO;
+  // A metrics-only exporter watches; it runs a workload only when asked for one.
+  const scenario = values.scenario ?? (values['metrics-only'] ? 'none' : DEFAULT_SCENARIO);
   if (scenario !== 'none' && !getScenario(scenario)) {
     throw new UsageError(
       `unknown scenario ${quote(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
@@ -265,20 +267,51 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     }
   }
 
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      io.stderr.write(`hostmem serve: stopping (${signal})…\n`);
-      resolveStop();
-    };
-    const onInt = (): void => stop('SIGINT');
-    const onTerm = (): void => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+  // The first Ctrl-C (or SIGTERM) stops gracefully: connections closed, workloads stopped, memory released. A second
+  // one during that finishes at once — the temporary download folder removed and the host's memory released — rather
+  // than killing the process with its temporary files left behind.
+  let signals = 0;
+  let onSecond: (() => void) | undefined;
+  const onSignal = (signal: string): void => {
+    signals++;
+    if (signals === 1) {
+      io.stderr.write(`hostmem serve: stopping (${signal})… (again to stop at once)\n`);
+      resolveStop?.();
+    } else if (signals === 2) {
+      io.stderr.write(`hostmem serve: stopping at once (${signal})\n`);
+      onSecond?.();
+    }
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  let resolveStop: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStop = resolve;
   });
-  await server.close();
-  await shutdown();
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    await stopped;
+    const graceful = (async () => {
+      await server.close();
+      await shutdown();
+      return 'graceful' as const;
+    })();
+    const atOnce = new Promise<'at once'>((resolve) => {
+      onSecond = () => resolve('at once');
+    });
+    const how = await Promise.race([graceful, atOnce]);
+    if (how === 'at once') {
+      await downloads.close();
+      sampler.stop();
+      host.dispose();
+      io.stderr.write('hostmem serve: stopped\n');
+      return 130;
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
   io.stderr.write('hostmem serve: stopped\n');
   return 0;
 }
