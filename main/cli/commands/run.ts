@@ -56,7 +56,7 @@ export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their paramete
 export const RUN_USAGE = `Usage: hostmem run (--scenario NAME | --script FILE) [--seed N] [--duration 30s] [--rate N]
                    [--max-calls N] [--param NAME=VALUE ...] [--commit-limit SIZE] [--reserve-limit SIZE]
                    [--policy FILE.json] [--record FILE] [--max-record-size SIZE]
-                   [--report FILE ...] [--lang LANG] [--force] [--quiet]
+                   [--out FILE ...] [--lang LANG] [--force] [--quiet]
 
 Runs a workload against a fresh host memory manager over this OS until it ends (its duration, --max-calls, or
 Ctrl-C), then prints a summary: calls, peaks, failures by critical level. 'hostmem scenarios' lists the scenarios.
@@ -75,10 +75,10 @@ Options:
   --record FILE           record the session (every call in exec format, samples, snapshots) to FILE
   --snapshot-every D      with --record, a region-map snapshot every D (e.g. 10s; default: at start and end)
   --max-record-size SIZE  stop recording past SIZE (default 1GiB)
-  --report FILE           at the end, write an allocation report; format by extension: .html .csv .json .pdf
-                          (repeatable; see 'hostmem report --help')
+  --out FILE              at the end, write an allocation report; format by extension: .html .csv .json .pdf
+                          (repeatable; see 'hostmem report --help'); --report FILE is the old spelling
   --lang LANG             language of the HTML/PDF report: en (default), fr, zh-CN
-  --force                 replace a --record or --report file that exists
+  --force                 replace a --record or --out file that exists
   --quiet                 no progress line
   -h, --help              show this help
 
@@ -121,6 +121,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
       record: { type: 'string' },
       'snapshot-every': { type: 'string' },
       'max-record-size': { type: 'string' },
+      out: { type: 'string', short: 'o', multiple: true },
       report: { type: 'string', multiple: true },
       lang: { type: 'string' },
       force: { type: 'boolean' },
@@ -131,6 +132,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
+  // --out, as in `hostmem report`; --report is its old spelling, kept as an alias for one release.
+  const reports = [...(values.out ?? []), ...(values.report ?? [])];
   if ((values.scenario === undefined) === (values.script === undefined)) {
     throw new UsageError('give exactly one of --scenario NAME or --script FILE');
   }
@@ -177,13 +180,13 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   ];
   const outputs = [
     ...(values.record === undefined ? [] : [['--record', values.record] as const]),
-    ...(values.report ?? []).flatMap((r) => outputPaths(r).map((path) => ['--report', path] as const)),
+    ...reports.flatMap((r) => outputPaths(r).map((path) => ['--out', path] as const)),
   ];
   const same = outputIsInputProblem(outputs, inputs);
   if (same !== undefined) throw new UsageError(same);
-  for (const [, report] of outputs.filter(([option]) => option === '--report'))
+  for (const [, report] of outputs.filter(([option]) => option === '--out'))
     if (values.record !== undefined && isSameFile(report, values.record))
-      throw new UsageError(`--report ${report} is the --record file: choose another name`);
+      throw new UsageError(`--out ${report} is the --record file: choose another name`);
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
@@ -201,7 +204,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
         : sizeOption('--max-record-size', values['max-record-size'], 1),
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
-    ...reportArgs(values.report ?? [], values.lang, values.force ?? false),
+    ...reportArgs(reports, values.lang, values.force ?? false),
   };
 }
 
@@ -211,7 +214,7 @@ function reportArgs(
   force: boolean,
 ): { reports: readonly string[]; language: Language; force: boolean } {
   try {
-    checkReportTargets(reports, force, '--report');
+    checkReportTargets(reports, force, '--out');
     return { reports, language: parseLanguage(lang), force };
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -253,7 +256,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     print = printerFor(args.reports);
   } catch (error) {
     if (!(error instanceof ChromiumMissingError)) throw error;
-    io.stderr.write(`hostmem run: --report: ${error.message}\n`);
+    io.stderr.write(`hostmem run: --out: ${error.message}\n`);
     return 2;
   }
   // A PDF report: Chromium starts now, while the workload runs, and prints the report at the end.
