@@ -26,7 +26,7 @@ export const EXEC_USAGE = `Usage: hostmem exec [--in FILE] [--out FILE] [--commi
                     [--policy FILE.json] [--events] [--max-line-length SIZE]
 
 Runs one request per line (JSON Lines) against a fresh host memory manager over this OS, in order, and writes
-one result per line. See spec/exec-protocol.md for the requests and results.
+one result per line. See docs/spec/exec-protocol.md for the requests and results, and examples/requests.jsonl.
 
 Options:
   --in FILE             read requests from FILE (default: standard input)
