@@ -270,11 +270,17 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   // The first Ctrl-C (or SIGTERM) stops gracefully: connections closed, workloads stopped, memory released. A second
   // one during that finishes at once — the temporary download folder removed and the host's memory released — rather
   // than killing the process with its temporary files left behind.
+  // A terminal's Ctrl-C under `npm start` can arrive twice at once (the terminal's and the one npm forwards): a repeat
+  // within REPEAT_MS of the first is that same Ctrl-C.
+  const REPEAT_MS = 1000;
   let signals = 0;
+  let firstAt = 0;
   let onSecond: (() => void) | undefined;
   const onSignal = (signal: string): void => {
+    if (signals === 1 && Date.now() - firstAt < REPEAT_MS) return;
     signals++;
     if (signals === 1) {
+      firstAt = Date.now();
       io.stderr.write(`hostmem serve: stopping (${signal})… (again to stop at once)\n`);
       resolveStop?.();
     } else if (signals === 2) {
