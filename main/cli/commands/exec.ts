@@ -156,7 +156,7 @@ function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
     return parsed(openSync(path, flags));
   } catch (error) {
     const verb = flags === 'r' ? 'read' : 'write';
-    return invalid(`cannot ${verb} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return invalid(`cannot ${verb} ${path}: ${reason(error)}`);
   }
 }
 
