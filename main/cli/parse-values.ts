@@ -51,7 +51,13 @@ export function rateOption(option: string, text: string): number {
 
 /** The message of whatever a parser threw, as text. */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  // Node's parseArgs explains some mistakes over several lines: one line here.
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
 }
 
 /**

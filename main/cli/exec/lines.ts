@@ -70,8 +70,8 @@ export class LineWriter {
   private async finish(end: boolean): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.stream.destroyed) {
-      // The 'error' event that destroyed it comes on the next tick.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // The 'error' that destroyed it comes once the stream is closed (a file stream closes its fd first).
+      if (!this.stream.closed) await new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
       throw this.failure ?? new Error('the output stream was closed');
     }
     if (end) {
