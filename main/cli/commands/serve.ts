@@ -241,32 +241,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(`hostmem serve: ${message}\n`);
     return error instanceof ServeError ? 2 : 1;
   }
-  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server).
-  io.stdout.write(`hostmem serving at ${server.url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
-  if (!args.metricsOnly) io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (same token)\n`);
-  if (!isLoopback(args.host)) {
-    io.stderr.write(
-      `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
-    );
-  }
-  for (const { pid, name } of toWatch) {
-    const watcher = watched.watch(inspector, pid, name);
-    io.stderr.write(`hostmem serve: watching ${name} (pid ${pid})\n`);
-    void watcher.done.then((end) => {
-      io.stderr.write(`hostmem serve: stopped watching ${name} (pid ${pid}): ${end}\n`);
-    });
-  }
-  if (args.scenario !== null) {
-    try {
-      const started = service.startWorkload(args.scenario);
-      io.stderr.write(`hostmem serve: workload ${started.id} (${started.name}) running\n`);
-    } catch (error) {
-      io.stderr.write(
-        `hostmem serve: could not start ${args.scenario}: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
-    }
-  }
-
+  // Listening for Ctrl-C before the URL is out: a Ctrl-C right after it still stops cleanly.
   // The first Ctrl-C (or SIGTERM) stops gracefully: connections closed, workloads stopped, memory released. A second
   // one during that finishes at once — the temporary download folder removed and the host's memory released — rather
   // than killing the process with its temporary files left behind.
@@ -296,6 +271,32 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   });
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server).
+  io.stdout.write(`hostmem serving at ${server.url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
+  if (!args.metricsOnly) io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (same token)\n`);
+  if (!isLoopback(args.host)) {
+    io.stderr.write(
+      `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
+    );
+  }
+  for (const { pid, name } of toWatch) {
+    const watcher = watched.watch(inspector, pid, name);
+    io.stderr.write(`hostmem serve: watching ${name} (pid ${pid})\n`);
+    void watcher.done.then((end) => {
+      io.stderr.write(`hostmem serve: stopped watching ${name} (pid ${pid}): ${end}\n`);
+    });
+  }
+  if (args.scenario !== null) {
+    try {
+      const started = service.startWorkload(args.scenario);
+      io.stderr.write(`hostmem serve: workload ${started.id} (${started.name}) running\n`);
+    } catch (error) {
+      io.stderr.write(
+        `hostmem serve: could not start ${args.scenario}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+  }
+
   try {
     await stopped;
     const graceful = (async () => {
