@@ -135,6 +135,8 @@ describe('files that are not regular, and writes that fail', { skip: posixOnly }
     const summary = /recorded\s+(\d+) calls/.exec(recorded.stdout);
     assert.ok(summary, recorded.stdout);
     assert.equal(json.summary.calls, Number(summary[1]), "the run's 'recorded N calls' is what the file holds");
+    const terminal = /^ {2}calls\s+(\d+) /m.exec(recorded.stdout);
+    assert.equal(Number(terminal?.[1]), Number(summary[1]), "the summary's calls are the host calls recorded");
   });
 
   test('exec --out /dev/full: one line, exit 1 (was exit 0, results lost)', async () => {

@@ -300,8 +300,13 @@ async function runWorkload(
   // so they are never below the workload's own.
   let peakReserved = 0;
   let peakCommitted = 0;
+  // Every host call (and policy change or reset: a recording holds them as call lines), whoever made it: the
+  // workload, or the run releasing what the workload still held at its end.
+  let hostCalls = 0;
   const stopPeaks = host.subscribe((event) => {
+    if (event.kind === 'policy' || event.kind === 'reset') hostCalls++;
     if (event.kind !== 'call') return;
+    hostCalls++;
     const { reserved, committed } = host.stats();
     if (reserved > peakReserved) peakReserved = reserved;
     if (committed > peakCommitted) peakCommitted = committed;
@@ -412,7 +417,7 @@ async function runWorkload(
   const lines = [
     `${summary.name} (${summary.kind}, seed ${summary.seed}): ${summary.end}${summary.error ? ` — ${summary.error}` : ''}`,
     `  duration      ${seconds.toFixed(2)} s`,
-    `  calls         ${summary.calls} (${seconds > 0 ? Math.round(summary.calls / seconds) : summary.calls} calls/s)`,
+    `  calls         ${hostCalls} (${seconds > 0 ? Math.round(summary.calls / seconds) : summary.calls} calls/s)${hostCalls === summary.calls ? '' : `: ${summary.calls} by the workload, ${hostCalls - summary.calls} around it (policy changes, releasing what it held at the end)`}`,
     `  peak          reserved ${formatBytes(peakReserved)}, committed ${formatBytes(peakCommitted)} (workload's own: reserved ${formatBytes(summary.peak.reserved)}, committed ${formatBytes(summary.peak.committed)}, heap ${formatBytes(summary.peak.heap)})`,
     `  failures      ${formatFailures(summary.failures)}`,
   ];
