@@ -129,18 +129,22 @@ function headerCount(req: IncomingMessage, name: string): number {
   return n;
 }
 
-/** Why the server could not listen, as one sentence (a ServeError: a usage problem, exit 2). */
+/**
+ * Why the server could not listen, as one sentence (a ServeError: a usage problem, exit 2). The OS's code stays on it
+ * (`code: 'EADDRINUSE'`) for callers that say it in their own words (the app's Settings).
+ */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const sentence = (text: string): Error => Object.assign(new ServeError(text), { code: error.code });
   switch (error.code) {
     case 'EADDRINUSE':
-      return new ServeError(`port ${port} on ${host} is already in use: pick another --port, or 0 for any free port`);
+      return sentence(`port ${port} on ${host} is already in use: pick another --port, or 0 for any free port`);
     case 'EACCES':
-      return new ServeError(`port ${port} on ${host} needs privileges this user does not have: pick a port above 1023`);
+      return sentence(`port ${port} on ${host} needs privileges this user does not have: pick a port above 1023`);
     case 'EADDRNOTAVAIL':
-      return new ServeError(`${host} is not an address of this machine: pick one of its addresses for --host`);
+      return sentence(`${host} is not an address of this machine: pick one of its addresses for --host`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new ServeError(`--host ${host}: no such host name`);
+      return sentence(`--host ${host}: no such host name`);
     default:
       return error;
   }
