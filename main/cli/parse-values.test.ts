@@ -1,7 +1,11 @@
-/** The one size parser and the one duration parser: what they accept, and where they stop. */
+/**
+ * The one size parser and the one duration parser (main/vocabulary/quantities.ts, which every command's options go
+ * through): what they accept, and where they stop. Here, not beside them: main/vocabulary is type-checked for the
+ * browser, without Node's test types.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_TIMER_MS, parseDurationValue, parseSizeValue, quote } from './quantities';
+import { MAX_TIMER_MS, parseDurationValue, parseSizeValue, quote } from '../vocabulary/quantities';
 
 const ok = (value: number) => ({ ok: true, value });
 
