@@ -227,3 +227,42 @@ test('liveIdsOnly (replay): only ids of live memory are kept — released, faile
   assert.equal(all.out[4]?.error, undefined, 'exec still knows "a" (VirtualQuery of the freed range answers)');
   assert.match(String(all.out[5]?.error), /names line 4 \(VirtualQuery\), which has no address/);
 });
+
+test('error lines quote at most ~200 characters of a bad value, whatever its size', async () => {
+  const long = 'r'.repeat(10_000);
+  const { out } = await exec([
+    JSON.stringify({ op: long }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: long,
+      size: 1,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: 0,
+    }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: null,
+      size: long,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: 0,
+    }),
+    JSON.stringify({ op: 'VirtualAlloc', address: null, size: 1, type: long, protect: 'PAGE_READWRITE', level: 0 }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: null,
+      size: 1,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: long,
+    }),
+    JSON.stringify({ op: 'Sleep', ms: long }),
+  ]);
+  assert.equal(out.length, 6);
+  for (const line of out) {
+    const error = String(line.error);
+    assert.ok(error.length < 700, `${error.length} characters: ${error.slice(0, 120)}…`);
+    assert.match(error, /… \(10000 characters\)/);
+  }
+});

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HR, hresultName } from '../../host/hresult';
-import { MEM } from '../../vocabulary';
+import { MEM, quote } from '../../vocabulary';
 import type { HostEvent, HostMalloc, HostMemoryManager, HostResult } from '../../host/types';
 import { invalid, parsed, type Parsed } from './parsed';
 import { toHostPolicy } from './policy';
@@ -298,22 +298,19 @@ class Driver {
     if (spec.kind === 'null') return parsed(null);
     if (spec.kind === 'absolute') return parsed(spec.value);
     const named = this.names.get(spec.id);
-    if (!named)
-      return invalid(`field "${name}": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+    if (!named) return invalid(`field "${name}": unknown id ${quote(spec.id)} (no earlier result has that id)`);
     if (named.address === undefined) {
-      return invalid(
-        `field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), which has no address`,
-      );
+      return invalid(`field "${name}": ${quote(spec.id)} names line ${named.line} (${named.op}), which has no address`);
     }
     if (named.address === null) {
       return invalid(
-        `field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), whose address is null ` +
+        `field "${name}": ${quote(spec.id)} names line ${named.line} (${named.op}), whose address is null ` +
           `(it failed with ${hresultName(named.hr)})`,
       );
     }
     const address = named.address + spec.offset;
     if (address < 0 || !Number.isSafeInteger(address)) {
-      return invalid(`field "${name}": ${JSON.stringify(spec.text)} is outside 0..2^53`);
+      return invalid(`field "${name}": ${quote(spec.text)} is outside 0..2^53`);
     }
     return parsed(address);
   }
@@ -324,16 +321,15 @@ class Driver {
       number = spec.value;
     } else {
       const named = this.names.get(spec.id);
-      if (!named)
-        throw new LineError(`field "malloc": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+      if (!named) throw new LineError(`field "malloc": unknown id ${quote(spec.id)} (no earlier result has that id)`);
       if (named.malloc === undefined) {
         throw new LineError(
-          `field "malloc": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`,
+          `field "malloc": ${quote(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`,
         );
       }
       if (named.malloc === null) {
         throw new LineError(
-          `field "malloc": ${JSON.stringify(spec.id)} names line ${named.line}, whose CreateMalloc failed with ${hresultName(named.hr)}`,
+          `field "malloc": ${quote(spec.id)} names line ${named.line}, whose CreateMalloc failed with ${hresultName(named.hr)}`,
         );
       }
       number = named.malloc;

@@ -3,7 +3,7 @@
  * Each returns a value or a message that says what was expected and what was given.
  */
 import { LEVELS, MAX_TIMER_MS, type LevelName } from '../../host/types';
-import { parseSizeValue } from '../../vocabulary';
+import { parseSizeValue, quote } from '../../vocabulary';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
 const HEX_TEXT = /^0x[0-9a-f]+$/i;
@@ -52,7 +52,7 @@ export function parseAddress(value: unknown, isId: (id: string) => boolean): Par
   if (match) {
     const [, id = '', sign, amount = '0'] = match;
     const magnitude = Number(amount);
-    if (!Number.isSafeInteger(magnitude)) return invalid(`offset in ${JSON.stringify(text)} is above 2^53`);
+    if (!Number.isSafeInteger(magnitude)) return invalid(`offset in ${quote(text)} is above 2^53`);
     return parsed({ kind: 'reference', id: id.trim(), offset: sign === '-' ? -magnitude : magnitude, text });
   }
   return parsed({ kind: 'reference', id: text, offset: 0, text });
@@ -63,7 +63,7 @@ export function parseLevel(value: unknown): Parsed<number> {
   if (typeof value === 'string') {
     const index = LEVELS.indexOf(value as LevelName);
     if (index >= 0) return parsed(index);
-    return invalid(`unknown level ${JSON.stringify(value)} (levels: ${LEVELS.join(', ')}, or 0, 1, 2)`);
+    return invalid(`unknown level ${quote(value)} (levels: ${LEVELS.join(', ')}, or 0, 1, 2)`);
   }
   if (typeof value === 'number' && Number.isSafeInteger(value)) return parsed(value);
   return invalid(`expected a level (${LEVELS.join(', ')}, or 0, 1, 2), got ${describeValue(value)}`);
@@ -92,7 +92,7 @@ export function parseMs(value: unknown): Parsed<number> {
 export function parseId(value: unknown): Parsed<string | number> {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return parsed(value);
   if (typeof value === 'string' && value.trim() !== '' && value === value.trim()) {
-    if (HEX_TEXT.test(value)) return invalid(`id ${JSON.stringify(value)} looks like a hex address; pick another name`);
+    if (HEX_TEXT.test(value)) return invalid(`id ${quote(value)} looks like a hex address; pick another name`);
     return parsed(value);
   }
   return invalid(
