@@ -511,8 +511,8 @@ export class LaunchBooks {
       this.totals.heap += usable;
       this.totals.heapRequested += size;
     }
-    if (stack > 0) {
-      const s = this.stacks[stack - 1]!;
+    const s = stack > 0 ? this.stacks[stack - 1] : undefined;
+    if (s) {
       const w = (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
       s.allocated += w;
       s.live += w;
@@ -532,8 +532,8 @@ export class LaunchBooks {
       this.totals.heapRequested -= size;
     }
     const stack = t.stack[slot]!;
-    if (stack > 0) {
-      const s = this.stacks[stack - 1]!;
+    const s = stack > 0 ? this.stacks[stack - 1] : undefined;
+    if (s) {
       s.live -= this.sampleBytes > size ? this.sampleBytes : size;
       if (s.live < 0) s.live = 0;
       s.liveBlocks--;

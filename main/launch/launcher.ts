@@ -65,6 +65,8 @@ export class TracedProcess {
   /** The agent said goodbye (a normal exit); else the connection just closed (killed, or exec). */
   said = false;
   ended = false;
+  /** Which image of its pid this is: 0, then 1 after an exec, … */
+  image = 0;
   /** Stacks already told to the listener (ids ≤ this). */
   toldStacks = 0;
   readonly startedAt: number;
@@ -361,6 +363,11 @@ export class Launch {
     return this.result;
   }
 
+  /** The program as it ended: the last image of its pid (after an exec, the program it became). */
+  rootProcess(processes: readonly TracedProcess[] = this.processes): TracedProcess | undefined {
+    return processes.filter((t) => t.pid === this.pid).at(-1);
+  }
+
   /** Send a new policy to every traced process (applied by each agent at once). */
   setPolicy(policy: LaunchPolicy): void {
     this.policy = policy;
@@ -449,6 +456,8 @@ export class Launch {
             return;
           }
           proc = new TracedProcess(hello, parent, this.policy, new Symboliser());
+          // An exec keeps the pid and starts a new image: its books are new, numbered after the earlier images.
+          proc.image = this.processes.filter((t) => t.pid === hello.pid).length;
           this.tracedPids.add(hello.pid);
           this.processes.push(proc);
           this.live.set(socket, proc);

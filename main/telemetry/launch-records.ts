@@ -63,6 +63,7 @@ export const LAUNCH_RECORD_SCHEMAS = {
     v,
     t: time,
     pid,
+    image: z.number().int().min(0).max(1000000).optional(),
     ppid: z.number().int().min(0),
     parent: pid.nullable(),
     exe: text,
@@ -82,6 +83,7 @@ export const LAUNCH_RECORD_SCHEMAS = {
     v,
     t: time,
     pid,
+    image: z.number().int().min(0).max(1000000).optional(),
     modules: z.array(z.strictObject({ path: text, loadBias: hex, start: hex, end: hex })).max(100000),
   }),
   'launch-stacks': z.strictObject({
@@ -89,16 +91,25 @@ export const LAUNCH_RECORD_SCHEMAS = {
     v,
     t: time,
     pid,
+    image: z.number().int().min(0).max(1000000).optional(),
     stacks: z
       .array(z.strictObject({ id: count, frames: z.array(hex).min(1).max(256), names: z.array(text).max(256) }))
       .max(1000000),
   }),
-  'launch-calls': z.strictObject({ type: z.literal('launch-calls'), v, t: time, pid, calls: z.array(callRow) }),
+  'launch-calls': z.strictObject({
+    type: z.literal('launch-calls'),
+    v,
+    t: time,
+    pid,
+    image: z.number().int().min(0).max(1000000).optional(),
+    calls: z.array(callRow),
+  }),
   'launch-counters': z.strictObject({
     type: z.literal('launch-counters'),
     v,
     t: time,
     pid,
+    image: z.number().int().min(0).max(1000000).optional(),
     counters: z.strictObject({
       events: count,
       nested: count,
@@ -122,6 +133,7 @@ export const LAUNCH_RECORD_SCHEMAS = {
     v,
     t: time,
     pid,
+    image: z.number().int().min(0).max(1000000).optional(),
     code: z.number().int().nullable(),
     signal: z.string().max(32).nullable(),
     status: z.number().int().nullable(),
@@ -158,7 +170,7 @@ export interface LaunchRecorderOptions {
 
 /** Writes a launch into a session as it happens: a listener of `Launch`. */
 export class LaunchRecorder implements LaunchListener {
-  private readonly written = new Map<number, number>();
+  private readonly written = new Map<TracedProcess, number>();
 
   constructor(
     private readonly writer: SessionWriter,
@@ -175,6 +187,7 @@ export class LaunchRecorder implements LaunchListener {
       v: LAUNCH_RECORD_VERSION,
       t: p.startedAt,
       pid: p.pid,
+      image: p.image,
       ppid: p.hello.ppid,
       parent: p.parent?.pid ?? null,
       exe: p.hello.exe,
@@ -193,6 +206,7 @@ export class LaunchRecorder implements LaunchListener {
       v: LAUNCH_RECORD_VERSION,
       t: Date.now(),
       pid: p.pid,
+      image: p.image,
       modules: modules.map((m) => ({
         path: m.path,
         loadBias: hexOf(m.loadBias),
@@ -204,16 +218,17 @@ export class LaunchRecorder implements LaunchListener {
 
   events(p: TracedProcess, c: EventColumns, n: number, stacks: Int32Array): void {
     const list = p.books.stackList();
-    const told = this.written.get(p.pid) ?? (p.parent ? p.parent.books.stackList().length : 0);
+    const told = this.written.get(p) ?? (p.parent ? p.parent.books.stackList().length : 0);
     if (list.length > told) {
       this.writer.append({
         type: 'launch-stacks',
         v: LAUNCH_RECORD_VERSION,
         t: Date.now(),
         pid: p.pid,
+        image: p.image,
         stacks: list.slice(told).map((s) => ({ id: s.id, frames: s.frames.map(hexOf), names: p.frames(s.id) })),
       });
-      this.written.set(p.pid, list.length);
+      this.written.set(p, list.length);
     }
     if (n === 0) return;
     // Written by hand: hundreds of thousands of rows a second, numbers only.
@@ -223,7 +238,7 @@ export class LaunchRecorder implements LaunchListener {
         `[${c.seq[i]},${c.op[i]},${c.tid[i]},${p.toMs(c.timeNs[i]!)},${c.level[i]},${c.result[i]},${c.addr[i]},${c.size[i]},${c.ret[i]},${c.extra[i]},${c.flags[i]},${c.prot[i]},${c.aflags[i]},${c.err[i]},${stacks[i]}]`;
     }
     this.writer.appendText(
-      `{"type":"launch-calls","v":1,"t":${Date.now()},"pid":${p.pid},"calls":[${rows.join(',')}]}\n`,
+      `{"type":"launch-calls","v":1,"t":${Date.now()},"pid":${p.pid},"image":${p.image},"calls":[${rows.join(',')}]}\n`,
     );
   }
 
@@ -233,6 +248,7 @@ export class LaunchRecorder implements LaunchListener {
       v: LAUNCH_RECORD_VERSION,
       t: Date.now(),
       pid: p.pid,
+      image: p.image,
       counters: { ...c },
       lost: p.decoder.lost,
       abandoned: p.decoder.abandoned,
@@ -246,6 +262,7 @@ export class LaunchRecorder implements LaunchListener {
       v: LAUNCH_RECORD_VERSION,
       t: Date.now(),
       pid: p.pid,
+      image: p.image,
       code: exit?.code ?? null,
       signal: exit?.signal ?? null,
       status: exit?.status ?? null,
@@ -279,14 +296,24 @@ const innermostProgramFrame = (names: readonly string[] | undefined): string | u
 
 /** Rebuilds each traced process's books from launch records, in file order. */
 export class LaunchRebuilder {
-  readonly processes = new Map<number, RebuiltProcess>();
+  /** By `pid/image` (an exec keeps the pid and starts a new image). */
+  readonly processes = new Map<string, RebuiltProcess>();
   readonly order: RebuiltProcess[] = [];
+
+  private of(record: { pid: number; image?: number | undefined }): RebuiltProcess | undefined {
+    return this.processes.get(`${record.pid}/${record.image ?? 0}`);
+  }
+
+  /** The latest image of a pid (a fork's parent). */
+  private latest(pid: number): RebuiltProcess | undefined {
+    return this.order.filter((p) => p.start.pid === pid).at(-1);
+  }
 
   accept(record: { type: string } & Record<string, unknown>): boolean {
     switch (record.type) {
       case 'launch-start': {
         const r = record as unknown as LaunchRecordOf<'launch-start'>;
-        const parent = r.parent === null ? undefined : this.processes.get(r.parent);
+        const parent = r.parent === null ? undefined : this.latest(r.parent);
         const names = new Map<number, readonly string[]>(parent?.names ?? []);
         const callSite = (stack: number): string | undefined => innermostProgramFrame(names.get(stack));
         const books = parent
@@ -313,19 +340,19 @@ export class LaunchRebuilder {
         books.subscribe((e) => {
           if (e.kind === 'failure') p.failures.push(e.failure);
         });
-        this.processes.set(r.pid, p);
+        this.processes.set(`${r.pid}/${r.image ?? 0}`, p);
         this.order.push(p);
         return true;
       }
       case 'launch-modules': {
         const r = record as unknown as LaunchRecordOf<'launch-modules'>;
-        const p = this.processes.get(r.pid);
+        const p = this.of(r);
         if (p) p.modules = r.modules;
         return true;
       }
       case 'launch-stacks': {
         const r = record as unknown as LaunchRecordOf<'launch-stacks'>;
-        const p = this.processes.get(r.pid);
+        const p = this.of(r);
         if (!p) return true;
         for (const s of r.stacks) {
           const id = p.books.internFrames(s.frames);
@@ -336,7 +363,7 @@ export class LaunchRebuilder {
       }
       case 'launch-calls': {
         const r = record as unknown as LaunchRecordOf<'launch-calls'>;
-        const p = this.processes.get(r.pid);
+        const p = this.of(r);
         if (!p) return true;
         for (const row of r.calls) {
           const [, op, , t, level, result, addr, size, ret, extra, flags, prot, aflags, , stack] = row;
@@ -347,7 +374,7 @@ export class LaunchRebuilder {
       }
       case 'launch-counters': {
         const r = record as unknown as LaunchRecordOf<'launch-counters'>;
-        const p = this.processes.get(r.pid);
+        const p = this.of(r);
         if (p) {
           p.counters = r;
           const unsent: Record<number, number> = {};
@@ -358,7 +385,7 @@ export class LaunchRebuilder {
       }
       case 'launch-end': {
         const r = record as unknown as LaunchRecordOf<'launch-end'>;
-        const p = this.processes.get(r.pid);
+        const p = this.of(r);
         if (p) p.end = r;
         return true;
       }
@@ -367,8 +394,9 @@ export class LaunchRebuilder {
     }
   }
 
-  /** The launched program itself: the first process that is nobody's fork. */
+  /** The launched program as it ended: the last image of the first process that is nobody's fork. */
   get root(): RebuiltProcess | undefined {
-    return this.order.find((p) => p.start.parent === null);
+    const first = this.order.find((p) => p.start.parent === null);
+    return first === undefined ? undefined : this.latest(first.start.pid);
   }
 }

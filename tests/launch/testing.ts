@@ -86,7 +86,7 @@ export async function run(
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const result = await launch.done();
   await closed;
-  const root = result.processes.find((t) => t.pid === launch.pid) ?? result.processes[0];
+  const root = launch.rootProcess(result.processes) ?? result.processes[0];
   if (!root) throw new Error(`no traced process (stderr: ${stderr})`);
   return { result, stdout, stderr, root, launch };
 }

@@ -248,7 +248,7 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
   let launch: Launch | undefined;
   const ended: { exit?: { code: number | null; signal: string | null; status: number } } = {};
   const exitOf = (t: TracedProcess): { code: number | null; signal: string | null; status: number } | null =>
-    launch !== undefined && t.pid === launch.pid ? (ended.exit ?? null) : null;
+    launch !== undefined && t === launch.rootProcess() ? (ended.exit ?? null) : null;
   const recorder = writer
     ? new LaunchRecorder(writer, { program: p.program, args: p.args, cwd, policy: p.policy }, exitOf)
     : undefined;
@@ -272,9 +272,9 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
           events: (t, e, n, s) => recorder?.events(t, e, n, s),
           counters: (t, c) => recorder?.counters(t, c),
           processEnded: (t) => {
-            // The program's own end is written once its exit status is known (below).
+            // Written now without an exit status; the program's own is written again below once its status is known.
             if (launch !== undefined && t.pid === launch.pid) sampler?.sampleNow();
-            else recorder?.processEnded(t);
+            recorder?.processEnded(t);
           },
         },
       },
@@ -303,7 +303,7 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
     return LAUNCH_FAILED;
   }
   // The program's end record, with its exit status.
-  const root = result.processes.find((t) => t.pid === launch!.pid);
+  const root = launch.rootProcess(result.processes);
   if (root && recorder) recorder.processEnded(root);
   let failed = false;
   try {
@@ -328,7 +328,7 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
           nested: t.counters?.nested ?? 0,
           early: t.counters?.early ?? 0,
           ended:
-            t.pid === launch!.pid
+            t === root
               ? result.signal
                 ? `was killed by ${result.signal}`
                 : `exited with code ${result.code}`

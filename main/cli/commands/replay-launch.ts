@@ -29,7 +29,9 @@ export function checkReplayed(p: RebuiltProcess): { ok: boolean; lines: string[]
   const name = `${p.start.exe} (pid ${p.start.pid})`;
   const c = p.counters?.counters;
   if (!c) {
-    lines.push(`${name}: ${p.calls} calls replayed; the agent sent no counters to compare with (killed at once?)`);
+    lines.push(
+      `${name}: ${p.calls} calls replayed; it ended before the agent sent its counters (an exec, or killed at once): nothing to compare`,
+    );
     return { ok: true, lines };
   }
   const t = p.books.totals;
