@@ -18,6 +18,7 @@ const en = {
     title: 'hostmem',
     language: 'Language',
     connection: { connecting: 'Connecting…', open: 'Live', closed: 'Disconnected — retrying' },
+    lost: 'The server is gone since {time}: what you see is the last picture. Reconnecting…',
     error: 'Error: {message}',
   },
   nav: { overview: 'Overview', allocations: 'Allocations', failures: 'Failures', scenarios: 'Scenarios & policy' },

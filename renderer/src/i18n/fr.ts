@@ -6,6 +6,7 @@ const fr: Messages = {
     title: 'hostmem',
     language: 'Langue',
     connection: { connecting: 'Connexion…', open: 'En direct', closed: 'Déconnecté — nouvel essai' },
+    lost: 'Le serveur ne répond plus depuis {time} : ce que vous voyez est la dernière image. Reconnexion…',
     error: 'Erreur : {message}',
   },
   nav: {

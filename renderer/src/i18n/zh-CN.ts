@@ -6,6 +6,7 @@ const zhCN: Messages = {
     title: 'hostmem',
     language: '语言',
     connection: { connecting: '正在连接…', open: '实时', closed: '已断开 — 正在重试' },
+    lost: '服务器自 {time} 起已断开：所见为最后的画面。正在重新连接…',
     error: '错误：{message}',
   },
   nav: { overview: '概览', allocations: '分配', failures: '失败', scenarios: '场景与策略' },

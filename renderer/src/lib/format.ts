@@ -84,6 +84,15 @@ export function parseHex(text: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
+/**
+ * Parse an address of the whole 64-bit range (`0x` optional, `_` and spaces ignored), as a bigint: addresses past
+ * 2^53 (Linux's vsyscall page, kernel addresses) are not exact as numbers. Undefined when it is not one.
+ */
+export function parseAddress(text: string): bigint | undefined {
+  const s = text.trim().replace(/[_\s]/g, '').replace(/^0x/i, '');
+  return /^[0-9a-f]{1,16}$/i.test(s) ? BigInt(`0x${s}`) : undefined;
+}
+
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -108,4 +117,13 @@ export function parseSize(text: string): number | undefined {
   if (unit === undefined) return undefined;
   const v = Math.round(Number(m[1]) * unit);
   return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/**
+ * A path split before its last part — `['/usr/bin/', 'node']`, `['C:\\Windows\\', 'ntdll.dll']` — so that a narrow
+ * cell can cut the folders and keep the file name. A name without a separator is all leaf.
+ */
+export function splitPath(path: string): readonly [dir: string, leaf: string] {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1;
+  return cut > 0 && cut < path.length ? [path.slice(0, cut), path.slice(cut)] : ['', path];
 }

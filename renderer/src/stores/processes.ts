@@ -79,6 +79,8 @@ export const useProcessesStore = defineStore('processes', () => {
   const listTotal = shallowRef(0);
   const listError = shallowRef<string | null>(null);
   const listedAt = shallowRef(0);
+  /** The picker's search text (kept here: the picker goes away during a pick and comes back after a refusal). */
+  const pickerQuery = shallowRef('');
 
   async function refreshList(): Promise<void> {
     try {
@@ -292,6 +294,7 @@ export const useProcessesStore = defineStore('processes', () => {
     listTotal,
     listError,
     listedAt,
+    pickerQuery,
     refreshList,
     pid,
     name,
