@@ -164,19 +164,19 @@ test('the region table is one Tab stop, with arrows, Page keys, Home and End ins
   const rows = page.locator(tid('process-region-row'));
   await rows.nth(1).click();
   let focus = await focusInfo();
-  assert.equal(focus.grid, 'process-region-grid', 'a click puts the focus in the table');
+  assert.equal(focus.grid, 'process-region-table', 'a click puts the focus in the table');
   await page.keyboard.press('Tab');
   focus = await focusInfo();
-  assert.notEqual(focus.grid, 'process-region-grid', `Tab leaves the table (focus on ${focus.self})`);
+  assert.notEqual(focus.grid, 'process-region-table', `Tab leaves the table (focus on ${focus.self})`);
 
-  await page.locator(tid('process-region-grid')).focus();
+  await page.locator(tid('process-region-table')).focus();
   const total = Number(await page.locator(tid('process-region-table')).getAttribute('data-total'));
   assert.ok(total > 40, `the child has ${total} regions`);
   await page.keyboard.press('End');
   const bases = await page
     .locator(tid('process-region-row'))
     .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-base'))));
-  const grid = page.locator(tid('process-region-grid'));
+  const grid = page.locator(tid('process-region-table'));
   assert.equal(Number(await grid.getAttribute('data-active')), Math.max(...bases), 'End: the last row');
   await page.keyboard.press('Home');
   const first = Number(await grid.getAttribute('data-active'));
@@ -189,7 +189,7 @@ test('the region table is one Tab stop, with arrows, Page keys, Home and End ins
   assert.ok(active, 'aria-activedescendant names the active row');
   assert.equal(await page.locator(`[id="${active}"]`).getAttribute('data-base'), String(stepped));
   focus = await focusInfo();
-  assert.equal(focus.grid, 'process-region-grid', 'the focus stays in the table while the rows change');
+  assert.equal(focus.grid, 'process-region-table', 'the focus stays in the table while the rows change');
 });
 
 test('file paths read left to right and keep the file name', async () => {
@@ -247,10 +247,10 @@ test('the allocation table is one Tab stop too', async () => {
   await page.locator(tid('allocation-row')).first().click();
   await page.locator(tid('drawer-close')).click();
   let focus = await focusInfo();
-  assert.equal(focus.grid, 'allocation-grid', 'closing the drawer gives the focus back to the table');
+  assert.equal(focus.grid, 'allocation-table', 'closing the drawer gives the focus back to the table');
   await page.keyboard.press('Tab');
   focus = await focusInfo();
-  assert.notEqual(focus.grid, 'allocation-grid', `Tab leaves the table (focus on ${focus.self})`);
+  assert.notEqual(focus.grid, 'allocation-table', `Tab leaves the table (focus on ${focus.self})`);
 });
 
 test('the address bar follows the chosen process', async () => {

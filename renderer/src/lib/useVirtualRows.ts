@@ -1,7 +1,7 @@
 /**
  * A virtualised table's windowing (used by components/VirtualTable.vue): only the rows in view (plus OVERSCAN either
  * side) are in the DOM, positioned inside a spacer as tall as every row, so 100,000 rows scroll as smoothly as 100.
- * Rows have a fixed height.
+ * Rows have a fixed height; a sticky header row may sit at the top of the scroller, above them.
  */
 import { computed, onBeforeUnmount, onMounted, shallowRef, type Ref } from 'vue';
 
@@ -15,12 +15,17 @@ export interface VirtualRowsOptions<T> {
   scroller: Readonly<Ref<HTMLElement | null>>;
   /** Pixels; every row has this height. */
   rowHeight: number;
+  /** Pixels at the top of the scroller taken by a sticky header row (0 when none). */
+  headerHeight?: number;
   /** The viewport height assumed until the scroller is measured (and when it measures 0). */
   initialViewport: number;
 }
 
 export function useVirtualRows<T>(options: VirtualRowsOptions<T>) {
   const { rows, scroller, rowHeight, initialViewport } = options;
+  const header = options.headerHeight ?? 0;
+  /** The height left for rows in the scroller. */
+  const measure = (el: HTMLElement): number => el.clientHeight - header;
   const top = shallowRef(0);
   const viewport = shallowRef(initialViewport);
   let observer: ResizeObserver | undefined;
@@ -28,10 +33,10 @@ export function useVirtualRows<T>(options: VirtualRowsOptions<T>) {
   onMounted(() => {
     const el = scroller.value;
     if (el === null) return;
-    viewport.value = el.clientHeight || initialViewport;
+    viewport.value = measure(el) > 0 ? measure(el) : initialViewport;
     if (typeof ResizeObserver !== 'undefined') {
       observer = new ResizeObserver(() => {
-        viewport.value = el.clientHeight || viewport.value;
+        if (measure(el) > 0) viewport.value = measure(el);
       });
       observer.observe(el);
     }
@@ -63,7 +68,7 @@ export function useVirtualRows<T>(options: VirtualRowsOptions<T>) {
     const el = scroller.value;
     if (el === null) return;
     const y = index * rowHeight;
-    const height = el.clientHeight || viewport.value;
+    const height = measure(el) > 0 ? measure(el) : viewport.value;
     if (y < el.scrollTop) scrollTop(y);
     else if (y + rowHeight > el.scrollTop + height) scrollTop(y + rowHeight - height);
   }
