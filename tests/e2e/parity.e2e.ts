@@ -210,6 +210,57 @@ test('file paths read left to right and keep the file name', async () => {
   );
 });
 
+test('the summary by type: figures under their right-aligned headings; a type name filters the table', async () => {
+  const aligns = await page
+    .locator(`${tid('process-summary')} td, ${tid('process-summary')} thead th`)
+    .evaluateAll((els) =>
+      els.map((el) => ({
+        text: el.textContent ?? '',
+        align: el.ownerDocument.defaultView!.getComputedStyle(el).textAlign,
+        cls: el.className,
+      })),
+    );
+  for (const a of aligns.filter((x) => x.cls.includes('num'))) assert.equal(a.align, 'right', a.text);
+  await page.locator(`${tid('process-summary-filter')}[data-type="image"]`).click();
+  assert.equal(await page.locator(tid('process-filter-type')).inputValue(), 'image');
+  const types = await page
+    .locator(tid('process-region-row'))
+    .evaluateAll((els) => [...new Set(els.map((e) => e.getAttribute('data-type')))]);
+  assert.deepEqual(types, ['image']);
+  await page.locator(`${tid('process-summary-filter')}[data-type="image"]`).press('Enter');
+  assert.equal(await page.locator(tid('process-filter-type')).inputValue(), '');
+});
+
+test('the chart: one byte unit on the y axis, distinct time labels from the first seconds, a log scale from the keyboard', async () => {
+  const canvas = page.locator(`${tid('process-chart')} canvas`);
+  await page.waitForFunction(
+    () =>
+      (globalThis as unknown as { document: { querySelector(s: string): PageElement | null } }).document
+        .querySelector('[data-testid="process-chart"] canvas')
+        ?.getAttribute('data-x-ticks') !== '',
+    undefined,
+    { timeout: WAIT },
+  );
+  const y = ((await canvas.getAttribute('data-y-ticks')) ?? '').split('|');
+  const units = new Set(y.map((l) => l.split(' ').at(-1)));
+  assert.equal(units.size, 1, `one unit: ${y.join(', ')}`);
+  const x = ((await canvas.getAttribute('data-x-ticks')) ?? '').split('|');
+  assert.ok(x.length >= 2, `time labels: ${x.join(', ')}`);
+  assert.equal(new Set(x).size, x.length, `no time label repeated: ${x.join(', ')}`);
+  await page.locator(tid('process-chart-log')).focus();
+  await page.keyboard.press('Enter');
+  await page.locator(`${tid('process-chart')}[data-log="true"]`).waitFor({ timeout: WAIT });
+  await page.waitForFunction(
+    (before) =>
+      (globalThis as unknown as { document: { querySelector(s: string): PageElement | null } }).document
+        .querySelector('[data-testid="process-chart"] canvas')
+        ?.getAttribute('data-y-ticks') !== before,
+    y.join('|'),
+    { timeout: WAIT },
+  );
+  await page.keyboard.press('Enter');
+});
+
 test('find-address takes the whole 64-bit range and says when a filter hides the region', async () => {
   const box = page.locator(tid('process-search-address'));
   await box.fill('ffffffffff600000');

@@ -50,6 +50,7 @@ const en = {
     unknown: 'unknown',
   },
   chart: {
+    log: 'Log scale',
     title: 'Reserved vs committed',
     reserved: 'Reserved',
     committed: 'Committed',

@@ -43,6 +43,7 @@ const fr: Messages = {
     unknown: 'inconnue',
   },
   chart: {
+    log: 'Échelle log.',
     title: 'Réservé et engagé',
     reserved: 'Réservé',
     committed: 'Engagé',

@@ -61,6 +61,7 @@ export const processesEn = {
     private: 'Private',
     regions: 'Regions',
     total: 'Total (without free)',
+    filterBy: 'Show only this type in the region table (again: every type)',
   },
   table: {
     title: 'Regions',
@@ -187,6 +188,7 @@ export const processesFr: ProcessesMessages = {
     private: 'Privé',
     regions: 'Régions',
     total: 'Total (hors libre)',
+    filterBy: 'N’afficher que ce type dans la table des régions (à nouveau : tous les types)',
   },
   table: {
     title: 'Régions',
@@ -310,6 +312,7 @@ export const processesZhCN: ProcessesMessages = {
     private: '私有',
     regions: '区域数',
     total: '合计（不含空闲）',
+    filterBy: '在区域表中只显示此类型（再次点击：所有类型）',
   },
   table: {
     title: '区域',

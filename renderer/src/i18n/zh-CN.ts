@@ -33,6 +33,7 @@ const zhCN: Messages = {
     unknown: '未知',
   },
   chart: {
+    log: '对数刻度',
     title: '保留与提交',
     reserved: '已保留',
     committed: '已提交',
