@@ -6,7 +6,7 @@
  * row at a time. A section left out of the model (`selectSections`) is named at the top and says so in its place,
  * never shown as an empty table (which means "none").
  */
-import { BASE_PROTECTIONS, PAGE, PROTECTION_MODIFIERS } from '../vocabulary';
+import { BASE_PROTECTIONS, formatHex, PAGE, PROTECTION_MODIFIERS } from '../vocabulary';
 import { FAILURE_GROUPS, LEVELS, type FailureGroup } from '../host/types';
 import { LEVEL_KEYS, localizer, type Localizer, type MessageKey } from './i18n';
 import {
@@ -49,7 +49,7 @@ const ESCAPES: Readonly<Record<string, string>> = {
 };
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
+const hex = formatHex;
 
 const BASE_PROTECT_NAMES: ReadonlyMap<number, string> = new Map(BASE_PROTECTIONS);
 

@@ -168,3 +168,5 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 /** Report sections a user may leave out; the summary, clerks, policy and host info are always there. */
 export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
 export type ReportSection = (typeof REPORT_SECTIONS)[number];
+
+export { byteUnit, formatBytes, formatHex, formatNumber, formatTime, UNIT_SPACE } from './format';

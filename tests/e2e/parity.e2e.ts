@@ -242,7 +242,7 @@ test('the chart: one byte unit on the y axis, distinct time labels from the firs
     { timeout: WAIT },
   );
   const y = ((await canvas.getAttribute('data-y-ticks')) ?? '').split('|');
-  const units = new Set(y.map((l) => l.split(' ').at(-1)));
+  const units = new Set(y.map((l) => l.split(/\s/).at(-1)));
   assert.equal(units.size, 1, `one unit: ${y.join(', ')}`);
   const x = ((await canvas.getAttribute('data-x-ticks')) ?? '').split('|');
   assert.ok(x.length >= 2, `time labels: ${x.join(', ')}`);
@@ -323,6 +323,27 @@ test('after the process exits the title says so and Take snapshot is disabled', 
   const title = (await page.locator(tid('process-watching')).textContent()) ?? '';
   assert.doesNotMatch(title, /Watching|every/, title);
   assert.equal(await page.locator(tid('process-snapshot-take')).isDisabled(), true);
+});
+
+test('what the server says is in the page language: a refusal, a scenario and its parameters', async () => {
+  const dead = sleeper();
+  const gone = new Promise((done) => dead.once('exit', done));
+  dead.kill('SIGKILL');
+  await gone;
+  await page.goto('about:blank');
+  await page.goto(`${served.url.replace(/#.*$/, '')}#processes/${dead.pid}`);
+  const refused = page.locator(tid('process-refused'));
+  await refused.waitFor({ timeout: WAIT });
+  await page.locator(tid('lang-select')).selectOption('fr');
+  await page.getByText('n’est pas en cours d’exécution').waitFor({ timeout: WAIT });
+  assert.match((await refused.textContent()) ?? '', new RegExp(`Le processus ${dead.pid} n’est pas en cours`));
+  await page.locator(tid('nav-scenarios')).click();
+  await page.locator(tid('scenario-select')).selectOption('steady');
+  assert.match((await page.locator(tid('scenario-description')).textContent()) ?? '', /petite population/);
+  assert.match((await page.locator(tid('scenario-help-seed')).textContent()) ?? '', /graine/);
+  await page.locator(tid('lang-select')).selectOption('zh-CN');
+  assert.match((await page.locator(tid('scenario-description')).textContent()) ?? '', /保留区/);
+  await page.locator(tid('lang-select')).selectOption('en');
 });
 
 test('when the server goes away the whole view says so', async () => {

@@ -12,6 +12,7 @@ import type {
   ReportSection,
 } from '../api/contract';
 import { processesEn } from './processes';
+import { serverEn } from './server';
 
 const en = {
   app: {
@@ -305,6 +306,8 @@ const en = {
     totals: 'Totals',
     kinds: { manual: 'manual', periodic: 'periodic' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverEn,
   /** The Processes view (./processes.ts). */
   processes: processesEn,
 };

@@ -1,5 +1,6 @@
 import type { Messages } from './en';
 import { processesFr } from './processes';
+import { serverFr } from './server';
 
 const fr: Messages = {
   app: {
@@ -303,6 +304,8 @@ const fr: Messages = {
     totals: 'Totaux',
     kinds: { manual: 'manuel', periodic: 'périodique' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverFr,
   /** The Processes view (./processes.ts). */
   processes: processesFr,
 };

@@ -111,7 +111,7 @@ export const processesEn = {
     title: 'Export…',
     format: 'Format',
     submit: 'Export report',
-    done: 'Report ready',
+    done: 'Report ready: {files}',
     error: 'Export failed: {message}',
   },
   tray: {
@@ -238,7 +238,7 @@ export const processesFr: ProcessesMessages = {
     title: 'Exporter…',
     format: 'Format',
     submit: 'Exporter le rapport',
-    done: 'Rapport prêt',
+    done: 'Rapport prêt : {files}',
     error: 'Échec de l’export : {message}',
   },
   tray: {
@@ -362,7 +362,7 @@ export const processesZhCN: ProcessesMessages = {
     title: '导出…',
     format: '格式',
     submit: '导出报告',
-    done: '报告已就绪',
+    done: '报告已就绪：{files}',
     error: '导出失败：{message}',
   },
   tray: {

@@ -1,5 +1,6 @@
 import type { Messages } from './en';
 import { processesZhCN } from './processes';
+import { serverZhCN } from './server';
 
 const zhCN: Messages = {
   app: {
@@ -287,6 +288,8 @@ const zhCN: Messages = {
     totals: '合计',
     kinds: { manual: '手动', periodic: '定期' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverZhCN,
   /** The Processes view (./processes.ts). */
   processes: processesZhCN,
 };

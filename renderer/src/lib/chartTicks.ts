@@ -2,9 +2,11 @@
  * Chart axes a person can read: byte ticks at round binary steps, all in one unit (0, 256, 512, 768 MiB — not 47.7,
  * 95.4, 954 MiB or a mix of MiB and GiB), and time ticks at round steps of seconds or minutes, none repeated.
  */
+import { byteUnit, UNIT_SPACE } from '../api/contract';
 import { formatNumber } from './format';
 
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+/** Powers of 1024 a tick may be written in (B … TiB). */
+const MAX_UNIT = 4;
 
 export interface ByteTicks {
   /** The tick values, from 0 up to the first tick at or above the maximum. */
@@ -23,13 +25,13 @@ export function byteTicks(max: number, count = 5): ByteTicks {
   const values: number[] = [];
   for (let v = 0; v <= last; v += step) values.push(v);
   let unit = 0;
-  while (unit < BYTE_UNITS.length - 1 && last >= 1024 ** (unit + 1)) unit++;
+  while (unit < MAX_UNIT && last >= 1024 ** (unit + 1)) unit++;
   return { values, unit };
 }
 
 /** A byte tick in the axis's unit: `0.25 GiB`, `512 MiB`. */
 export function formatByteTick(value: number, unit: number, locale: string): string {
-  return `${formatNumber(value / 1024 ** unit, locale, 2)} ${BYTE_UNITS[unit]}`;
+  return `${formatNumber(value / 1024 ** unit, locale, 2)}${UNIT_SPACE}${byteUnit(unit, locale)}`;
 }
 
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200].map((s) => s * 1000);
