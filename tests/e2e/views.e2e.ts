@@ -89,7 +89,21 @@ async function show(page: Page, view: View): Promise<void> {
         await page.locator(tid('process-search')).press('Enter');
       }
       await page.locator(tid('process-region-row')).first().waitFor({ timeout: WAIT });
-      await page.locator(tid('process-chart')).waitFor({ timeout: WAIT });
+      // A few seconds of the (new) watch, so that the chart has lines to show.
+      await page.waitForFunction(
+        () =>
+          Number(
+            (
+              globalThis as unknown as {
+                document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
+              }
+            ).document
+              .querySelector('[data-testid="process-chart"]')
+              ?.getAttribute('data-points'),
+          ) >= 4,
+        undefined,
+        { timeout: WAIT },
+      );
       break;
   }
   await page.waitForTimeout(400); // a chart's first frame
@@ -147,6 +161,11 @@ test('screenshots of every view in en, fr and zh-CN, light and dark, 1600×1000 
           await show(page, view);
           await page.screenshot({ path: join(artifacts, `${view}-${lang}-${theme}-${size.width}.png`) });
           taken++;
+          if (view === 'processes') {
+            // The region table, scrolled to (below the chart and the summary in a narrow window).
+            await page.locator(tid('process-region-table')).scrollIntoViewIfNeeded();
+            await page.screenshot({ path: join(artifacts, `regions-${lang}-${theme}-${size.width}.png`) });
+          }
         }
         await page.context().close();
       }

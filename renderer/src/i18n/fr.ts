@@ -78,7 +78,7 @@ const fr: Messages = {
     filterMinSize: 'Taille min.',
     any: 'Tous',
     search: 'Chercher une adresse',
-    searchPlaceholder: 'adresse hexadécimale, ex. 7f12a0000',
+    searchPlaceholder: 'adresse hex., ex. 7f12a0000',
     find: 'Chercher',
     found: 'La région {base} contient {address}',
     notFound: 'Aucune région vivante ne contient {address}',
