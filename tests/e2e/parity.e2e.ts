@@ -5,11 +5,15 @@
  * Each test is one defect of the issue and fails on the dashboard before the change:
  * - the picker keeps its highlight on a process (by PID) when a refresh re-sorts the list, says when the list is cut,
  *   and keeps the search text after a refused pick;
- * - the region and allocation tables are one Tab stop each, with ↑/↓/PageUp/PageDown/Home/End inside;
+ * - the region and allocation tables are one Tab stop each, with ↑/↓/PageUp/PageDown/Home/End inside; Ctrl+C copies
+ *   the active row (an addition);
  * - file paths are shown left to right (no `direction: rtl`), the file name kept whole;
+ * - the summary by type's figures sit under their right-aligned headings, and a type name filters the table;
+ * - the chart's y ticks are in one unit, its time labels distinct from the first seconds, a log scale a key away;
  * - filter changes scroll to the top; find-address takes the whole 64-bit range and says when a filter hides the
  *   region; the address bar follows the watched process;
  * - after the process exits the title no longer says "Watching … every 1 s" and Take snapshot is disabled;
+ * - what the server says (a refusal, a scenario's description and help) is in the page's language;
  * - when the server goes away the whole view says so.
  *
  * Run by `npm test` (leg `e2e`) from out/e2e/parity.e2e.js. Selectors are renderer/TESTIDS.md's.
@@ -75,6 +79,7 @@ before(async () => {
   served = await serve(['--port', '0']);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'en-US' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: served.origin });
   page = await context.newPage();
   await page.goto(served.url);
   await page.locator(tid('view-overview')).waitFor({ timeout: WAIT });
@@ -190,6 +195,23 @@ test('the region table is one Tab stop, with arrows, Page keys, Home and End ins
   assert.equal(await page.locator(`[id="${active}"]`).getAttribute('data-base'), String(stepped));
   focus = await focusInfo();
   assert.equal(focus.grid, 'process-region-table', 'the focus stays in the table while the rows change');
+});
+
+test('Ctrl+C copies the active region with the headings, tab-separated', async () => {
+  const grid = page.locator(tid('process-region-table'));
+  await grid.focus();
+  await page.keyboard.press('Home');
+  const base = Number(await grid.getAttribute('data-active'));
+  await page.keyboard.press('Control+c');
+  const text = await page.evaluate(() =>
+    (
+      globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+    ).navigator.clipboard.readText(),
+  );
+  const [head, row] = text.split('\n');
+  assert.equal(head!.split('\t')[0], 'Address');
+  assert.equal(head!.split('\t').length, 9);
+  assert.equal(row!.split('\t')[0], `0x${base.toString(16).toUpperCase()}`);
 });
 
 test('file paths read left to right and keep the file name', async () => {
