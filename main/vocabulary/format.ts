@@ -64,3 +64,14 @@ export function formatTime(ms: number, locale: string): string {
 export function formatHex(value: number): string {
   return `0x${value.toString(16).toUpperCase()}`;
 }
+
+/**
+ * The colour of each failure group, the same on screen (chart markers, badges, the renderer's CSS variables) and in
+ * the reports (HTML / PDF charts and swatches): "Other" failures are one colour everywhere.
+ */
+export const FAILURE_GROUP_COLOURS = {
+  eTaskCritical: '#d29922',
+  eAppDomainCritical: '#e8590c',
+  eProcessCritical: '#cf222e',
+  other: '#8250df',
+} as const;

@@ -169,4 +169,12 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
 export type ReportSection = (typeof REPORT_SECTIONS)[number];
 
-export { byteUnit, formatBytes, formatHex, formatNumber, formatTime, UNIT_SPACE } from './format';
+export {
+  byteUnit,
+  FAILURE_GROUP_COLOURS,
+  formatBytes,
+  formatHex,
+  formatNumber,
+  formatTime,
+  UNIT_SPACE,
+} from './format';
