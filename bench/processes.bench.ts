@@ -19,14 +19,13 @@
  * Options: --seconds=N, --regions=N (default 100000), --rate=N changes/s (default 1000).
  */
 import { type CDPSession, type Page } from 'playwright-core';
-import { join } from 'node:path';
 import type { ProcessInspector, ProcessRegion, ProcessWalk } from '../native';
 import { createHost } from '../main/host';
 import { startServer } from '../main/server';
 import { createService } from '../main/service';
 import { createPublisher } from '../main/telemetry/publisher';
 import { createSampler } from '../main/telemetry/sampler';
-import { launchChromium, repoRoot } from '../tests/e2e/serve';
+import { launchChromium, rendererDir } from '../tests/e2e/serve';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const SECONDS = Number(args.get('seconds') ?? 15);
@@ -253,7 +252,7 @@ async function main(): Promise<void> {
     inspector: syntheticInspector(synthetic),
   });
   sampler.start();
-  const server = await startServer({ service, staticDir: join(repoRoot(), 'out', 'renderer') });
+  const server = await startServer({ service, staticDir: rendererDir() });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -16,6 +16,7 @@
  */
 import {
   ApiCallError,
+  isMessageRef,
   type ApiClient,
   type ErrorCode,
   type Method,
@@ -130,7 +131,12 @@ export function toApiCallError(e: unknown): ApiCallError {
   if (isRecord(e) && !(e instanceof Error) && typeof e.code === 'string' && typeof e.message === 'string') {
     const issues = Array.isArray(e.issues) ? e.issues.filter((i): i is string => typeof i === 'string') : [];
     const code = (ERROR_CODES.has(e.code) ? e.code : 'internal') as ErrorCode;
-    return new ApiCallError({ code, message: e.message, issues });
+    return new ApiCallError({
+      code,
+      message: e.message,
+      issues,
+      ...(isMessageRef(e.reason) && { reason: e.reason }),
+    });
   }
   return new ApiCallError({ code: 'internal', message: e instanceof Error ? e.message : String(e) });
 }

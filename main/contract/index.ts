@@ -38,6 +38,8 @@ export type {
 } from '../telemetry/snapshot-data';
 export type { Holdings, MemoryFigures, WorkloadEnd } from '../workloads/status';
 export * from './processes';
+export * from './messages';
+import { isMessageRef, type MessageRef } from './messages';
 
 /** Report formats the UI can export: the same as `hostmem report`'s. */
 export const EXPORT_FORMATS = REPORT_FORMATS;
@@ -457,17 +459,22 @@ export interface ApiError {
   readonly message: string;
   /** Validation problems, one per line ("params.size: Too small…"). */
   readonly issues?: readonly string[];
+  /** The message as a code and parameters, for a UI to word in its language (`message` is its English text). */
+  readonly reason?: MessageRef;
 }
 
 /** What `ApiClient.call` rejects with. */
 export class ApiCallError extends Error {
   readonly code: ErrorCode;
   readonly issues: readonly string[];
+  /** The message as a code and parameters, when main sent one (else the English `message` is all there is). */
+  readonly reason: MessageRef | null;
   constructor(error: ApiError) {
     super(error.message);
     this.name = 'ApiCallError';
     this.code = error.code;
     this.issues = error.issues ?? [];
+    this.reason = error.reason !== undefined && isMessageRef(error.reason) ? error.reason : null;
   }
 }
 

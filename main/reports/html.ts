@@ -6,7 +6,7 @@
  * row at a time. A section left out of the model (`selectSections`) is named at the top and says so in its place,
  * never shown as an empty table (which means "none").
  */
-import { BASE_PROTECTIONS, PAGE, PROTECTION_MODIFIERS } from '../vocabulary';
+import { BASE_PROTECTIONS, FAILURE_GROUP_COLOURS, formatHex, PAGE, PROTECTION_MODIFIERS } from '../vocabulary';
 import { FAILURE_GROUPS, LEVELS, type FailureGroup } from '../host/types';
 import { LEVEL_KEYS, localizer, type Localizer, type MessageKey } from './i18n';
 import {
@@ -26,12 +26,8 @@ export interface HtmlOptions {
   readonly maxEventsPerLevel?: number;
 }
 
-export const LEVEL_COLORS: Readonly<Record<FailureGroup, string>> = {
-  eTaskCritical: '#e0a800',
-  eAppDomainCritical: '#e8590c',
-  eProcessCritical: '#c92a2a',
-  other: '#868e96',
-};
+/** The dashboard's colours (main/vocabulary): a level looks the same on screen and in the report. */
+export const LEVEL_COLORS: Readonly<Record<FailureGroup, string>> = FAILURE_GROUP_COLOURS;
 
 const SERIES = {
   reserved: '#1c7ed6',
@@ -49,7 +45,7 @@ const ESCAPES: Readonly<Record<string, string>> = {
 };
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
+const hex = formatHex;
 
 const BASE_PROTECT_NAMES: ReadonlyMap<number, string> = new Map(BASE_PROTECTIONS);
 
@@ -81,6 +77,7 @@ th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line
 th { background: var(--band); font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 td.t { white-space: nowrap; }
+td.nw, th.nw { white-space: nowrap; }
 td.code { font-family: ui-monospace, "SFMono-Regular", Consolas, "Liberation Mono", monospace; font-size: 12px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 8px; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }

@@ -5,7 +5,7 @@
  * Every language has every key (the type makes it so); identifiers (eTaskCritical, HRESULT names, PAGE_*) are shown
  * as they are in every language, next to the translated words.
  */
-import type { FailureGroup, FailureReason, Language } from '../vocabulary';
+import { formatBytes, formatTime, type FailureGroup, type FailureReason, type Language } from '../vocabulary';
 
 const en = {
   title: 'Allocation report',
@@ -386,13 +386,6 @@ const zhCN: Messages = {
 
 export const MESSAGES: Readonly<Record<Language, Messages>> = { en, fr, 'zh-CN': zhCN };
 
-/** Byte units per language (French writes octets). */
-const UNITS: Readonly<Record<Language, readonly string[]>> = {
-  en: ['B', 'KiB', 'MiB', 'GiB', 'TiB'],
-  fr: ['o', 'Kio', 'Mio', 'Gio', 'Tio'],
-  'zh-CN': ['B', 'KiB', 'MiB', 'GiB', 'TiB'],
-};
-
 export const LEVEL_KEYS: Readonly<Record<FailureGroup, MessageKey>> = {
   eTaskCritical: 'levelTask',
   eAppDomainCritical: 'levelAppDomain',
@@ -416,13 +409,13 @@ export interface Localizer {
   t(key: MessageKey, values?: Readonly<Record<string, string | number>>): string;
   /** An integer or decimal number with the language's separators. */
   number(n: number): string;
-  /** A byte count with a binary unit, e.g. "64.0 MiB" / "64,0 Mio". */
+  /** A byte count with a binary unit, e.g. "64 MiB" / "1,5 Mio": the dashboard's (main/vocabulary/format.ts). */
   bytes(n: number): string;
   /** A duration in ms, e.g. "20.3 s" / "20,3 s" / "20.3秒". */
   duration(ms: number): string;
   /** Date and time (ms since the epoch), in this machine's time zone. */
   dateTime(ms: number): string;
-  /** Time of day with seconds (and tenths with `precise`). */
+  /** Time of day with seconds, 24-hour, as the dashboard writes it (and tenths with `precise`). */
   time(ms: number, precise?: boolean): string;
   /** A ratio (0.9) as a percentage. */
   percent(ratio: number): string;
@@ -442,17 +435,14 @@ export function localizer(lang: Language): Localizer {
   const hours = new Intl.NumberFormat(lang, { style: 'unit', unit: 'hour', maximumFractionDigits: 1 });
   const percent = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 1 });
   const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'long' });
-  const time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   const timePrecise = new Intl.DateTimeFormat(lang, {
+    hourCycle: 'h23',
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
     fractionalSecondDigits: 1,
   });
   const list = new Intl.ListFormat(lang, { style: 'long', type: 'conjunction' });
-  const units = UNITS[lang];
-  // Intl puts a narrow no-break space before the unit in French; the same between number and byte unit.
-  const space = lang === 'zh-CN' ? ' ' : '\u00a0';
   return {
     lang,
     t(key, values) {
@@ -463,15 +453,7 @@ export function localizer(lang: Language): Localizer {
       );
     },
     number: (n) => (Number.isInteger(n) ? integer.format(n) : oneDecimal.format(n)),
-    bytes(n) {
-      let v = n;
-      let u = 0;
-      while (Math.abs(v) >= 1024 && u < units.length - 1) {
-        v /= 1024;
-        u++;
-      }
-      return `${u === 0 ? integer.format(v) : oneDecimal.format(v)}${space}${units[u]}`;
-    },
+    bytes: (n) => formatBytes(n, lang),
     duration(ms) {
       if (ms < 1000) return millis.format(ms);
       if (ms < 120_000) return seconds.format(ms / 1000);
@@ -479,7 +461,7 @@ export function localizer(lang: Language): Localizer {
       return hours.format(ms / 3_600_000);
     },
     dateTime: (ms) => dateTime.format(ms),
-    time: (ms, precise) => (precise ? timePrecise : time).format(ms),
+    time: (ms, precise) => (precise ? timePrecise.format(ms) : formatTime(ms, lang)),
     percent: (ratio) => percent.format(ratio),
     reason: (reason) => (Object.hasOwn(REASON_KEYS, reason) ? messages[REASON_KEYS[reason as FailureReason]] : reason),
     list: (items) => list.format(items),

@@ -103,6 +103,17 @@ test('a recorded watch: the report validates, its totals are the last walk’s, 
   assert.match(page, /<svg class="chart"/);
   const regions = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
   assert.equal(regions.length - 1, last.regions.length, 'the CSV lists every region of the last walk');
+  // Protections by name (PAGE_READWRITE), as the screen and the HTML show them, not as numbers.
+  const protectAt = regions[0]!.split(',').indexOf('protect');
+  const protections = regions.slice(1).map((line) => line.split(',')[protectAt]!);
+  assert.ok(
+    protections.some((p) => p.startsWith('PAGE_')),
+    protections.slice(0, 5).join(' '),
+  );
+  assert.ok(
+    protections.every((p) => p === '' || /^PAGE_[A-Z_|]+$/.test(p)),
+    protections.slice(0, 5).join(' '),
+  );
   await assert.rejects(writeProcessReport(model, html), /exists/);
 
   // The same through `hostmem report` as a user runs it.

@@ -26,7 +26,7 @@ import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '.
 import { csvLine, iso, type Cell } from './csv';
 import { CSS, esc, protectName } from './html';
 import { localizer } from './i18n';
-import type { Language } from '../vocabulary';
+import { formatHex, type Language } from '../vocabulary';
 import { REPORT_SCHEMA, type ReportSource } from './model';
 import { htmlToPdf, type PrintHtml } from './pdf';
 import { checkTargets, writeAtomically, type ReportSink } from './write';
@@ -628,7 +628,7 @@ export function processReportHtml(model: ProcessReportModel): string {
     rows
       .map(
         (r) =>
-          `<tr><td class="code">${hex(r.base)}</td><td class="n">${esc(l.bytes(r.size))}</td><td>${esc(L.states[r.state])}</td><td><span class="sw" style="background:${TYPE_COLOURS[r.type]}"></span>${esc(L.types[r.type])}</td><td class="code">${r.protect === 0 ? '—' : esc(protectName(r.protect))}</td><td class="n">${esc(l.bytes(r.committed))}</td><td class="n">${nullable(r.resident)}</td><td class="n">${nullable(r.private)}</td><td class="code">${esc(r.file ?? '')}</td></tr>`,
+          `<tr><td class="code">${formatHex(r.base)}</td><td class="n">${esc(l.bytes(r.size))}</td><td>${esc(L.states[r.state])}</td><td class="nw"><span class="sw" style="background:${TYPE_COLOURS[r.type]}"></span>${esc(L.types[r.type])}</td><td class="code">${r.protect === 0 ? '—' : esc(protectName(r.protect))}</td><td class="n">${esc(l.bytes(r.committed))}</td><td class="n">${nullable(r.resident)}</td><td class="n">${nullable(r.private)}</td><td class="code">${esc(r.file ?? '')}</td></tr>`,
       )
       .join('\n');
   const regionHead = `<tr><th>${esc(L.address)}</th><th class="n">${esc(L.size)}</th><th>${esc(L.state)}</th><th>${esc(L.type)}</th><th>${esc(L.protect)}</th><th class="n">${esc(L.committed)}</th><th class="n">${esc(L.resident)}</th><th class="n">${esc(L.private)}</th><th>${esc(L.file)}</th></tr>`;
@@ -639,7 +639,7 @@ export function processReportHtml(model: ProcessReportModel): string {
   const summaryRows = p.byType
     .map(
       (t) =>
-        `<tr><th><span class="sw" style="background:${TYPE_COLOURS[t.type]}"></span>${esc(L.types[t.type])}</th><td class="n">${esc(l.bytes(t.size))}</td><td class="n">${esc(l.bytes(t.committed))}</td><td class="n">${nullable(t.resident)}</td><td class="n">${nullable(t.private)}</td><td class="n">${esc(l.number(t.regions))}</td></tr>`,
+        `<tr><th class="nw"><span class="sw" style="background:${TYPE_COLOURS[t.type]}"></span>${esc(L.types[t.type])}</th><td class="n">${esc(l.bytes(t.size))}</td><td class="n">${esc(l.bytes(t.committed))}</td><td class="n">${nullable(t.resident)}</td><td class="n">${nullable(t.private)}</td><td class="n">${esc(l.number(t.regions))}</td></tr>`,
     )
     .join('\n');
   const d = p.diff;
@@ -743,7 +743,7 @@ export async function writeProcessReport(
             r.size,
             r.state,
             r.type,
-            r.protect,
+            r.protect === 0 ? '' : protectName(r.protect),
             r.committed,
             r.resident,
             r.private,

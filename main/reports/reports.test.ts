@@ -36,6 +36,7 @@ import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS, csvLine, type Cell } from './csv';
 import { esc } from './html';
 import { parseCsv, pdfText } from './testing';
+import { formatBytes, formatHex, formatTime, LANGUAGES } from '../vocabulary';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostmem-reports-'));
 const MiB = 1024 * 1024;
@@ -301,6 +302,19 @@ test('French and Chinese reports leave no English UI text, and format numbers fo
   }
   assert.equal(localizer('fr').bytes(1.5 * MiB), '1,5\u00a0Mio');
   assert.equal(localizer('en').bytes(1.5 * MiB), '1.5\u00a0MiB');
+});
+
+test('the report writes sizes, times and addresses as the dashboard does (main/vocabulary/format.ts)', () => {
+  const at = new Date(2026, 11, 7, 19, 0, 37).getTime();
+  for (const lang of LANGUAGES) {
+    const l = localizer(lang);
+    assert.equal(l.bytes(228 * 1024), formatBytes(228 * 1024, lang));
+    assert.equal(l.time(at), formatTime(at, lang));
+  }
+  // 228 KiB, not 228.0 KiB; 19:00:37, not 07:00:37 PM; upper-case hex.
+  assert.equal(localizer('en').bytes(228 * 1024), '228\u00a0KiB');
+  assert.equal(localizer('en').time(at), '19:00:37');
+  assert.equal(formatHex(0x7f12a0000), '0x7F12A0000');
 });
 
 test('csvLine writes what csv-stringify writes, for plain and awkward cells alike', () => {

@@ -10,6 +10,7 @@ import { execChild, type ExecChild } from '../../tests/children/exec-child';
 import { createProcessInspector, type ProcessRegion } from '../../native';
 import {
   applyProcessMessage,
+  messageText,
   type Push,
   type ProcessMessage,
   type ProcessView,
@@ -211,11 +212,19 @@ test('refusals: past the limit (naming the watched), a process that is not runni
   assert.equal(second.ok, false);
   assert.ok(!second.ok && second.error.code === 'refused');
   assert.match(!second.ok ? second.error.message : '', new RegExp(`at most 1 .*${child.pid}`));
+  // The same refusal as a code and parameters, for a UI to word in its language.
+  assert.equal(!second.ok && second.error.reason?.code, 'process-watch-limit');
+  assert.equal(!second.ok && second.error.reason?.params.max, 1);
 
   await ok(session, 'unwatchProcess', { pid: child.pid });
   await child.exit();
   const gone = await session.request({ method: 'watchProcess', params: { pid: child.pid } });
   assert.ok(!gone.ok && gone.error.code === 'not-found', JSON.stringify(gone));
+  assert.deepEqual(!gone.ok && [gone.error.reason?.code, gone.error.reason?.params.pid], [
+    'process-not-running',
+    child.pid,
+  ]);
+  assert.equal(!gone.ok && gone.error.message, !gone.ok && gone.error.reason && messageText(gone.error.reason));
 
   for (const params of [{ pid: -1 }, { pid: 1.5 }, { pid: '1' }, { pid: 1, intervalMs: 10 }, { pid: 1, extra: 1 }]) {
     const bad = await session.request({ method: 'watchProcess', params });

@@ -22,6 +22,8 @@ import {
   MAX_PROCESS_SNAPSHOT_REGIONS,
   MAX_PROCESS_SNAPSHOTS,
   MAX_PROCESS_WATCHES,
+  messageText,
+  type MessageRef,
   type ApiError,
   type ProcessEnd,
   type ProcessEntry,
@@ -46,6 +48,9 @@ export class ProcessRequestError extends Error {
 
 const refused = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'refused', message });
 const notFound = (message: string): ProcessRequestError => new ProcessRequestError({ code: 'not-found', message });
+/** A refusal worded by a message code (the UI translates it; `message` is its English text). */
+const coded = (code: ApiError['code'], reason: MessageRef): ProcessRequestError =>
+  new ProcessRequestError({ code, message: messageText(reason), reason });
 
 /** Whether two regions at the same base show the same row (the fields processRow reads). */
 function sameShown(a: ProcessRegion, b: ProcessRegion): boolean {
@@ -361,7 +366,7 @@ export class ProcessWatches {
 
   /** Watch `pid` for `client` (joins a watch of the same pid; a watch that ended is started afresh). */
   async watch(client: ProcessClient, pid: number, intervalMs?: number): Promise<WatchResult> {
-    if (this.disposed) throw refused('the service is shutting down');
+    if (this.disposed) throw coded('refused', { code: 'service-closing', params: {} });
     let watch = this.watches.get(pid);
     if (watch !== undefined && !watch.running) {
       // The same pid again after an exit: maybe another process now. Start over.
@@ -373,18 +378,19 @@ export class ProcessWatches {
         const names = this.watching()
           .map((w) => `${w.pid} ${w.name}`)
           .join(', ');
-        throw refused(
-          `at most ${this.maxWatches} processes are watched at once (now: ${names}); stop watching one first`,
-        );
+        throw coded('refused', {
+          code: 'process-watch-limit',
+          params: { max: this.maxWatches, watching: names },
+        });
       }
       const first = await this.inspector.walkProcess(pid, { includeFree: true });
       if (!first.ok) {
-        const why = describeProcessError(first.error);
+        const params = { pid, detail: describeProcessError(first.error) };
         if (first.error.code === 'no-such-process' || first.error.code === 'exited') {
-          throw notFound(`process ${pid} is not running: ${why}`);
+          throw coded('not-found', { code: 'process-not-running', params });
         }
-        if (first.error.code === 'access-denied') throw refused(`access denied to process ${pid}: ${why}`);
-        throw refused(`cannot read process ${pid}: ${why}`);
+        if (first.error.code === 'access-denied') throw coded('refused', { code: 'process-access-denied', params });
+        throw coded('refused', { code: 'process-unreadable', params });
       }
       // Another request may have started it meanwhile.
       watch = this.watches.get(pid);

@@ -181,3 +181,13 @@ export {
   quote,
   type Quantity,
 } from './quantities';
+
+export {
+  byteUnit,
+  FAILURE_GROUP_COLOURS,
+  formatBytes,
+  formatHex,
+  formatNumber,
+  formatTime,
+  UNIT_SPACE,
+} from './format';

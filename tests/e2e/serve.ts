@@ -18,6 +18,13 @@ export function repoRoot(): string {
   return process.cwd();
 }
 
+/**
+ * The built renderer the server serves: out/renderer, or HOSTMEM_E2E_RENDERER (another build, e.g. the one before a
+ * change, to see a new test fail on it or to measure a benchmark against it in the same run).
+ */
+export const rendererDir = (): string =>
+  resolve(process.env.HOSTMEM_E2E_RENDERER || join(repoRoot(), 'out', 'renderer'));
+
 export const chromiumPath = (): string => process.env.HOSTMEM_CHROMIUM || '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
@@ -51,7 +58,7 @@ export function serve(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pro
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run node scripts/build-node.mjs`);
   const child = spawn(process.execPath, [cli, 'serve', ...args], {
     cwd: root,
-    env: { ...process.env, HOSTMEM_RENDERER_DIR: resolve(root, 'out', 'renderer'), ...env },
+    env: { ...process.env, HOSTMEM_RENDERER_DIR: rendererDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

@@ -306,7 +306,7 @@ describe('settings dialog', () => {
     };
     useHostStore().info = { ...hostInfo, policy: inForce };
     await flushPromises();
-    expect(w.get(tid('settings-policy-current')).text()).toBe('commit limit 64 MiB, reserve limit 256 MiB');
+    expect(w.get(tid('settings-policy-current')).text()).toBe('commit limit 64\u00a0MiB, reserve limit 256\u00a0MiB');
     // Something else being edited stays as it is.
     await w.get(tid('settings-history-length')).setValue('6h');
     await w.get(tid('settings-policy-use')).trigger('click');
@@ -327,7 +327,7 @@ describe('settings dialog', () => {
       },
     ]);
     const saved = w.get(tid('settings-policy-saved'));
-    expect(saved.text()).toBe('commit limit 64 MiB, reserve limit 256 MiB');
+    expect(saved.text()).toBe('commit limit 64\u00a0MiB, reserve limit 256\u00a0MiB');
     expect(saved.attributes('data-commit-limit')).toBe(String(64 * MiB));
     expect(saved.attributes('data-reserve-limit')).toBe(String(256 * MiB));
     expect(w.get(tid('settings-result')).attributes('data-saved')).toBe('policy');

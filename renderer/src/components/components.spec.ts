@@ -83,6 +83,52 @@ describe('allocation table', () => {
   });
 });
 
+describe('the table from the keyboard', () => {
+  it('is one Tab stop over 100,000 rows: End, Home, PageDown, arrows and Enter move within it', async () => {
+    const { client, plugins } = setup();
+    client.push(full({ rows: rows(100_000), stats: stats({ regions: 100_000 }) }));
+    const w = mount(AllocationsView, { global: { plugins: plugins as Plugin[] }, attachTo: document.body });
+    await flushPromises();
+    const grid = w.get('[data-testid="allocation-table"]');
+    expect(grid.attributes('role')).toBe('grid');
+    expect(grid.attributes('tabindex')).toBe('0');
+    // No row is a Tab stop of its own.
+    expect(w.findAll('[data-testid="allocation-row"][tabindex="0"]')).toHaveLength(0);
+    (grid.element as HTMLElement).focus();
+    await grid.trigger('focus');
+    const active = () => Number(grid.attributes('data-active'));
+    expect(active()).toBe(0x10000);
+    await grid.trigger('keydown', { key: 'End' });
+    expect(active()).toBe(0x10000 * 100_000);
+    // The last row is rendered and named by aria-activedescendant.
+    const id = grid.attributes('aria-activedescendant');
+    expect(id).toBeTruthy();
+    expect(w.find(`[id="${id}"]`).attributes('data-base')).toBe(String(0x10000 * 100_000));
+    await grid.trigger('keydown', { key: 'Home' });
+    expect(active()).toBe(0x10000);
+    await grid.trigger('keydown', { key: 'PageDown' });
+    const paged = active();
+    expect(paged).toBeGreaterThan(0x10000 * 2);
+    await grid.trigger('keydown', { key: 'ArrowDown' });
+    expect(active()).toBe(paged + 0x10000);
+    await grid.trigger('keydown', { key: 'Enter' });
+    await flushPromises();
+    expect(w.get('[data-testid="drawer"]').attributes('data-base')).toBe(String(paged + 0x10000));
+
+    // ↑ from the first row reaches the sort buttons (not Tab stops), ←/→ between them, ↓ back to the rows.
+    await grid.trigger('keydown', { key: 'Home' });
+    await grid.trigger('keydown', { key: 'ArrowUp' });
+    const base = w.get('[data-testid="allocation-sort-base"]');
+    expect(base.attributes('tabindex')).toBe('-1');
+    expect(document.activeElement).toBe(base.element);
+    await base.trigger('keydown', { key: 'ArrowRight' });
+    expect(document.activeElement).toBe(w.get('[data-testid="allocation-sort-size"]').element);
+    await w.get('[data-testid="allocation-sort-size"]').trigger('keydown', { key: 'ArrowDown' });
+    expect(document.activeElement).toBe(grid.element);
+    w.unmount();
+  });
+});
+
 describe('region drawer', () => {
   it('shows the page map and releases / decommits through virtualFree', async () => {
     const { client, plugins } = setup((method) => {

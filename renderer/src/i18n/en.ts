@@ -12,12 +12,14 @@ import type {
   ReportSection,
 } from '../api/contract';
 import { processesEn } from './processes';
+import { serverEn } from './server';
 
 const en = {
   app: {
     title: 'hostmem',
     language: 'Language',
     connection: { connecting: 'Connecting…', open: 'Live', closed: 'Disconnected — retrying' },
+    lost: 'The server is gone since {time}: what you see is the last picture. Reconnecting…',
     error: 'Error: {message}',
   },
   nav: { overview: 'Overview', allocations: 'Allocations', failures: 'Failures', scenarios: 'Scenarios & policy' },
@@ -49,6 +51,7 @@ const en = {
     unknown: 'unknown',
   },
   chart: {
+    log: 'Log scale',
     title: 'Reserved vs committed',
     reserved: 'Reserved',
     committed: 'Committed',
@@ -303,6 +306,8 @@ const en = {
     totals: 'Totals',
     kinds: { manual: 'manual', periodic: 'periodic' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverEn,
   /** The Processes view (./processes.ts). */
   processes: processesEn,
 };

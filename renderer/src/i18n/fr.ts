@@ -1,11 +1,13 @@
 import type { Messages } from './en';
 import { processesFr } from './processes';
+import { serverFr } from './server';
 
 const fr: Messages = {
   app: {
     title: 'hostmem',
     language: 'Langue',
     connection: { connecting: 'Connexion…', open: 'En direct', closed: 'Déconnecté — nouvel essai' },
+    lost: 'Le serveur ne répond plus depuis {time} : ce que vous voyez est la dernière image. Reconnexion…',
     error: 'Erreur : {message}',
   },
   nav: {
@@ -42,6 +44,7 @@ const fr: Messages = {
     unknown: 'inconnue',
   },
   chart: {
+    log: 'Échelle log.',
     title: 'Réservé et engagé',
     reserved: 'Réservé',
     committed: 'Engagé',
@@ -75,7 +78,7 @@ const fr: Messages = {
     filterMinSize: 'Taille min.',
     any: 'Tous',
     search: 'Chercher une adresse',
-    searchPlaceholder: 'adresse hexadécimale, ex. 7f12a0000',
+    searchPlaceholder: 'adresse hex., ex. 7f12a0000',
     find: 'Chercher',
     found: 'La région {base} contient {address}',
     notFound: 'Aucune région vivante ne contient {address}',
@@ -301,6 +304,8 @@ const fr: Messages = {
     totals: 'Totaux',
     kinds: { manual: 'manuel', periodic: 'périodique' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverFr,
   /** The Processes view (./processes.ts). */
   processes: processesFr,
 };

@@ -1,11 +1,13 @@
 import type { Messages } from './en';
 import { processesZhCN } from './processes';
+import { serverZhCN } from './server';
 
 const zhCN: Messages = {
   app: {
     title: 'hostmem',
     language: '语言',
     connection: { connecting: '正在连接…', open: '实时', closed: '已断开 — 正在重试' },
+    lost: '服务器自 {time} 起已断开：所见为最后的画面。正在重新连接…',
     error: '错误：{message}',
   },
   nav: { overview: '概览', allocations: '分配', failures: '失败', scenarios: '场景与策略' },
@@ -32,6 +34,7 @@ const zhCN: Messages = {
     unknown: '未知',
   },
   chart: {
+    log: '对数刻度',
     title: '保留与提交',
     reserved: '已保留',
     committed: '已提交',
@@ -285,6 +288,8 @@ const zhCN: Messages = {
     totals: '合计',
     kinds: { manual: '手动', periodic: '定期' },
   },
+  /** What main says, by message code (./server.ts). */
+  server: serverZhCN,
   /** The Processes view (./processes.ts). */
   processes: processesZhCN,
 };

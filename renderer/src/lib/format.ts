@@ -1,36 +1,9 @@
 /** Locale-aware formatting of the figures the dashboard shows (bytes, counts, times, addresses). */
 
-const numberFormats = new Map<string, Intl.NumberFormat>();
+import { formatBytes, formatHex, formatNumber, formatTime } from '../api/contract';
 
-function numberFormat(locale: string, fractionDigits: number): Intl.NumberFormat {
-  const key = `${locale}|${fractionDigits}`;
-  let f = numberFormats.get(key);
-  if (f === undefined) {
-    f = new Intl.NumberFormat(locale, { maximumFractionDigits: fractionDigits, minimumFractionDigits: 0 });
-    numberFormats.set(key, f);
-  }
-  return f;
-}
-
-export function formatNumber(value: number, locale: string, fractionDigits = 0): string {
-  return numberFormat(locale, fractionDigits).format(value);
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** Bytes in binary units, e.g. `1.5 MiB`, with the locale's digits and decimal separator. */
-export function formatBytes(bytes: number, locale: string): string {
-  if (!Number.isFinite(bytes)) return '—';
-  const sign = bytes < 0 ? '-' : '';
-  let v = Math.abs(bytes);
-  let unit = 0;
-  while (v >= 1024 && unit < UNITS.length - 1) {
-    v /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 ? 0 : v < 10 ? 2 : v < 100 ? 1 : 0;
-  return `${sign}${formatNumber(v, locale, digits)} ${UNITS[unit]}`;
-}
+// The sizes, times of day and addresses of the screen are the reports' own (main/vocabulary/format.ts).
+export { formatBytes, formatNumber, formatTime };
 
 /** A signed byte delta: `+1.5 MiB`, `-4 KiB`, `0 B`. */
 export function formatBytesDelta(bytes: number, locale: string): string {
@@ -39,17 +12,6 @@ export function formatBytesDelta(bytes: number, locale: string): string {
 
 export function formatPercent(value: number, locale: string): string {
   return `${formatNumber(value, locale, 1)} %`;
-}
-
-const timeFormats = new Map<string, Intl.DateTimeFormat>();
-
-export function formatTime(ms: number, locale: string): string {
-  let f = timeFormats.get(locale);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-    timeFormats.set(locale, f);
-  }
-  return f.format(ms);
 }
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
@@ -71,10 +33,8 @@ export function formatAge(ms: number, locale: string): string {
   return `${formatNumber(Math.floor(s / 3600), locale)} h`;
 }
 
-/** An address as `0x7f12_3456_0000`-free plain hex: `0x7F1234560000`. */
-export function hex(value: number): string {
-  return `0x${value.toString(16).toUpperCase()}`;
-}
+/** An address as plain upper-case hex: `0x7F1234560000`. */
+export const hex = formatHex;
 
 /** Parse a hex address (`0x` optional, `_` and spaces ignored). Undefined when it is not one. */
 export function parseHex(text: string): number | undefined {
@@ -82,6 +42,15 @@ export function parseHex(text: string): number | undefined {
   if (!/^[0-9a-f]{1,13}$/i.test(s)) return undefined;
   const v = Number.parseInt(s, 16);
   return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/**
+ * Parse an address of the whole 64-bit range (`0x` optional, `_` and spaces ignored), as a bigint: addresses past
+ * 2^53 (Linux's vsyscall page, kernel addresses) are not exact as numbers. Undefined when it is not one.
+ */
+export function parseAddress(text: string): bigint | undefined {
+  const s = text.trim().replace(/[_\s]/g, '').replace(/^0x/i, '');
+  return /^[0-9a-f]{1,16}$/i.test(s) ? BigInt(`0x${s}`) : undefined;
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -108,4 +77,13 @@ export function parseSize(text: string): number | undefined {
   if (unit === undefined) return undefined;
   const v = Math.round(Number(m[1]) * unit);
   return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/**
+ * A path split before its last part — `['/usr/bin/', 'node']`, `['C:\\Windows\\', 'ntdll.dll']` — so that a narrow
+ * cell can cut the folders and keep the file name. A name without a separator is all leaf.
+ */
+export function splitPath(path: string): readonly [dir: string, leaf: string] {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1;
+  return cut > 0 && cut < path.length ? [path.slice(0, cut), path.slice(cut)] : ['', path];
 }

@@ -1,10 +1,11 @@
 /**
  * The region table of a watched process, as pure functions (the store calls them; vitest tests them): the filters
  * (the allocation table's: type in place of level, protection, minimum size, plus state), the sort, and the
- * incremental update after a delta — drop the stale rows, sort only the changed ones, merge — so that 1,000 changed
- * rows out of 100,000 cost a merge, not a sort.
+ * incremental update after a delta — drop the stale rows, sort only the changed ones, merge (lib/sortedRows, the
+ * allocation list's too) — so that 1,000 changed rows out of 100,000 cost a merge, not a sort.
  */
 import type { ProcessRegionRow, ProcessRegionState, ProcessRegionType } from '../api/contract';
+import { findContaining, mergeSorted, ordered, selectSorted } from './sortedRows';
 
 export type ProcessSortKey =
   'base' | 'size' | 'state' | 'type' | 'protect' | 'committed' | 'resident' | 'private' | 'file';
@@ -66,8 +67,7 @@ export function processOrdering(
   key: ProcessSortKey,
   descending: boolean,
 ): (a: ProcessRegionRow, b: ProcessRegionRow) => number {
-  const cmp = comparator(key);
-  return descending ? (a, b) => cmp(b, a) : cmp;
+  return ordered(comparator(key), descending);
 }
 
 /** Filter and sort every row. */
@@ -77,16 +77,13 @@ export function selectProcessRows(
   key: ProcessSortKey,
   descending: boolean,
 ): ProcessRegionRow[] {
-  const out: ProcessRegionRow[] = [];
-  for (const r of rows) if (passesProcessFilter(r, filter)) out.push(r);
-  out.sort(processOrdering(key, descending));
-  return out;
+  return selectSorted(rows, (r) => passesProcessFilter(r, filter), processOrdering(key, descending));
 }
 
 /**
- * The list after a delta, without sorting it all again: `stale` holds the row objects replaced or removed (object
- * identity: no address hashing), `incoming` the new rows (added and updated; one replaced again since is in `stale`
- * too). O(n + k log k).
+ * The list after a delta, merged rather than sorted again (lib/sortedRows): `stale` holds the row objects replaced or
+ * removed (object identity: no address hashing), `incoming` the new rows (added and updated; one replaced again since
+ * is in `stale` too). O(n + k log k).
  */
 export function mergeProcessRows(
   previous: readonly ProcessRegionRow[],
@@ -96,32 +93,13 @@ export function mergeProcessRows(
   key: ProcessSortKey,
   descending: boolean,
 ): ProcessRegionRow[] {
-  const cmp = processOrdering(key, descending);
-  const fresh = incoming.filter((r) => !stale.has(r) && passesProcessFilter(r, filter)).sort(cmp);
-  const out: ProcessRegionRow[] = [];
-  let j = 0;
-  for (const r of previous) {
-    if (stale.has(r)) continue;
-    while (j < fresh.length && cmp(fresh[j]!, r) < 0) out.push(fresh[j++]!);
-    out.push(r);
-  }
-  while (j < fresh.length) out.push(fresh[j++]!);
-  return out;
+  const fresh = incoming.filter((r) => !stale.has(r) && passesProcessFilter(r, filter));
+  return mergeSorted(previous, (r) => stale.has(r), fresh, processOrdering(key, descending));
 }
 
 /** The row whose [base, base + size) holds `address`, in rows sorted by base ascending. */
-export function findProcessRow(byBase: readonly ProcessRegionRow[], address: number): ProcessRegionRow | undefined {
-  let lo = 0;
-  let hi = byBase.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = byBase[mid]!;
-    if (address < r.base) hi = mid - 1;
-    else if (address >= r.base + r.size) lo = mid + 1;
-    else return r;
-  }
-  return undefined;
-}
+export const findProcessRow: (byBase: readonly ProcessRegionRow[], address: number) => ProcessRegionRow | undefined =
+  findContaining;
 
 /** A process picker's filter: by name (case-insensitive) or by PID (digits match the PID's start or whole). */
 export function matchesProcess(entry: { pid: number; name: string }, query: string): boolean {

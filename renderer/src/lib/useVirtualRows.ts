@@ -1,40 +1,42 @@
 /**
- * A virtualised table's windowing, shared by the allocation table and the process region table: only the rows in
- * view (plus OVERSCAN either side) are in the DOM, positioned inside a spacer as tall as every row, so 100,000 rows
- * scroll as smoothly as 100. Rows have a fixed height and are keyed by `base` (`data-base` on each row element);
- * ↑/↓ move between rows, Enter/Space select one.
+ * A virtualised table's windowing (used by components/VirtualTable.vue): only the rows in view (plus OVERSCAN either
+ * side) are in the DOM, positioned inside a spacer as tall as every row, so 100,000 rows scroll as smoothly as 100.
+ * Rows have a fixed height; a sticky header row may sit at the top of the scroller, above them.
  */
 import { computed, onBeforeUnmount, onMounted, shallowRef, type Ref } from 'vue';
 
 /** Rows rendered above and below the ones in view, so that a fast scroll does not show blank space. */
 const OVERSCAN = 8;
 
-export interface VirtualRowsOptions<T extends { readonly base: number }> {
+export interface VirtualRowsOptions<T> {
   /** The rows, in display order. */
   rows: () => readonly T[];
   /** The scrolling element (the template ref). */
   scroller: Readonly<Ref<HTMLElement | null>>;
-  /** Pixels; the CSS must give each row this height. */
+  /** Pixels; every row has this height. */
   rowHeight: number;
+  /** Pixels at the top of the scroller taken by a sticky header row (0 when none). */
+  headerHeight?: number;
   /** The viewport height assumed until the scroller is measured (and when it measures 0). */
   initialViewport: number;
-  /** Enter or Space on a focused row. */
-  onSelect: (row: T) => void;
 }
 
-export function useVirtualRows<T extends { readonly base: number }>(options: VirtualRowsOptions<T>) {
-  const { rows, scroller, rowHeight, initialViewport, onSelect } = options;
-  const scrollTop = shallowRef(0);
+export function useVirtualRows<T>(options: VirtualRowsOptions<T>) {
+  const { rows, scroller, rowHeight, initialViewport } = options;
+  const header = options.headerHeight ?? 0;
+  /** The height left for rows in the scroller. */
+  const measure = (el: HTMLElement): number => el.clientHeight - header;
+  const top = shallowRef(0);
   const viewport = shallowRef(initialViewport);
   let observer: ResizeObserver | undefined;
 
   onMounted(() => {
     const el = scroller.value;
     if (el === null) return;
-    viewport.value = el.clientHeight || initialViewport;
+    viewport.value = measure(el) > 0 ? measure(el) : initialViewport;
     if (typeof ResizeObserver !== 'undefined') {
       observer = new ResizeObserver(() => {
-        viewport.value = el.clientHeight || viewport.value;
+        if (measure(el) > 0) viewport.value = measure(el);
       });
       observer.observe(el);
     }
@@ -42,13 +44,11 @@ export function useVirtualRows<T extends { readonly base: number }>(options: Vir
   onBeforeUnmount(() => observer?.disconnect());
 
   function onScroll(): void {
-    scrollTop.value = scroller.value?.scrollTop ?? 0;
+    top.value = scroller.value?.scrollTop ?? 0;
   }
 
-  const first = computed(() => Math.max(0, Math.floor(scrollTop.value / rowHeight) - OVERSCAN));
-  const last = computed(() =>
-    Math.min(rows().length, Math.ceil((scrollTop.value + viewport.value) / rowHeight) + OVERSCAN),
-  );
+  const first = computed(() => Math.max(0, Math.floor(top.value / rowHeight) - OVERSCAN));
+  const last = computed(() => Math.min(rows().length, Math.ceil((top.value + viewport.value) / rowHeight) + OVERSCAN));
   const windowRows = computed(() => {
     const all = rows();
     const out: { row: T; index: number }[] = [];
@@ -56,33 +56,27 @@ export function useVirtualRows<T extends { readonly base: number }>(options: Vir
     return out;
   });
 
-  /** Scroll so that the row with this base is in view; false when it is not in the list. */
-  function scrollToBase(base: number): boolean {
-    const index = rows().findIndex((r) => r.base === base);
+  /** Set the scroll position (pixels). */
+  function scrollTop(px: number): void {
     const el = scroller.value;
-    if (index < 0 || el === null) return index >= 0;
-    const top = index * rowHeight;
-    if (top < el.scrollTop || top + rowHeight > el.scrollTop + el.clientHeight - rowHeight) {
-      el.scrollTop = Math.max(0, top - el.clientHeight / 3);
-      scrollTop.value = el.scrollTop;
-    }
-    return true;
+    if (el !== null) el.scrollTop = px;
+    top.value = el?.scrollTop ?? px;
   }
 
-  function onRowKey(e: KeyboardEvent, row: T, index: number): void {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      onSelect(row);
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      const target = rows()[index + (e.key === 'ArrowDown' ? 1 : -1)];
-      if (target === undefined) return;
-      scrollToBase(target.base);
-      requestAnimationFrame(() => {
-        scroller.value?.querySelector<HTMLElement>(`[data-base="${target.base}"]`)?.focus();
-      });
-    }
+  /** Scroll the least needed so that row `index` is wholly in view. */
+  function scrollToIndex(index: number): void {
+    const el = scroller.value;
+    if (el === null) return;
+    const y = index * rowHeight;
+    const height = measure(el) > 0 ? measure(el) : viewport.value;
+    if (y < el.scrollTop) scrollTop(y);
+    else if (y + rowHeight > el.scrollTop + height) scrollTop(y + rowHeight - height);
   }
 
-  return { windowRows, onScroll, scrollToBase, onRowKey };
+  /** The index of the first row wholly in view. */
+  const firstInView = (): number => Math.ceil(top.value / rowHeight);
+  /** Rows a PageUp / PageDown moves: one screen less one row. */
+  const pageRows = (): number => Math.max(1, Math.floor(viewport.value / rowHeight) - 1);
+
+  return { windowRows, onScroll, scrollTop, scrollToIndex, firstInView, pageRows };
 }

@@ -2,7 +2,13 @@
  * How the UI shows Win32 values: protections in short (`READWRITE|GUARD`) and each failure group's colour. The
  * values and names themselves are hostmem's vocabulary (main/vocabulary, through the contract).
  */
-import { ALLOC_PROTECTIONS, BASE_PROTECTIONS, PROTECTION_MODIFIERS, type FailureGroup } from '../api/contract';
+import {
+  ALLOC_PROTECTIONS,
+  BASE_PROTECTIONS,
+  FAILURE_GROUP_COLOURS,
+  PROTECTION_MODIFIERS,
+  type FailureGroup,
+} from '../api/contract';
 
 const short = (name: string): string => name.replace(/^PAGE_/, '');
 const BASE_NAMES: ReadonlyMap<number, string> = new Map(BASE_PROTECTIONS.map(([value, name]) => [value, short(name)]));
@@ -20,9 +26,4 @@ export function protectName(protect: number | 'mixed'): string {
 }
 
 /** The colour of each level (chart markers, badges); CSS variables carry the same for the DOM. */
-export const GROUP_COLOURS: Readonly<Record<FailureGroup, string>> = {
-  eTaskCritical: '#d29922',
-  eAppDomainCritical: '#e8590c',
-  eProcessCritical: '#cf222e',
-  other: '#8250df',
-};
+export const GROUP_COLOURS: Readonly<Record<FailureGroup, string>> = FAILURE_GROUP_COLOURS;

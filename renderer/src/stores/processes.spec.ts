@@ -81,12 +81,22 @@ describe('the processes store', () => {
     client.call = ((method: string) => {
       asked.push(method);
       if (method === 'watchProcess') {
-        return Promise.reject(new ApiCallError({ code: 'refused', message: 'access denied to process 1: EACCES' }));
+        return Promise.reject(
+          new ApiCallError({
+            code: 'refused',
+            message: 'access denied to process 1: EACCES',
+            reason: { code: 'process-access-denied', params: { pid: 1, detail: 'EACCES' } },
+          }),
+        );
       }
       return Promise.resolve({});
     }) as typeof client.call;
     expect(await store.watch(1)).toBe(false);
-    expect(store.problem).toEqual({ code: 'refused', message: 'access denied to process 1: EACCES' });
+    expect(store.problem).toEqual({
+      code: 'refused',
+      message: 'access denied to process 1: EACCES',
+      reason: { code: 'process-access-denied', params: { pid: 1, detail: 'EACCES' } },
+    });
     store.unwatch();
     expect(store.pid).toBeNull();
     expect(store.problem).toBeNull();

@@ -20,6 +20,7 @@ import {
   type ProcessSnapshotInfo,
   type ProcessTypeTotals,
   type ProcessView,
+  type MessageRef,
 } from '../api/contract';
 import {
   EMPTY_PROCESS_FILTER,
@@ -39,6 +40,8 @@ export type ProcessLine = (typeof PROCESS_LINES)[number];
 export interface WatchProblem {
   readonly code: string;
   readonly message: string;
+  /** The message as a code and parameters, when main sent one (the view words it in the page's language). */
+  readonly reason: MessageRef | null;
 }
 
 /** The chart's points, outside reactivity (Chart.js reads these arrays with `parsing: false`). */
@@ -69,8 +72,8 @@ export class ProcessSeries {
 }
 
 function problemOf(e: unknown): WatchProblem {
-  if (e instanceof ApiCallError) return { code: e.code, message: e.message };
-  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+  if (e instanceof ApiCallError) return { code: e.code, message: e.message, reason: e.reason };
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e), reason: null };
 }
 
 export const useProcessesStore = defineStore('processes', () => {
@@ -79,6 +82,8 @@ export const useProcessesStore = defineStore('processes', () => {
   const listTotal = shallowRef(0);
   const listError = shallowRef<string | null>(null);
   const listedAt = shallowRef(0);
+  /** The picker's search text (kept here: the picker goes away during a pick and comes back after a refusal). */
+  const pickerQuery = shallowRef('');
 
   async function refreshList(): Promise<void> {
     try {
@@ -292,6 +297,7 @@ export const useProcessesStore = defineStore('processes', () => {
     listTotal,
     listError,
     listedAt,
+    pickerQuery,
     refreshList,
     pid,
     name,
