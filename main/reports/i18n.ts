@@ -243,7 +243,7 @@ const fr: Messages = {
   launch: 'Programme lancé',
   launchCommand: 'Commande',
   launchExit: 'Fin',
-  launchExitCode: 'code {code}',
+  launchExitCode: 'code de sortie {code}',
   launchKilled: 'tué par {signal}',
   launchRunning: 'non enregistrée',
   launchProcesses: 'Processus tracés',
