@@ -42,6 +42,7 @@ const processSchema = z.strictObject({
   user: z.string().nullable(),
   workingSet: bytes.nullable(),
   privateBytes: bytes.nullable(),
+  privateResident: bytes.nullable(),
   virtualSize: bytes.nullable(),
   startedAt: z.number().nullable(),
 });
