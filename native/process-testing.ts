@@ -157,3 +157,82 @@ export function fixtureWalk(regions: ProcessRegion[], takenAt = 1000): ProcessWa
     regions,
   };
 }
+
+/** A child process started for a test, once it printed its first line (returned, parsed as JSON when it is). */
+export interface StartedChild {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  readonly first: string;
+  kill(): Promise<void>;
+}
+
+/** Run `script` (CommonJS, `node -e`, from the repository root so `koffi` resolves) and wait for its first line. */
+export async function startScript(script: string, args: readonly string[] = []): Promise<StartedChild> {
+  const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const first = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the child exited (${String(code)}) before it was ready: ${err}`)));
+  });
+  return {
+    process: child,
+    pid: child.pid ?? 0,
+    first,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * A child (Linux) with `count` mappings of its own besides Node's: one anonymous mapping of `count` pages, every
+ * other page made PROT_NONE, so each page is a mapping. It prints `ready`.
+ */
+export const MANY_MAPPINGS_SCRIPT = `
+const koffi = require('koffi');
+const libc = koffi.load('libc.so.6');
+const mmap = libc.func('intptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, intptr_t off)');
+const mprotect = libc.func('int mprotect(uintptr_t addr, size_t len, int prot)');
+const n = Number(process.argv[1]);
+const base = mmap(0, n * 4096, 3, 0x22, -1, 0);
+for (let i = 0; i < n; i += 2) if (mprotect(base + i * 4096, 4096, 0) !== 0) throw new Error('mprotect failed');
+console.log('ready');
+setInterval(() => {}, 1000);
+`;
+
+/**
+ * A child (Linux) running `argv[1]` worker threads, each of which reports its thread id and its stack as glibc
+ * made it (pthread_getattr_np: the usable stack, guard excluded). It prints one JSON line:
+ * `[{"tid":…,"addr":…,"size":…},…]`.
+ */
+export const THREAD_STACKS_SCRIPT = `
+const { Worker } = require('node:worker_threads');
+const worker = \`
+const { parentPort } = require('node:worker_threads');
+const koffi = require('koffi');
+const libc = koffi.load('libc.so.6');
+const self = libc.func('unsigned long pthread_self()');
+const getattr = libc.func('int pthread_getattr_np(unsigned long th, _Out_ uint8_t *attr)');
+const getstack = libc.func('int pthread_attr_getstack(const uint8_t *attr, _Out_ uintptr_t *addr, _Out_ size_t *size)');
+const gettid = libc.func('int gettid()');
+const attr = Buffer.alloc(128);
+if (getattr(self(), attr) !== 0) throw new Error('pthread_getattr_np');
+const addr = [0], size = [0];
+getstack(attr, addr, size);
+parentPort.postMessage({ tid: gettid(), addr: Number(addr[0]), size: Number(size[0]) });
+setInterval(() => {}, 1000);
+\`;
+const n = Number(process.argv[1]);
+const got = [];
+for (let i = 0; i < n; i++)
+  new Worker(worker, { eval: true }).once('message', (m) => {
+    got.push(m);
+    if (got.length === n) console.log(JSON.stringify(got));
+  });
+setInterval(() => {}, 1000);
+`;

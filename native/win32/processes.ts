@@ -366,9 +366,7 @@ export function createWin32Inspector(): ProcessInspector {
     }
     try {
       const chars: [number] = [1024];
-      const imagePath = b.QueryFullProcessImageNameW(h, 0, nameBuf, chars)
-        ? wide(nameBuf, chars[0])
-        : null;
+      const imagePath = b.QueryFullProcessImageNameW(h, 0, nameBuf, chars) ? wide(nameBuf, chars[0]) : null;
       const pmc: Partial<MemoryCountersEx> = { cb: b.sizeofPmc };
       const haveCounters = b.K32GetProcessMemoryInfo(h, pmc, b.sizeofPmc) !== 0;
       const times = [Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8)] as const;
