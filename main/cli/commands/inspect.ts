@@ -3,12 +3,20 @@
  * top pane), then the largest regions (or all of them), or the whole walk as versioned JSON; `--watch` walks again
  * at an interval and shows what changed; `--record` keeps the walks in a session file.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createProcessInspector, type ProcessError, type ProcessInfo, type ProcessInspector } from '../../../native';
+import {
+  createProcessInspector,
+  type ProcessError,
+  type ProcessInfo,
+  type ProcessInspector,
+  type ProcessWalk,
+} from '../../../native';
 import { findProcess, ProcessWatcher, summarize, type WatchWalkEvent } from '../../inspect';
 import { ProcessRecordWriter, processSessionHeader } from '../../telemetry/process-records';
 import { SessionWriter } from '../../telemetry/session';
+import { MAX_TIMER_MS } from '../../host/types';
 import { parseDuration } from '../../workloads';
 import { walkToJson, watchWalkToJson, WALK_JSON_FORMAT, WATCH_JSON_FORMAT } from './inspect-json';
 import { diffText, formatSize, largestRegions, regionTable, summaryTable } from './inspect-text';
@@ -94,15 +102,27 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
     const ms = typeof v.watch === 'string' ? parseDuration(v.watch) : undefined;
     if (ms === undefined || ms < 10)
       return `--watch: expected an interval of at least 10ms, e.g. 1s or 500ms, got ${JSON.stringify(v.watch)}`;
+    if (ms > MAX_TIMER_MS)
+      return `--watch: ${JSON.stringify(v.watch)} is longer than the longest interval, ${MAX_TIMER_MS} ms (about 24.8 days)`;
     watchMs = ms;
   }
   if (n !== undefined && watchMs === undefined) return '--count needs --watch';
   if (v.regions && top !== undefined) return '--regions lists every region: leave out --top';
+  if (v.json && (top !== undefined || v.regions))
+    return `--json prints every region: leave out ${top !== undefined ? '--top' : '--regions'}`;
   const record = typeof v.record === 'string' ? v.record : undefined;
   if (record !== undefined) {
     if (record === '') return '--record: expected a file name';
     if (existsSync(record) && statSync(record).isDirectory()) return `--record: ${record} is a folder`;
     if (existsSync(record) && !v.force) return `--record: ${record} exists (add --force to replace it)`;
+    const folder = dirname(resolve(record));
+    if (!existsSync(folder) || !statSync(folder).isDirectory())
+      return `--record: the folder ${folder} does not exist (create it first)`;
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch {
+      return `--record: the folder ${folder} is not writable`;
+    }
   }
   return { query, regions: v.regions === true, top: top ?? 15, json: v.json === true, watchMs, count: n, record };
 }
@@ -152,28 +172,80 @@ export async function inspectCommand(
   return watch(ins, info, args, args.watchMs, io);
 }
 
-interface Recording {
-  readonly session: SessionWriter;
-  readonly walks: ProcessRecordWriter;
+/**
+ * The session file of `--record`, opened at the first walk (so a watch that never walked leaves no file behind). A
+ * file that cannot be made or written is said in one line; what is printed goes on.
+ */
+class Recording {
+  private session: SessionWriter | undefined;
+  private walks: ProcessRecordWriter | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly ins: ProcessInspector,
+    private readonly command: string,
+    private readonly io: CliIo,
+  ) {}
+
+  private fail(error: unknown): void {
+    if (!this.failed)
+      this.io.stderr.write(
+        `hostmem inspect: cannot record to ${this.path}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    this.failed = true;
+  }
+
+  write(walk: ProcessWalk): void {
+    if (this.failed) return;
+    try {
+      if (this.session === undefined) {
+        this.session = new SessionWriter(
+          this.path,
+          processSessionHeader(this.ins.backend, this.ins.pageSize, this.command),
+          {
+            onCapped: (message) => this.io.stderr.write(`hostmem inspect: ${message}\n`),
+          },
+        );
+        this.walks = new ProcessRecordWriter(this.session);
+      }
+      this.walks?.write(walk);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  exit(pid: number, at: number): void {
+    if (this.failed || this.walks === undefined) return;
+    try {
+      this.walks.exit(pid, at);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Whether a file holds the walks (false: none was written). */
+  get written(): boolean {
+    return this.session !== undefined && !this.failed;
+  }
+
+  /** Close the file; false when recording failed. */
+  async close(): Promise<boolean> {
+    try {
+      await this.session?.close();
+    } catch (error) {
+      this.fail(error);
+    }
+    return !this.failed;
+  }
 }
 
 function openRecord(args: InspectArgs, ins: ProcessInspector, command: string, io: CliIo): Recording | null {
-  if (args.record === undefined) return null;
-  const session = new SessionWriter(args.record, processSessionHeader(ins.backend, ins.pageSize, command), {
-    onCapped: (message) => io.stderr.write(`hostmem inspect: ${message}\n`),
-  });
-  return { session, walks: new ProcessRecordWriter(session) };
+  return args.record === undefined ? null : new Recording(args.record, ins, command, io);
 }
 
-async function closeRecord(record: Recording | null, io: CliIo): Promise<boolean> {
-  if (!record) return true;
-  try {
-    await record.session.close();
-    return true;
-  } catch (error) {
-    io.stderr.write(`hostmem inspect: ${error instanceof Error ? error.message : String(error)}\n`);
-    return false;
-  }
+async function closeRecord(record: Recording | null): Promise<boolean> {
+  return record === null ? true : record.close();
 }
 
 function header(info: ProcessInfo, regions: number, ms: number): string {
@@ -190,7 +262,7 @@ async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: Inspe
   const walk = walked.value;
   const summary = summarize(walk);
   const record = openRecord(args, ins, `hostmem inspect ${info.pid}`, io);
-  record?.walks.write(walk);
+  record?.write(walk);
   if (args.json) {
     io.stdout.write(JSON.stringify(walkToJson(walk, info, summary)) + '\n');
   } else {
@@ -203,7 +275,7 @@ async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: Inspe
       io.stdout.write(regionTable(largestRegions(walk, args.top)));
     }
   }
-  return (await closeRecord(record, io)) ? 0 : 1;
+  return (await closeRecord(record)) ? 0 : 1;
 }
 
 async function watch(
@@ -218,7 +290,7 @@ async function watch(
   const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true });
   let failed: ProcessError | undefined;
   const onWalk = (e: WatchWalkEvent): void => {
-    record?.walks.write(e.walk);
+    record?.write(e.walk);
     if (args.json) {
       io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff)) + '\n');
     } else {
@@ -236,14 +308,14 @@ async function watch(
   };
   watcher.onWalk(onWalk);
   watcher.onExit((e) => {
-    record?.walks.exit(info.pid, e.at);
+    record?.exit(info.pid, e.at);
     if (args.json)
       io.stdout.write(
         JSON.stringify({ format: WATCH_JSON_FORMAT, event: 'exit', pid: info.pid, t: e.at, walks: e.walks }) + '\n',
       );
     io.stderr.write(
       `hostmem inspect: process ${info.pid} exited at ${clock(e.at)} (after ${e.walks} walk${e.walks === 1 ? '' : 's'})` +
-        `${args.record ? `; the walks are kept in ${args.record}` : ''}\n`,
+        `${record?.written ? `; the walks are kept in ${args.record}` : ''}\n`,
     );
   });
   watcher.onError((e) => {
@@ -254,7 +326,7 @@ async function watch(
   process.on('SIGINT', onSigint);
   watcher.start();
   const end = await watcher.done.finally(() => process.off('SIGINT', onSigint));
-  const closed = await closeRecord(record, io);
+  const closed = await closeRecord(record);
   if (end === 'error' && failed) {
     io.stderr.write(errorText(failed));
     return 1;
