@@ -1,6 +1,7 @@
 /**
  * A child process for inspector tests: it reserves 64 MiB and commits 8 MiB of it through hostmem's own backend,
- * maps a file of known size and name, reports where, and on a "commit" line commits 16 MiB more. Tests run it by
+ * commits 4 MiB more elsewhere without writing it, maps a file of known size and name, reports where; on a "commit"
+ * line it commits 16 MiB more, on a "touch" line it writes the 4 MiB (resident grows, no region changes). Tests run it by
  * spawning their own compiled file with HOSTMEM_INSPECT_CHILD=1 and calling `runInspectChild()` in that mode.
  * (Mapping a file asks which OS this is, so it lives here in native/.)
  */
@@ -18,9 +19,13 @@ export const COMMITTED = 8 * MiB;
 export const MORE = 16 * MiB;
 /** Not a multiple of the page size: the mapping is the file rounded up to whole pages. */
 export const FILE_BYTES = 3 * MiB + 1000;
+/** Committed at start and left untouched; a "touch" line writes every page (resident grows, the region does not). */
+export const TOUCHED = 4 * MiB;
 
 export interface ChildReport {
   readonly base: number;
+  /** The TOUCHED bytes committed but not written until "touch". */
+  readonly touchBase: number;
   readonly fileBase: number;
   readonly filePath: string;
 }
@@ -63,7 +68,11 @@ export function runInspectChild(): void {
   const filePath = join(dir, `hostmem-inspect-${process.pid}.bin`);
   writeFileSync(filePath, Buffer.alloc(FILE_BYTES, 1));
   const fileBase = mapFile(filePath, FILE_BYTES);
-  const report: ChildReport = { base: base.value, fileBase, filePath };
+  const touch = os.reserve(null, TOUCHED, false);
+  if (!touch.ok) throw new Error(touch.error.message);
+  const t = os.commit(touch.value, TOUCHED, PAGE.READWRITE);
+  if (!t.ok) throw new Error(t.error.message);
+  const report: ChildReport = { base: base.value, touchBase: touch.value, fileBase, filePath };
   process.stdout.write(JSON.stringify(report) + '\n');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
@@ -72,6 +81,9 @@ export function runInspectChild(): void {
       if (!more.ok) throw new Error(more.error.message);
       os.fill(base.value + COMMITTED, MORE, 0xa5);
       process.stdout.write('committed\n');
+    } else if (line === 'touch') {
+      os.fill(touch.value, TOUCHED, 0x3c);
+      process.stdout.write('touched\n');
     }
   });
   rl.on('close', () => process.exit(0));

@@ -132,12 +132,16 @@ export function diffText(d: WalkDiff, limit: number): string {
   const out: string[] = [];
   const moved = REGION_TYPES.filter((t) => {
     const x = d.byType[t];
-    return t !== 'free' && (x.size !== 0 || x.committed !== 0 || (x.resident ?? 0) !== 0 || x.regions !== 0);
+    return (
+      t !== 'free' &&
+      (x.size !== 0 || x.committed !== 0 || (x.resident ?? 0) !== 0 || (x.private ?? 0) !== 0 || x.regions !== 0)
+    );
   });
   for (const t of moved) {
     const x = d.byType[t];
     const parts = [`committed ${signed(x.committed)}`, `size ${signed(x.size)}`];
     if (x.resident !== null && x.resident !== 0) parts.push(`resident ${signed(x.resident)}`);
+    if (x.private !== null && x.private !== 0) parts.push(`private ${signed(x.private)}`);
     if (x.regions !== 0) parts.push(`regions ${x.regions > 0 ? '+' : ''}${x.regions}`);
     out.push(`  ${REGION_TYPE_TITLES[t].padEnd(13)} ${parts.join(', ')}`);
   }
