@@ -19,7 +19,13 @@ import {
 } from '../../../native/process-testing';
 import { diffText } from './inspect-text';
 import { diffWalks } from '../../inspect';
-import { buildProcessReport, LIVE_WATCH_SOURCE, processDiff, processReportHtml, processSample } from '../../reports/process';
+import {
+  buildProcessReport,
+  LIVE_WATCH_SOURCE,
+  processDiff,
+  processReportHtml,
+  processSample,
+} from '../../reports/process';
 
 const COMPILED = join(process.cwd(), 'out', 'tests', 'main', 'cli', 'commands', 'inspect-diff.test.js');
 

@@ -7,25 +7,27 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  createOsMemory,
   createProcessInspector,
   type ProcessError,
   type ProcessInfo,
   type ProcessInspector,
+  type OsMemory,
   type ProcessWalk,
 } from '../../../native';
-import { findProcess, ProcessWatcher, summarize, type WatchWalkEvent } from '../../inspect';
+import { findProcess, ProcessWatcher, summarize, type GrowthLimit, type WatchWalkEvent } from '../../inspect';
 import { ProcessRecordWriter, processSessionHeader } from '../../telemetry/process-records';
 import { SessionWriter } from '../../telemetry/session';
 import { MAX_TIMER_MS } from '../../host/types';
-import { parseDuration } from '../../workloads';
+import { parseDuration, parseSize } from '../../workloads';
 import { walkToJson, watchWalkToJson, WALK_JSON_FORMAT, WATCH_JSON_FORMAT } from './inspect-json';
-import { diffText, formatSize, largestRegions, regionTable, summaryTable } from './inspect-text';
+import { diffText, formatSize, growthText, largestRegions, regionTable, summaryTable } from './inspect-text';
 import type { CliIo } from './io';
 
 export const INSPECT_SUMMARY = 'show the address space of a running process by type (live with --watch)';
 
-export const INSPECT_USAGE = `Usage: hostmem inspect PID|NAME [--regions | --top N] [--json] [--watch D [--count N]]
-                       [--record FILE [--force]]
+export const INSPECT_USAGE = `Usage: hostmem inspect PID|NAME [--regions | --top N] [--json] [--watch D [--count N]
+                       [--budget SIZE] [--window D]] [--record FILE [--force]]
 
 Walks every region of a running process's address space, as the OS reports it (/proc/PID/smaps on Linux;
 VirtualQueryEx on Windows), and prints the summary by type (Image, Mapped file, Shareable, Heap, Stack, Private
@@ -36,17 +38,25 @@ it they are listed and nothing is walked.
 Options:
   --regions       list every region (ascending), not only the largest
   --top N         how many of the largest regions to list (default 15)
-  --json          print the whole walk as JSON (${WALK_JSON_FORMAT}; see docs/spec/process-inspection.md);
-                  with --watch, one JSON line per walk (${WATCH_JSON_FORMAT})
+  --json          print the whole walk as JSON (${WALK_JSON_FORMAT}; see docs/spec/process-inspection.md), every
+                  region (so not with --top or --regions); with --watch, one JSON line per walk (${WATCH_JSON_FORMAT})
   --watch D       walk again every D (e.g. 1s, 500ms) and show what changed since the last walk, until the process
                   exits or Ctrl-C
   --count N       with --watch, stop after N walks
+  --budget SIZE   with --watch, the committed bytes the process should stay under (e.g. 2GiB): the growth line says
+                  when, at the pace of the window, it reaches them (default: the OS's commit limit)
+  --window D      with --watch, the span of walks the growth rates are taken over (default 5m)
   --record FILE   write the walks to a session file (readable by 'hostmem replay' and 'hostmem report')
   --force         replace FILE if it exists
   -h, --help      show this help
 
-Exit status: 0 when walked (also when a watched process exits: what was recorded is kept), 1 when the process
-cannot be found or read (no such process, a name several processes have, access denied), 2 for a usage error.
+With --watch, each walk is followed by the leak signal once the walks span a second: how fast committed, resident
+and private bytes grow (per minute, over the window), the type growing fastest, and when committed bytes reach the
+budget at that pace.
+
+hostmem never lists or matches itself by name. Exit status: 0 when walked (also when a watched process exits: what
+was recorded is kept), 1 when the process cannot be found or read (no such process, a name several processes have,
+access denied, a zombie, a process that exited during the walk), 2 for a usage error.
 `;
 
 interface InspectArgs {
@@ -57,6 +67,8 @@ interface InspectArgs {
   readonly watchMs: number | undefined;
   readonly count: number | undefined;
   readonly record: string | undefined;
+  readonly budget: number | undefined;
+  readonly windowMs: number | undefined;
 }
 
 /** Parse the options; a string is a usage error. */
@@ -73,6 +85,8 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
         count: { type: 'string' },
         record: { type: 'string' },
         force: { type: 'boolean' },
+        budget: { type: 'string' },
+        window: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -107,6 +121,20 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
     watchMs = ms;
   }
   if (n !== undefined && watchMs === undefined) return '--count needs --watch';
+  let budget: number | undefined;
+  if (v.budget !== undefined) {
+    budget = typeof v.budget === 'string' ? parseSize(v.budget) : undefined;
+    if (budget === undefined || budget < 1)
+      return `--budget: expected a size like 512MiB or 2GiB, got ${JSON.stringify(v.budget)}`;
+    if (watchMs === undefined) return '--budget needs --watch';
+  }
+  let windowMs: number | undefined;
+  if (v.window !== undefined) {
+    windowMs = typeof v.window === 'string' ? parseDuration(v.window) : undefined;
+    if (windowMs === undefined || windowMs < 1000)
+      return `--window: expected a span of at least 1s, e.g. 5m, got ${JSON.stringify(v.window)}`;
+    if (watchMs === undefined) return '--window needs --watch';
+  }
   if (v.regions && top !== undefined) return '--regions lists every region: leave out --top';
   if (v.json && (top !== undefined || v.regions))
     return `--json prints every region: leave out ${top !== undefined ? '--top' : '--regions'}`;
@@ -124,7 +152,17 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
       return `--record: the folder ${folder} is not writable`;
     }
   }
-  return { query, regions: v.regions === true, top: top ?? 15, json: v.json === true, watchMs, count: n, record };
+  return {
+    query,
+    regions: v.regions === true,
+    top: top ?? 15,
+    json: v.json === true,
+    watchMs,
+    count: n,
+    record,
+    budget,
+    windowMs,
+  };
 }
 
 function errorText(e: ProcessError): string {
@@ -287,7 +325,15 @@ async function watch(
 ): Promise<number> {
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true && !args.json;
   const record = openRecord(args, ins, `hostmem inspect ${info.pid} --watch ${intervalMs}ms`, io);
-  const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true });
+  const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true, growthWindowMs: args.windowMs });
+  let os: OsMemory | undefined;
+  const limit = (committed: number): GrowthLimit | null => {
+    if (args.budget !== undefined) return { bytes: args.budget, kind: 'budget' };
+    // What the OS's commit limit leaves: this process's committed bytes plus the commit still available.
+    os ??= createOsMemory();
+    const status = os.memoryStatus();
+    return status.ok ? { bytes: committed + status.value.availCommit, kind: 'commit-limit' } : null;
+  };
   let failed: ProcessError | undefined;
   const onWalk = (e: WatchWalkEvent): void => {
     record?.write(e.walk);
@@ -301,6 +347,8 @@ async function watch(
         `${t.regions} regions (${e.reused ? `unchanged: not walked again, ${e.walk.durationMs.toFixed(0)} ms` : `${e.walk.durationMs.toFixed(0)} ms`})\n`;
       io.stdout.write(lines);
       if (e.seq === 1 || tty) io.stdout.write('\n' + summaryTable(e.summary));
+      const growth = watcher.growth(limit(t.committed));
+      if (growth !== null) io.stdout.write(`${growthText(growth)}\n`);
       if (e.diff !== null) io.stdout.write(`\nSince the last walk:\n${diffText(e.diff, 20)}`);
       else if (tty) io.stdout.write(`\nLargest regions:\n${regionTable(largestRegions(e.walk, args.top))}`);
     }
