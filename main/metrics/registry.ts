@@ -25,7 +25,7 @@ import {
   RESULT_NAMES,
   type CallCounters,
 } from './call-counters';
-import type { WatchedProcessMetrics } from './processes';
+import { PROCESS_GROWTH_GAUGES, type WatchedProcessMetrics } from './processes';
 
 /** The notification states (EMemoryAvailable), as the `state` label says them. */
 export const MEMORY_AVAILABLE_STATES = ['Low', 'Neutral', 'High'] as const;
@@ -354,6 +354,7 @@ export function buildRegistry<T extends PrometheusContentType | OpenMetricsConte
     'Private (not shared) bytes of a watched process, by region type (where the OS says).',
     (t) => t.private,
   );
+  for (const g of PROCESS_GROWTH_GAUGES) perType(g.name, g.help, g.read);
   new ReadGauge({
     name: 'hostmem_process_regions',
     help: "Regions in a watched process's latest walk.",

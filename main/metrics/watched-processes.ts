@@ -4,17 +4,32 @@
  * exits, or whose watcher stops or fails for good, is dropped at once: its series stop being exported.
  */
 import type { ProcessInspector } from '../../native';
-import { REGION_TYPES, ProcessWatcher, type TypeSummary, type WatchOptions } from '../inspect';
+import { REGION_TYPES, ProcessWatcher, type LeakSignal, type TypeSummary, type WatchOptions } from '../inspect';
 import type { ProcessTypeBytes, WatchedProcessMetrics, WatchedProcessSource } from './processes';
 
 /** One process's metrics from a summary of its walk (free address space is not a region type here). */
-export function processMetrics(pid: number, name: string, summary: TypeSummary): WatchedProcessMetrics {
+export function processMetrics(
+  pid: number,
+  name: string,
+  summary: TypeSummary,
+  growth: LeakSignal | null = null,
+): WatchedProcessMetrics {
   const byType: ProcessTypeBytes[] = [];
   for (const type of REGION_TYPES) {
     if (type === 'free') continue;
     const t = summary.byType[type];
     if (t.regions === 0) continue;
-    byType.push({ type, committed: t.committed, reserved: t.size, resident: t.resident, private: t.private });
+    const g = growth?.byType[type];
+    byType.push({
+      type,
+      committed: t.committed,
+      reserved: t.size,
+      resident: t.resident,
+      private: t.private,
+      committedGrowth: g?.committed ?? null,
+      residentGrowth: g?.resident ?? null,
+      privateGrowth: g?.private ?? null,
+    });
   }
   return { pid, name, regions: summary.total.regions, byType };
 }
@@ -33,7 +48,7 @@ export class WatchedProcesses implements WatchedProcessSource {
     if (this.detach.has(watcher)) return this.detach.get(watcher)!;
     const offs = [
       watcher.onWalk((e) => {
-        this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary));
+        this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary, watcher.growth()));
         this.refresh();
       }),
       watcher.onExit(() => remove()),
