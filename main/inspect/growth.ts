@@ -7,6 +7,7 @@
  * The rate is the least-squares slope of the figure over the walks in the window (so one walk's noise does not make a
  * trend), in bytes per second. Fewer than two walks, or walks less than a second apart in all: no rate yet (null).
  */
+import { createOsMemory, type OsMemory } from '../../native';
 import { REGION_TYPES, type RegionTypeName, type TypeSummary, type TypeTotals } from './types';
 
 /** The window of walks the rate is taken over, by default: the last 5 minutes. */
@@ -124,4 +125,17 @@ export class GrowthTracker {
     const etaMs = left <= 0 ? 0 : total.committed > 0 ? (left / total.committed) * 1000 : null;
     return { ...signal, projection: { limit, etaMs } };
   }
+}
+
+let osMemory: OsMemory | undefined;
+
+/**
+ * The limit a process's committed bytes run to when no budget was set: where the OS's commit limit is reached if
+ * this process alone took what is left of it (its committed bytes plus the commit still available). Null when the OS
+ * does not say.
+ */
+export function commitLimitFor(committed: number): GrowthLimit | null {
+  osMemory ??= createOsMemory();
+  const status = osMemory.memoryStatus();
+  return status.ok ? { bytes: committed + status.value.availCommit, kind: 'commit-limit' } : null;
 }

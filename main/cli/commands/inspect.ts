@@ -7,15 +7,20 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  createOsMemory,
   createProcessInspector,
   type ProcessError,
   type ProcessInfo,
   type ProcessInspector,
-  type OsMemory,
   type ProcessWalk,
 } from '../../../native';
-import { findProcess, ProcessWatcher, summarize, type GrowthLimit, type WatchWalkEvent } from '../../inspect';
+import {
+  commitLimitFor,
+  findProcess,
+  ProcessWatcher,
+  summarize,
+  type GrowthLimit,
+  type WatchWalkEvent,
+} from '../../inspect';
 import { ProcessRecordWriter, processSessionHeader } from '../../telemetry/process-records';
 import { SessionWriter } from '../../telemetry/session';
 import { MAX_TIMER_MS } from '../../host/types';
@@ -326,14 +331,8 @@ async function watch(
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true && !args.json;
   const record = openRecord(args, ins, `hostmem inspect ${info.pid} --watch ${intervalMs}ms`, io);
   const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true, growthWindowMs: args.windowMs });
-  let os: OsMemory | undefined;
-  const limit = (committed: number): GrowthLimit | null => {
-    if (args.budget !== undefined) return { bytes: args.budget, kind: 'budget' };
-    // What the OS's commit limit leaves: this process's committed bytes plus the commit still available.
-    os ??= createOsMemory();
-    const status = os.memoryStatus();
-    return status.ok ? { bytes: committed + status.value.availCommit, kind: 'commit-limit' } : null;
-  };
+  const limit = (committed: number): GrowthLimit | null =>
+    args.budget !== undefined ? { bytes: args.budget, kind: 'budget' } : commitLimitFor(committed);
   let failed: ProcessError | undefined;
   const onWalk = (e: WatchWalkEvent): void => {
     record?.write(e.walk);
