@@ -40,6 +40,27 @@ describe('process inspector: this process', () => {
   });
 });
 
+describe('process inspector: names as the OS gives them', () => {
+  test('no name, path, user or file name carries a NUL (Wine counts the terminating one in some lengths)', async () => {
+    const list = await inspector.listProcesses();
+    if (!list.ok) assert.fail(list.error.message);
+    assert.ok(list.value.length > 0);
+    for (const p of list.value)
+      for (const text of [p.name, p.imagePath, p.commandLine, p.user])
+        assert.ok(text === null || !text.includes('\0'), `process ${p.pid}: ${JSON.stringify(text)}`);
+    const w = await inspector.walkProcess(process.pid);
+    if (!w.ok) assert.fail(w.error.message);
+    const files = w.value.regions.filter((r) => r.file !== null);
+    assert.ok(files.length > 0);
+    for (const r of w.value.regions)
+      assert.ok(!`${r.file ?? ''}${r.label ?? ''}`.includes('\0'), `0x${r.baseAddress.toString(16)}: ${r.file}`);
+    const me = await inspector.processInfo(process.pid);
+    if (!me.ok) assert.fail(me.error.message);
+    for (const text of [me.value.name, me.value.imagePath, me.value.user])
+      assert.ok(text === null || !text.includes('\0'), JSON.stringify(text));
+  });
+});
+
 describe('process inspector: reading in chunks', () => {
   test('lines cut anywhere between two reads give the same walk', async (t) => {
     if (inspector.backend !== 'posix') {
