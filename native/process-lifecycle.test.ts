@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createProcessInspector, type ProcessRegion } from './index';
-import { MANY_MAPPINGS_SCRIPT, startScript, THREAD_STACKS_SCRIPT } from './process-testing';
+import { MANY_MAPPINGS_SCRIPT, startScript, startZombie, THREAD_STACKS_SCRIPT } from './process-testing';
 
 const inspector = createProcessInspector();
 const posixOnly = (t: TestContext): boolean => {
@@ -64,23 +64,20 @@ describe('a process that dies during a walk', () => {
 
   test('a zombie is said to be one, not to have exited during the walk', async (t) => {
     if (!posixOnly(t)) return;
-    // sh starts `sleep 0`, then becomes `sleep 30`, which never collects it: `sleep 0` stays a zombie.
-    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const zombie = await startZombie();
     try {
-      const pid = Number((await new Promise<Buffer>((resolve) => sh.stdout.once('data', resolve))).toString());
-      for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '); i++)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      const pid = zombie.pid;
       const w = await inspector.walkProcess(pid);
       assert.ok(!w.ok);
       assert.equal(w.error.code, 'exited');
       assert.match(
         w.error.message,
-        new RegExp(`^process ${pid} is a zombie: it has exited and its parent \\(${sh.pid}\\)`),
+        new RegExp(`^process ${pid} is a zombie: it has exited and its parent \\(${zombie.parentPid}\\)`),
       );
       assert.doesNotMatch(w.error.message, /\n/);
       assert.equal(inspector.isRunning(pid), false);
     } finally {
-      sh.kill('SIGKILL');
+      zombie.kill();
     }
   });
 });

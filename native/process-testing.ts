@@ -6,7 +6,7 @@
  * (Mapping a file asks which OS this is, so it lives here in native/.)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -248,3 +248,15 @@ for (let i = 0; i < n; i++)
   });
 setInterval(() => {}, 1000);
 `;
+
+/**
+ * A zombie (Linux): `sh` starts `sleep 0`, then becomes `sleep 30`, which never collects it. Resolves once the
+ * kernel says `Z`; `kill()` ends the parent (and so the zombie).
+ */
+export async function startZombie(): Promise<{ pid: number; parentPid: number; kill(): void }> {
+  const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = Number((await new Promise<Buffer>((resolve) => sh.stdout.once('data', resolve))).toString());
+  for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '); i++)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  return { pid, parentPid: sh.pid ?? 0, kill: () => sh.kill('SIGKILL') };
+}

@@ -5,49 +5,22 @@
  * that cannot start (no empty session left behind). Real processes and real files.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test, type TestContext } from 'node:test';
 import { createProcessInspector, type ProcessWalk } from '../../../native';
-import { MANY_MAPPINGS_SCRIPT, startScript } from '../../../native/process-testing';
+import { MANY_MAPPINGS_SCRIPT, startScript, startZombie } from '../../../native/process-testing';
 import { MAX_TIMER_MS } from '../../host/types';
 import { ProcessWalkReader } from '../../telemetry/process-records';
 import { readSession } from '../../telemetry/session-reader';
-import { main } from '../main';
-import type { CliIo } from './io';
+import { runCli } from '../testing';
 
 const inspector = createProcessInspector();
 const scratch = mkdtempSync(join(tmpdir(), 'hostmem-inspect-errors-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Run the command in this process; `onOut` sees stdout as it is written. */
-async function run(
-  argv: string[],
-  onOut: (text: string) => void = () => {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const io = {
-    stdin: process.stdin,
-    stdout: sink((t) => {
-      out += t;
-      onOut(t);
-    }),
-    stderr: sink((t) => (err += t)),
-  } as unknown as CliIo;
-  const code = await main(argv, io);
-  return { code, stdout: out, stderr: err };
-}
+const run = runCli;
 
 const linuxOnly = (t: TestContext): boolean => {
   if (inspector.backend === 'posix') return true;
@@ -92,11 +65,9 @@ describe('hostmem inspect: a process that dies', () => {
 
   test('a zombie: one line saying it is one, exit 1', async (t) => {
     if (!linuxOnly(t)) return;
-    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const zombie = await startZombie();
+    const pid = zombie.pid;
     try {
-      const pid = Number((await new Promise<Buffer>((resolve) => sh.stdout.once('data', resolve))).toString());
-      for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '); i++)
-        await new Promise((resolve) => setTimeout(resolve, 20));
       const r = await run(['inspect', String(pid)]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`^hostmem inspect: process ${pid} is a zombie: [^\\n]*\\n$`));
@@ -105,7 +76,7 @@ describe('hostmem inspect: a process that dies', () => {
       assert.equal(w.code, 0, w.stderr);
       assert.equal(existsSync(file), false, 'a watch that never walked left a session file');
     } finally {
-      sh.kill('SIGKILL');
+      zombie.kill();
     }
   });
 });

@@ -3,26 +3,11 @@
  * line after each walk once the walks span a second, committed growing, and the time to the budget.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { startScript } from '../../../native/process-testing';
-import { main } from '../main';
-import type { CliIo } from './io';
+import { runCli } from '../testing';
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const io = { stdin: process.stdin, stdout: sink((t) => (out += t)), stderr: sink((t) => (err += t)) };
-  const code = await main(argv, io as unknown as CliIo);
-  return { code, stdout: out, stderr: err };
-}
+const run = runCli;
 
 const LEAK = `const keep = []; console.log('ready'); setInterval(() => keep.push(Buffer.alloc(1 << 20, 1)), 50);`;
 
