@@ -170,11 +170,15 @@ export function fixtureWalk(regions: ProcessRegion[], takenAt = 1000): ProcessWa
   };
 }
 
-/** A child process started for a test, once it printed its first line (returned, parsed as JSON when it is). */
+/** A child process started for a test, once it printed its first line. */
 export interface StartedChild {
   readonly process: ChildProcessWithoutNullStreams;
   readonly pid: number;
   readonly first: string;
+  /** The next line it prints. */
+  next(): Promise<string>;
+  /** A line to its stdin. */
+  send(line: string): void;
   kill(): Promise<void>;
 }
 
@@ -183,15 +187,27 @@ export async function startScript(script: string, args: readonly string[] = []):
   const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const lines: string[] = [];
+  const waiters: Array<(line: string) => void> = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const w = waiters.shift();
+    if (w) w(line);
+    else lines.push(line);
+  });
+  const next = (): Promise<string> => {
+    const line = lines.shift();
+    return line !== undefined ? Promise.resolve(line) : new Promise((resolve) => waiters.push(resolve));
+  };
   const first = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.once('line', resolve);
+    void next().then(resolve);
     child.once('exit', (code) => reject(new Error(`the child exited (${String(code)}) before it was ready: ${err}`)));
   });
   return {
     process: child,
     pid: child.pid ?? 0,
     first,
+    next,
+    send: (line) => child.stdin.write(line + '\n'),
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -200,6 +216,19 @@ export async function startScript(script: string, args: readonly string[] = []):
     },
   };
 }
+
+/**
+ * A child that prints `ready`, and on a line `grow N` allocates N bytes the OS charges as committed on every OS (a
+ * Node Buffer, written: private memory Linux accounts, a commit on Windows) and prints `grown`. It ends when its
+ * stdin closes.
+ */
+export const GROW_SCRIPT = `
+const keep = [];
+require('node:readline').createInterface({ input: process.stdin })
+  .on('line', (l) => { const m = /^grow (\\d+)$/.exec(l); if (m) { keep.push(Buffer.alloc(Number(m[1]), 1)); console.log('grown'); } })
+  .on('close', () => process.exit(0));
+console.log('ready');
+`;
 
 /**
  * A child (Linux) with `count` mappings of its own besides Node's: one anonymous mapping of `count` pages, every

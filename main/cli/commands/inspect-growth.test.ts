@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startScript } from '../../../native/process-testing';
 import { runCli } from '../testing';
+import { watchJsonSchema } from './inspect-json';
 
 const run = runCli;
 
@@ -23,6 +24,37 @@ describe('hostmem inspect --watch: the leak signal', () => {
       // Growing (how fast depends on how late a loaded machine runs the child's timer: not asserted).
       assert.match(last, /^growth over \d+ s \(\d+ walks\): committed \+[0-9.]+ (KiB|MiB|GiB)\/min[,;] /);
       assert.match(last, /; committed reaches the 64\.0 GiB budget in ~\d+ (min|h)$/);
+    } finally {
+      await child.kill();
+    }
+  });
+
+  test('--json: each walk line carries the signal (valid against the schema), null until a second is spanned', async () => {
+    const child = await startScript(LEAK);
+    try {
+      const r = await run([
+        'inspect',
+        String(child.pid),
+        '--watch',
+        '400ms',
+        '--count',
+        '6',
+        '--json',
+        '--budget',
+        '64GiB',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => watchJsonSchema.parse(JSON.parse(l)));
+      const first = lines[0]!;
+      const last = lines[lines.length - 1]!;
+      assert.ok(first.event === 'walk' && first.growth === null);
+      assert.ok(last.event === 'walk' && last.growth, 'no signal on the last walk');
+      assert.ok(last.growth.total.committed > 0);
+      assert.equal(last.growth.projection?.limit.kind, 'budget');
+      assert.equal(last.growth.projection?.limit.bytes, 64 * 1024 ** 3);
     } finally {
       await child.kill();
     }

@@ -336,8 +336,9 @@ async function watch(
   let failed: ProcessError | undefined;
   const onWalk = (e: WatchWalkEvent): void => {
     record?.write(e.walk);
+    const growth = watcher.growth(limit(e.summary.total.committed));
     if (args.json) {
-      io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff)) + '\n');
+      io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff, growth)) + '\n');
     } else {
       const t = e.summary.total;
       const lines =
@@ -346,7 +347,6 @@ async function watch(
         `${t.regions} regions (${e.reused ? `unchanged: not walked again, ${e.walk.durationMs.toFixed(0)} ms` : `${e.walk.durationMs.toFixed(0)} ms`})\n`;
       io.stdout.write(lines);
       if (e.seq === 1 || tty) io.stdout.write('\n' + summaryTable(e.summary));
-      const growth = watcher.growth(limit(t.committed));
       if (growth !== null) io.stdout.write(`${growthText(growth)}\n`);
       if (e.diff !== null) io.stdout.write(`\nSince the last walk:\n${diffText(e.diff, 20)}`);
       else if (tty) io.stdout.write(`\nLargest regions:\n${regionTable(largestRegions(e.walk, args.top))}`);
