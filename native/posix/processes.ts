@@ -700,6 +700,8 @@ export function createPosixInspector(): ProcessInspector {
       const out: ProcessInfo[] = [];
       for (const pid of pids) {
         if (pid === process.pid) continue; // hostmem itself
+        // Each process's smaps is read on this thread: let the event loop run between two.
+        await new Promise((resolve) => setImmediate(resolve));
         const r = await info(pid);
         if (r.ok) out.push(r.value); // vanished while listed: skipped
       }
