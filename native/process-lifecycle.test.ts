@@ -89,7 +89,13 @@ describe('thread stacks (Linux)', () => {
     try {
       const stacks = JSON.parse(child.first) as Array<{ tid: number; addr: number; size: number }>;
       assert.equal(stacks.length, 4);
-      const w = await inspector.walkProcess(child.pid);
+      // A thread that waits for a CPU when it is asked has no stack pointer to give (a loaded machine): such a thread
+      // is left out of that walk, so the child is walked again (up to 10 times) until every thread is found.
+      const found = (regions: readonly ProcessRegion[]): boolean =>
+        stacks.every((s) => containing(regions, s.addr)?.label === `stack of thread ${s.tid}`);
+      let w = await inspector.walkProcess(child.pid);
+      for (let attempt = 1; attempt < 10 && w.ok && !found(w.value.regions); attempt++)
+        w = await inspector.walkProcess(child.pid);
       if (!w.ok) assert.fail(w.error.message);
       for (const s of stacks) {
         const low = containing(w.value.regions, s.addr);
@@ -113,20 +119,16 @@ describe('thread stacks (Linux)', () => {
 });
 
 describe('Committed is the kernel’s commit charge (Linux)', () => {
-  test('a private writable mapping is charged whole, its PROT_NONE pages too; the walk and the list agree with smaps', async (t) => {
+  test('the walk’s committed total and the list’s committed bytes are the sum of the ac mappings, to the byte', async (t) => {
     if (!posixOnly(t)) return;
     const child = await startScript(MANY_MAPPINGS_SCRIPT, ['16']);
     try {
       const w = await inspector.walkProcess(child.pid);
       if (!w.ok) assert.fail(w.error.message);
-      // The 16 pages the script mapped read-write then half PROT_NONE: every page keeps its charge (`ac`).
-      const none = w.value.regions.filter((r) => r.size === 4096 && r.state === 'MEM_RESERVE' && r.use === null);
-      assert.ok(none.length >= 8);
-      assert.ok(
-        none.some((r) => r.committed === 4096),
-        'a PROT_NONE page the kernel still charges is committed',
-      );
+      // Charged or not, mapping by mapping, as the kernel says (`ac`): the walk's total and the list's figure are
+      // the test's own sum over smaps, to the byte, and some of it is charged (Node's heap at least).
       const walked = w.value.regions.reduce((n, r) => n + r.committed, 0);
+      assert.ok(walked > 0);
       assert.equal(walked, acSum(child.pid));
       const info = await inspector.processInfo(child.pid);
       if (!info.ok) assert.fail(info.error.message);

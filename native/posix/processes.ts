@@ -443,10 +443,14 @@ function zombie<T>(pid: number, parentPid: number): ProcessResult<T> {
   );
 }
 
+/** When a thread that is running (or runnable) is asked again for its stack pointer: ms after the first ask. */
+const RUNNING_RETRIES_MS = [0, 1, 5, 20] as const;
+
 /**
  * Each thread's user stack pointer but the main thread's (whose stack is `[stack]`): the next-to-last field of
- * /proc/PID/task/TID/syscall (`NR args… SP PC`, or `-1 SP PC` outside a system call). A thread on a CPU at that
- * moment says `running` and no pointer: it is asked again twice, a tick apart, then left out.
+ * /proc/PID/task/TID/syscall (`NR args… SP PC`, or `-1 SP PC` outside a system call). A thread that is running or
+ * waiting for a CPU at that moment says `running` and no pointer: it is asked again 1, 5 and 20 ms later, then left
+ * out of this walk.
  */
 async function threadStackPointers(pid: number): Promise<Array<[number, number]>> {
   let tids: number[];
@@ -458,8 +462,8 @@ async function threadStackPointers(pid: number): Promise<Array<[number, number]>
     return [];
   }
   const out: Array<[number, number]> = [];
-  for (let attempt = 0; attempt < 3 && tids.length > 0; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setImmediate(resolve));
+  for (let attempt = 0; attempt < RUNNING_RETRIES_MS.length && tids.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, RUNNING_RETRIES_MS[attempt]));
     const running: number[] = [];
     for (const tid of tids) {
       const text = readText(`/proc/${pid}/task/${tid}/syscall`);
