@@ -143,10 +143,7 @@ export interface WalkOptions {
 export interface ProcessInspector {
   readonly backend: Backend;
   readonly pageSize: number;
-  /**
-   * Every process the OS lists, ascending by pid; processes that vanish while listed are left out, and so is the
-   * calling process (hostmem never lists itself).
-   */
+  /** Every process the OS lists, ascending by pid; processes that vanish while listed are left out. */
   listProcesses(): Promise<ProcessResult<ProcessInfo[]>>;
   /** One process's entry (the same fields as in `listProcesses`). */
   processInfo(pid: number): Promise<ProcessResult<ProcessInfo>>;

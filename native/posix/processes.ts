@@ -703,7 +703,6 @@ export function createPosixInspector(): ProcessInspector {
         .sort((a, b) => a - b);
       const out: ProcessInfo[] = [];
       for (const pid of pids) {
-        if (pid === process.pid) continue; // hostmem itself
         // Each process's smaps is read on this thread: let the event loop run between two.
         await new Promise((resolve) => setImmediate(resolve));
         const r = await info(pid);

@@ -577,7 +577,7 @@ export function createWin32Inspector(): ProcessInspector {
       const out: ProcessInfo[] = [];
       // pid 0 is the System Idle Process: not a process anyone inspects.
       for (const [pid, [parent, name]] of [...snap].sort((x, y) => x[0] - y[0]))
-        if (pid > 0 && pid !== process.pid) out.push(infoFrom(pid, parent, name)); // never hostmem itself
+        if (pid > 0) out.push(infoFrom(pid, parent, name));
       return Promise.resolve(processOk(out));
     },
     processInfo: (pid) => Promise.resolve(processInfo(pid)),

@@ -107,8 +107,10 @@ export async function psCommand(
     return 1;
   }
   const filter = values.filter;
+  // hostmem itself (this command) is left out: it is not what anyone lists processes for.
+  const others = listed.value.filter((p) => p.pid !== process.pid);
   const shown = sortProcesses(
-    filter === undefined ? listed.value : listed.value.filter((p) => matchesFilter(p, filter)),
+    filter === undefined ? others : others.filter((p) => matchesFilter(p, filter)),
     sort as PsSortKey,
   );
   if (values.json) {
