@@ -126,6 +126,7 @@ function syntheticInspector(p: SyntheticProcess): ProcessInspector {
     user: null,
     workingSet: null,
     privateBytes: null,
+    privateResident: null,
     virtualSize: null,
     startedAt: null,
   };

@@ -24,7 +24,9 @@ describe('process inspector: this process', () => {
       if (r.baseAddress >= w.value.addressLimit) break; // [vsyscall] lies above user space
       assert.equal(r.baseAddress, cursor, `hole or overlap at 0x${cursor.toString(16)}`);
       assert.ok(r.size > 0);
-      assert.equal(r.committed, r.state === 'MEM_COMMIT' ? r.size : 0);
+      // Windows: a commit is its size; Linux: the kernel's charge (`ac`), all or nothing of a mapping, any state.
+      if (inspector.backend === 'win32') assert.equal(r.committed, r.state === 'MEM_COMMIT' ? r.size : 0);
+      else assert.ok(r.committed === 0 || (r.committed === r.size && r.state !== 'MEM_FREE'));
       if (r.state === 'MEM_FREE') assert.equal(r.type, undefined);
       else assert.ok(r.allocationBase <= r.baseAddress && r.allocationBase > 0);
       cursor = r.baseAddress + r.size;
@@ -35,6 +37,27 @@ describe('process inspector: this process', () => {
     const without = await inspector.walkProcess(process.pid, { includeFree: false });
     assert.ok(without.ok);
     assert.ok(without.value.regions.every((r) => r.state !== 'MEM_FREE'));
+  });
+});
+
+describe('process inspector: names as the OS gives them', () => {
+  test('no name, path, user or file name carries a NUL (Wine counts the terminating one in some lengths)', async () => {
+    const list = await inspector.listProcesses();
+    if (!list.ok) assert.fail(list.error.message);
+    assert.ok(list.value.length > 0);
+    for (const p of list.value)
+      for (const text of [p.name, p.imagePath, p.commandLine, p.user])
+        assert.ok(text === null || !text.includes('\0'), `process ${p.pid}: ${JSON.stringify(text)}`);
+    const w = await inspector.walkProcess(process.pid);
+    if (!w.ok) assert.fail(w.error.message);
+    const files = w.value.regions.filter((r) => r.file !== null);
+    assert.ok(files.length > 0);
+    for (const r of w.value.regions)
+      assert.ok(!`${r.file ?? ''}${r.label ?? ''}`.includes('\0'), `0x${r.baseAddress.toString(16)}: ${r.file}`);
+    const me = await inspector.processInfo(process.pid);
+    if (!me.ok) assert.fail(me.error.message);
+    for (const text of [me.value.name, me.value.imagePath, me.value.user])
+      assert.ok(text === null || !text.includes('\0'), JSON.stringify(text));
   });
 });
 

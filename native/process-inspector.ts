@@ -61,10 +61,16 @@ export interface ProcessInfo {
   /** Resident set / working set, bytes (VmRSS; WorkingSetSize); null when unreadable. */
   readonly workingSet: number | null;
   /**
-   * Private committed bytes (Windows PrivateUsage from PROCESS_MEMORY_COUNTERS_EX; Linux VmData + VmStk, the
-   * private writable mappings the kernel charges as data); null when unreadable.
+   * Committed bytes, the OS's own commit charge: Windows PrivateUsage from PROCESS_MEMORY_COUNTERS_EX; Linux the
+   * sizes of the mappings the kernel charges to the commit limit (the `ac` VmFlag in /proc/PID/smaps), the same
+   * figure a walk's committed total gives. Null when unreadable.
    */
   readonly privateBytes: number | null;
+  /**
+   * Resident bytes no other process shares (Linux Private_Clean + Private_Dirty over smaps); null where the OS has
+   * no cheap figure (Windows) or it is unreadable.
+   */
+  readonly privateResident: number | null;
   /** Total mapped address space (VmSize on Linux; null on Windows, which has no cheap figure). */
   readonly virtualSize: number | null;
   /** When the process started, ms since the epoch (tells a reused pid apart); null when unreadable. */
@@ -92,7 +98,10 @@ export interface ProcessRegion {
   readonly allocationBase: number;
   /** PAGE_* given when the allocation was made (Linux: the protection of the allocation's first run); 0 if free. */
   readonly allocationProtect: number;
-  /** Committed bytes of this run: its size when MEM_COMMIT, else 0. */
+  /**
+   * Committed bytes of this run, the OS's commit charge: Windows its size when MEM_COMMIT, else 0; Linux its size
+   * when the kernel charges it to the commit limit (the `ac` VmFlag), else 0, whatever its protection.
+   */
   readonly committed: number;
   /** The file behind a mapped or image region as a path (drive path on Windows), else null. */
   readonly file: string | null;

@@ -1,11 +1,12 @@
 /**
  * A child process for inspector tests: it reserves 64 MiB and commits 8 MiB of it through hostmem's own backend,
- * maps a file of known size and name, reports where, and on a "commit" line commits 16 MiB more. Tests run it by
+ * commits 4 MiB more elsewhere without writing it, maps a file of known size and name, reports where; on a "commit"
+ * line it commits 16 MiB more, on a "touch" line it writes the 4 MiB (resident grows, no region changes). Tests run it by
  * spawning their own compiled file with HOSTMEM_INSPECT_CHILD=1 and calling `runInspectChild()` in that mode.
  * (Mapping a file asks which OS this is, so it lives here in native/.)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,9 +19,13 @@ export const COMMITTED = 8 * MiB;
 export const MORE = 16 * MiB;
 /** Not a multiple of the page size: the mapping is the file rounded up to whole pages. */
 export const FILE_BYTES = 3 * MiB + 1000;
+/** Committed at start and left untouched; a "touch" line writes every page (resident grows, the region does not). */
+export const TOUCHED = 4 * MiB;
 
 export interface ChildReport {
   readonly base: number;
+  /** The TOUCHED bytes committed but not written until "touch". */
+  readonly touchBase: number;
   readonly fileBase: number;
   readonly filePath: string;
 }
@@ -63,7 +68,11 @@ export function runInspectChild(): void {
   const filePath = join(dir, `hostmem-inspect-${process.pid}.bin`);
   writeFileSync(filePath, Buffer.alloc(FILE_BYTES, 1));
   const fileBase = mapFile(filePath, FILE_BYTES);
-  const report: ChildReport = { base: base.value, fileBase, filePath };
+  const touch = os.reserve(null, TOUCHED, false);
+  if (!touch.ok) throw new Error(touch.error.message);
+  const t = os.commit(touch.value, TOUCHED, PAGE.READWRITE);
+  if (!t.ok) throw new Error(t.error.message);
+  const report: ChildReport = { base: base.value, touchBase: touch.value, fileBase, filePath };
   process.stdout.write(JSON.stringify(report) + '\n');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
@@ -72,6 +81,9 @@ export function runInspectChild(): void {
       if (!more.ok) throw new Error(more.error.message);
       os.fill(base.value + COMMITTED, MORE, 0xa5);
       process.stdout.write('committed\n');
+    } else if (line === 'touch') {
+      os.fill(touch.value, TOUCHED, 0x3c);
+      process.stdout.write('touched\n');
     }
   });
   rl.on('close', () => process.exit(0));
@@ -156,4 +168,124 @@ export function fixtureWalk(regions: ProcessRegion[], takenAt = 1000): ProcessWa
     addressLimit: 0x10000000,
     regions,
   };
+}
+
+/** A child process started for a test, once it printed its first line. */
+export interface StartedChild {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  readonly first: string;
+  /** The next line it prints. */
+  next(): Promise<string>;
+  /** A line to its stdin. */
+  send(line: string): void;
+  kill(): Promise<void>;
+}
+
+/** Run `script` (CommonJS, `node -e`, from the repository root so `koffi` resolves) and wait for its first line. */
+export async function startScript(script: string, args: readonly string[] = []): Promise<StartedChild> {
+  const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const lines: string[] = [];
+  const waiters: Array<(line: string) => void> = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const w = waiters.shift();
+    if (w) w(line);
+    else lines.push(line);
+  });
+  const next = (): Promise<string> => {
+    const line = lines.shift();
+    return line !== undefined ? Promise.resolve(line) : new Promise((resolve) => waiters.push(resolve));
+  };
+  const first = await new Promise<string>((resolve, reject) => {
+    void next().then(resolve);
+    child.once('exit', (code) => reject(new Error(`the child exited (${String(code)}) before it was ready: ${err}`)));
+  });
+  return {
+    process: child,
+    pid: child.pid ?? 0,
+    first,
+    next,
+    send: (line) => child.stdin.write(line + '\n'),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * A child that prints `ready`, and on a line `grow N` allocates N bytes the OS charges as committed on every OS (a
+ * Node Buffer, written: private memory Linux accounts, a commit on Windows) and prints `grown`. It ends when its
+ * stdin closes.
+ */
+export const GROW_SCRIPT = `
+const keep = [];
+require('node:readline').createInterface({ input: process.stdin })
+  .on('line', (l) => { const m = /^grow (\\d+)$/.exec(l); if (m) { keep.push(Buffer.alloc(Number(m[1]), 1)); console.log('grown'); } })
+  .on('close', () => process.exit(0));
+console.log('ready');
+`;
+
+/**
+ * A child (Linux) with `count` mappings of its own besides Node's: one anonymous mapping of `count` pages, every
+ * other page made PROT_NONE, so each page is a mapping. It prints `ready`.
+ */
+export const MANY_MAPPINGS_SCRIPT = `
+const koffi = require('koffi');
+const libc = koffi.load('libc.so.6');
+const mmap = libc.func('intptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, intptr_t off)');
+const mprotect = libc.func('int mprotect(uintptr_t addr, size_t len, int prot)');
+const n = Number(process.argv[1]);
+const base = mmap(0, n * 4096, 3, 0x22, -1, 0);
+for (let i = 0; i < n; i += 2) if (mprotect(base + i * 4096, 4096, 0) !== 0) throw new Error('mprotect failed');
+console.log('ready');
+setInterval(() => {}, 1000);
+`;
+
+/**
+ * A child (Linux) running `argv[1]` worker threads, each of which reports its thread id and its stack as glibc
+ * made it (pthread_getattr_np: the usable stack, guard excluded). It prints one JSON line:
+ * `[{"tid":…,"addr":…,"size":…},…]`.
+ */
+export const THREAD_STACKS_SCRIPT = `
+const { Worker } = require('node:worker_threads');
+const worker = \`
+const { parentPort } = require('node:worker_threads');
+const koffi = require('koffi');
+const libc = koffi.load('libc.so.6');
+const self = libc.func('unsigned long pthread_self()');
+const getattr = libc.func('int pthread_getattr_np(unsigned long th, _Out_ uint8_t *attr)');
+const getstack = libc.func('int pthread_attr_getstack(const uint8_t *attr, _Out_ uintptr_t *addr, _Out_ size_t *size)');
+const gettid = libc.func('int gettid()');
+const attr = Buffer.alloc(128);
+if (getattr(self(), attr) !== 0) throw new Error('pthread_getattr_np');
+const addr = [0], size = [0];
+getstack(attr, addr, size);
+parentPort.postMessage({ tid: gettid(), addr: Number(addr[0]), size: Number(size[0]) });
+setInterval(() => {}, 1000);
+\`;
+const n = Number(process.argv[1]);
+const got = [];
+for (let i = 0; i < n; i++)
+  new Worker(worker, { eval: true }).once('message', (m) => {
+    got.push(m);
+    if (got.length === n) console.log(JSON.stringify(got));
+  });
+setInterval(() => {}, 1000);
+`;
+
+/**
+ * A zombie (Linux): `sh` starts `sleep 0`, then becomes `sleep 30`, which never collects it. Resolves once the
+ * kernel says `Z`; `kill()` ends the parent (and so the zombie).
+ */
+export async function startZombie(): Promise<{ pid: number; parentPid: number; kill(): void }> {
+  const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = Number((await new Promise<Buffer>((resolve) => sh.stdout.once('data', resolve))).toString());
+  for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '); i++)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  return { pid, parentPid: sh.pid ?? 0, kill: () => sh.kill('SIGKILL') };
 }

@@ -34,7 +34,7 @@ export const MAX_PROCESS_HISTORY = 3600;
 export interface ProcessEntry {
   readonly pid: number;
   readonly name: string;
-  /** Committed (private) bytes: Windows PagefileUsage / Linux the private writable mappings. */
+  /** Committed bytes, the OS's commit charge: Windows PrivateUsage / Linux the mappings the kernel charges (`ac`). */
   readonly committed: number | null;
   /** Resident bytes (working set / RSS). */
   readonly resident: number | null;

@@ -25,7 +25,7 @@ export function matchesName(p: ProcessInfo, name: string): boolean {
   });
 }
 
-/** A query that is all digits is a pid; anything else a name. */
+/** A query that is all digits is a pid; anything else a name (hostmem's own process never matches a name). */
 export async function findProcess(inspector: ProcessInspector, query: string): Promise<FindResult> {
   const text = query.trim();
   if (/^[0-9]+$/.test(text)) {
@@ -38,7 +38,8 @@ export async function findProcess(inspector: ProcessInspector, query: string): P
   }
   const list = await inspector.listProcesses();
   if (!list.ok) return { kind: 'error', error: list.error };
-  const matches = list.value.filter((p) => matchesName(p, text));
+  // hostmem itself is never a match by name (`hostmem inspect node` run by Node means another node).
+  const matches = list.value.filter((p) => p.pid !== process.pid && matchesName(p, text));
   if (matches.length === 0) return { kind: 'none', query: text };
   if (matches.length === 1) return { kind: 'found', process: matches[0]! };
   return { kind: 'several', query: text, matches };

@@ -6,3 +6,4 @@ export * from './summary';
 export * from './diff';
 export * from './watcher';
 export * from './find';
+export * from './growth';

@@ -9,6 +9,7 @@
  *   watcher.onChange((e) => …);  // only walks whose diff is not empty (the first walk counts as a change)
  *   watcher.onExit((e) => …);    // the process exited (or vanished): { pid, at, walks, lastWalk }; the watcher stops
  *   watcher.onError((e) => …);   // a walk failed otherwise: { error, fatal }; fatal (access denied, …) stops it
+ *   watcher.growth(limit?);      // the leak signal: growth rates over the recent walks, time to a limit
  *   watcher.start();             // walks at once, then every intervalMs (cadence: see WatchOptions)
  *   await watcher.done;          // resolves with why it stopped: 'stopped' | 'exited' | 'error'
  *   watcher.stop();
@@ -21,6 +22,7 @@
  */
 import type { ProcessError, ProcessInspector, ProcessWalk, WalkOptions } from '../../native';
 import { diffWalks, isEmptyDiff, type DiffOptions, type WalkDiff } from './diff';
+import { GrowthTracker, type GrowthLimit, type LeakSignal } from './growth';
 import { summarize, type TypeSummary } from './summary';
 
 export interface WatchOptions extends WalkOptions, Pick<DiffOptions, 'residentThreshold'> {
@@ -35,6 +37,8 @@ export interface WatchOptions extends WalkOptions, Pick<DiffOptions, 'residentTh
    * process costs a /proc/PID/maps read per interval instead of a whole smaps walk).
    */
   readonly alwaysWalk?: boolean;
+  /** The window of walks the leak signal's growth rates are taken over, ms (default 5 minutes). */
+  readonly growthWindowMs?: number;
   /** Clock, ms since the epoch (tests). */
   readonly now?: () => number;
 }
@@ -103,6 +107,7 @@ export class ProcessWatcher {
   private finish: (end: WatchEnd) => void = () => {};
   private readonly intervalMs: number;
   private readonly now: () => number;
+  private readonly tracker: GrowthTracker;
   /** Resolves once, when the watcher stops for good, with why. */
   readonly done: Promise<WatchEnd>;
 
@@ -113,6 +118,7 @@ export class ProcessWatcher {
   ) {
     this.intervalMs = Math.max(0, options.intervalMs ?? 1000);
     this.now = options.now ?? Date.now;
+    this.tracker = new GrowthTracker(options.growthWindowMs);
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -136,6 +142,14 @@ export class ProcessWatcher {
 
   get walks(): number {
     return this.seq;
+  }
+
+  /**
+   * The leak signal: growth rates of committed, resident and private bytes over the recent walks, and, given a
+   * limit, when committed bytes reach it at that pace. Null before the walks span a second.
+   */
+  growth(limit?: GrowthLimit | null): LeakSignal | null {
+    return this.tracker.signal(limit);
   }
 
   get running(): boolean {
@@ -203,6 +217,7 @@ export class ProcessWatcher {
     if (token !== null && token === this.lastToken && last !== null && this.lastSummary !== null) {
       const walk: ProcessWalk = { ...last, takenAt: this.now(), durationMs: performance.now() - started };
       this.last = walk;
+      this.tracker.add(walk.takenAt, this.lastSummary);
       this.walkListeners.emit(this.event(last, walk, this.lastSummary, this.lastSummary, true));
       return;
     }
@@ -227,6 +242,7 @@ export class ProcessWatcher {
     const event = this.event(previous, walk, this.lastSummary, summary, false);
     this.last = walk;
     this.lastSummary = summary;
+    this.tracker.add(walk.takenAt, summary);
     this.walkListeners.emit(event);
     if (this.changeListeners.size > 0 && event.changed) this.changeListeners.emit(event);
   }

@@ -13,7 +13,37 @@ export interface ProcessTypeBytes {
   readonly reserved: number;
   readonly resident: number | null;
   readonly private: number | null;
+  /**
+   * The leak signal: growth over the watcher's window, bytes per second; null or absent before the walks span a
+   * second (and where the OS gives no figure).
+   */
+  readonly committedGrowth?: number | null;
+  readonly residentGrowth?: number | null;
+  readonly privateGrowth?: number | null;
 }
+
+/** The leak signal's gauges, one series per process and region type (the registry makes one gauge per entry). */
+export const PROCESS_GROWTH_GAUGES: ReadonlyArray<{
+  readonly name: string;
+  readonly help: string;
+  readonly read: (t: ProcessTypeBytes) => number | null;
+}> = [
+  {
+    name: 'hostmem_process_committed_growth_bytes_per_second',
+    help: 'How fast committed bytes of a watched process grow, by region type (slope over its recent walks).',
+    read: (t) => t.committedGrowth ?? null,
+  },
+  {
+    name: 'hostmem_process_resident_growth_bytes_per_second',
+    help: 'How fast resident bytes of a watched process grow, by region type (slope over its recent walks).',
+    read: (t) => t.residentGrowth ?? null,
+  },
+  {
+    name: 'hostmem_process_private_growth_bytes_per_second',
+    help: 'How fast private bytes of a watched process grow, by region type (slope over its recent walks).',
+    read: (t) => t.privateGrowth ?? null,
+  },
+];
 
 export interface WatchedProcessMetrics {
   readonly pid: number;

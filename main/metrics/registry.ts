@@ -32,6 +32,7 @@ import {
   type CallCounters,
 } from './call-counters';
 import {
+  PROCESS_GROWTH_GAUGES,
   WALK_ERROR_REASONS,
   WALK_FAILURES,
   type NameGroupMetrics,
@@ -283,6 +284,17 @@ export function createSharedMetrics(sources: RegistrySources): Gauge[] {
   readGauge('hostmem_process_regions', "Regions in a watched process's latest walk.", ['pid', 'name'], (emit) => {
     for (const p of processes()) emit({ pid: p.pid, name: p.name }, p.regions);
   });
+  // The leak signal: growth per type over the watcher's window (absent until its walks span enough time).
+  for (const g of PROCESS_GROWTH_GAUGES) {
+    readGauge(g.name, g.help, ['pid', 'name', 'type'], (emit) => {
+      for (const p of processes()) {
+        for (const t of p.byType) {
+          const v = g.read(t);
+          if (v !== null) emit({ pid: p.pid, name: p.name, type: t.type }, v);
+        }
+      }
+    });
+  }
   readGauge(
     'hostmem_process_start_time_seconds',
     'When a watched process started, seconds since the epoch (a restart shows as a new value).',

@@ -10,7 +10,14 @@
  *   and it may begin before any such process runs. Its members are exported per pid and summed per group.
  */
 import type { ProcessErrorCode, ProcessInspector } from '../../native';
-import { REGION_TYPES, ProcessWatcher, matchesName, type TypeSummary, type WatchOptions } from '../inspect';
+import {
+  REGION_TYPES,
+  ProcessWatcher,
+  matchesName,
+  type LeakSignal,
+  type TypeSummary,
+  type WatchOptions,
+} from '../inspect';
 import {
   WALK_ERROR_REASONS,
   type NameGroupMetrics,
@@ -26,13 +33,24 @@ export function processMetrics(
   name: string,
   summary: TypeSummary,
   startTime: number | null = null,
+  growth: LeakSignal | null = null,
 ): WatchedProcessMetrics {
   const byType: ProcessTypeBytes[] = [];
   for (const type of REGION_TYPES) {
     if (type === 'free') continue;
     const t = summary.byType[type];
     if (t.regions === 0) continue;
-    byType.push({ type, committed: t.committed, reserved: t.size, resident: t.resident, private: t.private });
+    const g = growth?.byType[type];
+    byType.push({
+      type,
+      committed: t.committed,
+      reserved: t.size,
+      resident: t.resident,
+      private: t.private,
+      committedGrowth: g?.committed ?? null,
+      residentGrowth: g?.resident ?? null,
+      privateGrowth: g?.private ?? null,
+    });
   }
   return { pid, name, regions: summary.total.regions, byType, startTime };
 }
@@ -125,7 +143,7 @@ export class WatchedProcesses implements WatchedProcessSource {
     if (group) group.members.set(watcher, options.key ?? '');
     const offs = [
       watcher.onWalk((e) => {
-        this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary, startTime));
+        this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary, startTime, watcher.growth()));
         if (health) {
           health.walks += 1;
           health.lastWalkSeconds = e.walk.durationMs / 1000;

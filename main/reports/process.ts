@@ -20,7 +20,7 @@ import {
   type ProcessSample,
   type ProcessTypeTotals,
 } from '../telemetry/process-messages';
-import { diffWalks, regionType, summarize, type TypeSummary, type TypeTotals } from '../inspect';
+import { diffWalks, regionType, summarize, type RegionChange, type TypeSummary, type TypeTotals } from '../inspect';
 import { isProcessRecordType, ProcessWalkReader } from '../telemetry/process-records';
 import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '../telemetry/session-reader';
 import { csvLine, iso, type Cell } from './csv';
@@ -84,11 +84,14 @@ export function processDiff(
     before: processRow(c.before),
     after: processRow(c.after),
   });
-  // Grown: larger, or the same size with more committed bytes (a reservation committed further).
+  // Grown: larger, or the same size with more committed bytes (a reservation committed further), or the same
+  // mapping with more resident or private bytes (pages touched: the leak signal on Linux). Shrunk: the opposite.
   const byBase = (a: { after: ProcessRegion }, b: { after: ProcessRegion }) =>
     a.after.baseAddress - b.after.baseAddress;
-  const grown = [...d.grown, ...d.changed.filter((c) => c.committedDelta > 0)].sort(byBase);
-  const shrunk = [...d.shrunk, ...d.changed.filter((c) => c.committedDelta < 0)].sort(byBase);
+  const direction = (c: RegionChange): number =>
+    Math.sign(c.committedDelta) || Math.sign(c.residentDelta ?? 0) || Math.sign(c.privateDelta ?? 0);
+  const grown = [...d.grown, ...d.changed.filter((c) => direction(c) > 0)].sort(byBase);
+  const shrunk = [...d.shrunk, ...d.changed.filter((c) => direction(c) < 0)].sort(byBase);
   const truncated = [d.added, d.removed, grown, shrunk].some((l) => l.length > MAX_PROCESS_DIFF_ENTRIES);
   const matched = to.walk.regions.filter((r) => r.state !== 'MEM_FREE').length - d.added.length;
   return {
@@ -416,6 +419,10 @@ interface ProcessLabels {
   readonly grown: string;
   readonly shrunk: string;
   readonly none: string;
+  /** A region that moved: "was at 0x…". */
+  readonly wasAt: string;
+  /** Column heads of the change tables: before → after, and the change. */
+  readonly beforeAfter: string;
   readonly truncated: string;
   readonly generated: string;
   readonly types: Readonly<Record<ProcessRegionType, string>>;
@@ -451,6 +458,8 @@ const LABELS: Readonly<Record<Language, ProcessLabels>> = {
     grown: 'Grown',
     shrunk: 'Shrunk',
     none: 'none',
+    wasAt: 'was at',
+    beforeAfter: 'before → after (change)',
     truncated: 'Lists cut to their first entries.',
     generated: 'Generated',
     types: {
@@ -492,6 +501,8 @@ const LABELS: Readonly<Record<Language, ProcessLabels>> = {
     grown: 'Agrandies',
     shrunk: 'Réduites',
     none: 'aucune',
+    wasAt: 'était à',
+    beforeAfter: 'avant → après (écart)',
     truncated: 'Listes limitées à leurs premières entrées.',
     generated: 'Généré',
     types: {
@@ -533,6 +544,8 @@ const LABELS: Readonly<Record<Language, ProcessLabels>> = {
     grown: '增长',
     shrunk: '缩小',
     none: '无',
+    wasAt: '原位于',
+    beforeAfter: '之前 → 之后（变化）',
     truncated: '列表仅显示前若干项。',
     generated: '生成时间',
     types: {
@@ -643,11 +656,27 @@ export function processReportHtml(model: ProcessReportModel): string {
     )
     .join('\n');
   const d = p.diff;
+  const firstSample = p.samples[0];
+  const lastSample = p.samples[p.samples.length - 1];
+  const residentDelta =
+    firstSample?.resident != null && lastSample?.resident != null ? lastSample.resident - firstSample.resident : null;
   const signed = (n: number) => `${n > 0 ? '+' : n < 0 ? '−' : ''}${l.bytes(Math.abs(n))}`;
+  // A change: before → after and the change of each figure, and where the region was when it moved.
+  const figureCell = (a: number | null, b: number | null): string => {
+    if (a === null || b === null) return `${nullable(a)} → ${nullable(b)}`;
+    const delta = b - a;
+    return `${esc(l.bytes(a))} → ${esc(l.bytes(b))}<br><b>${delta === 0 ? '=' : esc(signed(delta))}</b>`;
+  };
+  const changeHead = `<tr><th>${esc(L.address)}</th><th>${esc(L.type)}</th><th class="n">${esc(L.size)}</th><th class="n">${esc(L.committed)}</th><th class="n">${esc(L.resident)}</th><th class="n">${esc(L.private)}</th><th>${esc(L.file)}</th></tr><tr><th></th><th></th><th class="n" colspan="4">${esc(L.beforeAfter)}</th><th></th></tr>`;
   const changeRows = (list: ProcessDiff['grown']) =>
     list.length === 0
       ? `<p class="cap">${esc(L.none)}</p>`
-      : `<table><thead>${regionHead}</thead><tbody>${regionRowsHtml(list.map((c) => c.after))}</tbody></table>`;
+      : `<table class="changes"><thead>${changeHead}</thead><tbody>${list
+          .map(
+            ({ before: a, after: b }) =>
+              `<tr><td class="code">${hex(b.base)}${a.base === b.base ? '' : `<br><span class="cap">${esc(L.wasAt)} ${hex(a.base)}</span>`}</td><td><span class="sw" style="background:${TYPE_COLOURS[b.type]}"></span>${esc(L.types[b.type])}</td><td class="n">${figureCell(a.size, b.size)}</td><td class="n">${figureCell(a.committed, b.committed)}</td><td class="n">${figureCell(a.resident, b.resident)}</td><td class="n">${figureCell(a.private, b.private)}</td><td class="code">${esc(b.file ?? '')}</td></tr>`,
+          )
+          .join('\n')}</tbody></table>`;
   const endNote =
     p.end === null
       ? ''
@@ -667,7 +696,7 @@ ${chartSvg(p.samples, l, L)}
 <h2>${esc(L.largest)}</h2>
 ${regionTable(p.largest)}
 <h2>${esc(L.diff)}</h2>
-<p class="meta"><span>${esc(L.committed)}: ${esc(signed(d.totals.committed.delta))}</span><span>${esc(L.reserved)}: ${esc(signed(d.totals.reserved.delta))}</span></p>
+<p class="meta"><span>${esc(L.committed)}: ${esc(signed(d.totals.committed.delta))}</span><span>${esc(L.reserved)}: ${esc(signed(d.totals.reserved.delta))}</span>${residentDelta === null ? '' : `<span>${esc(L.resident)}: ${esc(signed(residentDelta))}</span>`}</p>
 ${d.truncated ? `<p class="cap">${esc(L.truncated)}</p>` : ''}
 <h3>${esc(L.added)} (${d.added.length})</h3>
 ${regionTable(d.added)}

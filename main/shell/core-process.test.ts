@@ -1,12 +1,13 @@
 /**
- * The app's core watching a process in the tray, over the real inspector and a real child (`hostmem exec`): the
- * tooltip gains the process's committed bytes, a 16 MiB commit past the threshold notifies once (through the
+ * The app's core watching a process in the tray, over the real inspector and a real child (a Node process that
+ * allocates on demand: memory every OS charges as committed, Linux included): the tooltip gains the process's
+ * committed bytes, a 16 MiB allocation past the threshold notifies once (through the
  * throttle), the exit shows in the tooltip; a process that is not running is refused with why. Waits for events,
  * never for durations.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { execChild } from '../../tests/children/exec-child';
+import { GROW_SCRIPT, startScript } from '../../native/process-testing';
 import { createShellCore, type ShellCore, type ShellNotification } from './core';
 import { DEFAULT_SETTINGS } from './settings';
 import { TOOLTIP_MAX } from './tray-model';
@@ -31,8 +32,7 @@ function trayUntil(core: ShellCore, check: (tooltip: string) => boolean): Promis
 }
 
 test('the tray watches a process: committed in the tooltip, a threshold notification, the exit', async () => {
-  const child = await execChild();
-  await child.commit(64 * 1024);
+  const child = await startScript(GROW_SCRIPT);
   const core = createShellCore({
     settings: { ...DEFAULT_SETTINGS, samplingIntervalMs: 100, defaultWorkload: 'none' },
     systemLocale: 'en-US',
@@ -54,7 +54,8 @@ test('the tray watches a process: committed in the tooltip, a threshold notifica
   assert.equal(notes.length, 0, 'below the threshold: no notification');
 
   const crossed = new Promise<ShellNotification>((resolve) => core.onNotification(resolve));
-  await child.commit(16 * MiB, 'tray');
+  child.send(`grow ${16 * MiB}`);
+  assert.equal(await child.next(), 'grown');
   const n = await crossed;
   assert.equal(n.kind, 'process-threshold');
   assert.match(n.title, new RegExp(`\\(${child.pid}\\) passed .* committed`));
@@ -63,7 +64,7 @@ test('the tray watches a process: committed in the tooltip, a threshold notifica
   assert.ok(tooltip.length <= TOOLTIP_MAX);
   assert.match(tooltip.split('\n')[1]!, line, 'the process line follows the head');
 
-  await child.exit();
+  child.process.stdin.end();
   await trayUntil(core, (t) => t.includes(`(${child.pid}): exited`));
   assert.equal(notes.filter((x) => x.kind === 'process-threshold').length, 1, 'one crossing, one notification');
 

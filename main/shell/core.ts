@@ -9,7 +9,7 @@
  */
 import pkg from '../../package.json';
 import { createProcessInspector, type ProcessInspector } from '../../native';
-import { findProcess, ProcessWatcher } from '../inspect';
+import { commitLimitFor, findProcess, ProcessWatcher } from '../inspect';
 import { describeProcessError } from '../service/processes';
 import { createHost, type FailureEvent, type Host, type MemoryAvailable } from '../host';
 import { createHostMetrics, WatchedProcesses, type HostMetrics } from '../metrics';
@@ -388,6 +388,7 @@ class ShellCoreImpl implements ShellCore {
             watch.threshold.threshold,
             n.suppressed,
             this.locale,
+            watch.watcher.growth(commitLimitFor(watch.state.committed)),
           )
         : undefined;
     const text = notificationText(n, this.locale, processText);

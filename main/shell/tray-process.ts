@@ -4,6 +4,7 @@
  * so a process hovering at the threshold does not notify on every walk; the notification throttle then limits what
  * is shown), and the notification's words in en, fr and zh-CN.
  */
+import type { LeakSignal } from '../inspect/growth';
 import type { Language } from '../vocabulary';
 import { formatBytes, resolveLocale, TOOLTIP_MAX, truncate } from './tray-model';
 
@@ -25,6 +26,9 @@ interface Labels {
   readonly title: (name: string, threshold: string) => string;
   readonly body: (committed: string, threshold: string) => string;
   readonly more: (count: number) => string;
+  /** The leak signal: "grows 12 MiB/min; reaches 2 GiB in ~40 min". */
+  readonly grows: (perMinute: string, reaches: string | null, eta: string | null) => string;
+  readonly eta: (minutes: number) => string;
 }
 
 const LABELS: Readonly<Record<Language, Labels>> = {
@@ -37,6 +41,8 @@ const LABELS: Readonly<Record<Language, Labels>> = {
     title: (name, threshold) => `${name} passed ${threshold} committed`,
     body: (committed, threshold) => `Committed: ${committed} (threshold ${threshold})`,
     more: (count) => `${count} more crossing${count === 1 ? '' : 's'} since the last notification`,
+    grows: (rate, reaches, eta) => `grows ${rate}/min${reaches && eta ? `; reaches ${reaches} in ${eta}` : ''}`,
+    eta: (m) => (m < 1 ? 'under a minute' : m < 120 ? `~${Math.round(m)} min` : `~${Math.round(m / 60)} h`),
   },
   fr: {
     committed: 'engagés',
@@ -47,6 +53,8 @@ const LABELS: Readonly<Record<Language, Labels>> = {
     title: (name, threshold) => `${name} dépasse ${threshold} engagés`,
     body: (committed, threshold) => `Engagé : ${committed} (seuil ${threshold})`,
     more: (count) => `${count} dépassement${count === 1 ? '' : 's'} de plus depuis la dernière alerte`,
+    grows: (rate, reaches, eta) => `croît de ${rate}/min${reaches && eta ? ` ; atteint ${reaches} dans ${eta}` : ''}`,
+    eta: (m) => (m < 1 ? 'moins d’une minute' : m < 120 ? `~${Math.round(m)} min` : `~${Math.round(m / 60)} h`),
   },
   'zh-CN': {
     committed: '已提交',
@@ -57,6 +65,8 @@ const LABELS: Readonly<Record<Language, Labels>> = {
     title: (name, threshold) => `${name} 已提交超过 ${threshold}`,
     body: (committed, threshold) => `已提交：${committed}（阈值 ${threshold}）`,
     more: (count) => `自上次通知以来另有 ${count} 次超过阈值`,
+    grows: (rate, reaches, eta) => `每分钟增长 ${rate}${reaches && eta ? `；约 ${eta}后达到 ${reaches}` : ''}`,
+    eta: (m) => (m < 1 ? '不到一分钟' : m < 120 ? `${Math.round(m)} 分钟` : `${Math.round(m / 60)} 小时`),
   },
 };
 
@@ -126,17 +136,29 @@ export class ThresholdWatch {
   }
 }
 
-/** The notification of a crossing (`suppressed`: crossings the throttle held back since the previous one). */
+/**
+ * The notification of a crossing (`suppressed`: crossings the throttle held back since the previous one), with the
+ * leak signal when the watch has one: how fast committed bytes grow, and when they reach the limit at that pace.
+ */
 export function processThresholdText(
   p: { readonly name: string; readonly pid: number; readonly committed: number },
   threshold: number,
   suppressed: number,
   locale?: string,
+  growth?: LeakSignal | null,
 ): { title: string; body: string } {
   const loc = resolveLocale(locale);
   const L = LABELS[loc];
   const t = formatBytes(threshold, loc);
-  const body = L.body(formatBytes(p.committed, loc), t);
+  let body = L.body(formatBytes(p.committed, loc), t);
+  if (growth && growth.total.committed > 0) {
+    const eta = growth.projection?.etaMs;
+    body += `\n${L.grows(
+      formatBytes(growth.total.committed * 60, loc),
+      growth.projection ? formatBytes(growth.projection.limit.bytes, loc) : null,
+      eta === undefined || eta === null ? null : L.eta(eta / 60_000),
+    )}`;
+  }
   return {
     title: L.title(`${p.name} (${p.pid})`, t),
     body: suppressed > 0 ? `${body}\n${L.more(suppressed)}` : body,

@@ -180,6 +180,8 @@ export class SmapsParser {
         r.private = (r.private ?? 0) + kb(b, s + 14, e);
     } else if (c === 83 /* S */ && b[s + 1] === 119 && b[s + 2] === 97 && b[s + 3] === 112 && b[s + 4] === 58)
       r.swap = kb(b, s + 5, e);
+    else if (c === 86 /* V */ && b[s + 1] === 109 && b[s + 2] === 70 && b[s + 7] === 58 /* VmFlags: */)
+      r.committed = hasFlag(b, s + 8, e, 97, 99) /* ac */ ? r.size : 0;
   }
 
   private header(b: Buffer, s: number, e: number): void {
@@ -256,6 +258,19 @@ export class SmapsParser {
     this.strings.set(s, s);
     return s;
   }
+}
+
+/**
+ * Whether the two-letter VmFlags word `c1 c2` (e.g. `ac`: the kernel charges the mapping to the commit limit) is in
+ * `b[s, e)`, a list of two-letter words separated by spaces.
+ */
+function hasFlag(b: Buffer, s: number, e: number, c1: number, c2: number): boolean {
+  for (let i = s; i + 1 < e; i++) {
+    if (b[i] === 32) continue;
+    if (b[i] === c1 && b[i + 1] === c2 && (i + 2 >= e || b[i + 2] === 32)) return true;
+    i += 2;
+  }
+  return false;
 }
 
 function hexDigit(c: number): number {
@@ -357,6 +372,150 @@ function freeRegion(start: number, end: number): ProcessRegion {
   };
 }
 
+/**
+ * Read an open smaps file into `parser`. Synchronous reads in small chunks, yielding to the event loop between
+ * slices: measured here, the kernel spends about half as much time making smaps for reads from this thread as for
+ * reads from the thread pool (libuv's asynchronous reads), and a slice blocks the loop for a few milliseconds only.
+ * Throws what the reads throw.
+ */
+async function readSmaps(fd: number, parser: SmapsParser): Promise<void> {
+  let buf = Buffer.allocUnsafe(smapsReading.chunkBytes);
+  let filled = 0;
+  let sinceYield = 0;
+  for (;;) {
+    if (filled === buf.length) {
+      // A line longer than the buffer (a path of thousands of bytes): keep it, grow.
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, filled);
+      buf = bigger;
+    }
+    const n = readSync(fd, buf, filled, buf.length - filled, null);
+    if (n === 0) break;
+    filled += n;
+    const rest = parser.parse(buf, 0, filled);
+    buf.copyWithin(0, rest, filled);
+    filled -= rest;
+    sinceYield += n;
+    if (sinceYield >= YIELD_BYTES) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  if (filled > 0) {
+    const line = Buffer.concat([buf.subarray(0, filled), Buffer.from('\n')]);
+    parser.parse(line, 0, line.length);
+  }
+}
+
+/** PF_EXITING and PF_KTHREAD in /proc/PID/stat's `flags` (include/linux/sched.h). */
+const PF_EXITING = 0x4;
+const PF_KTHREAD = 0x200000;
+
+interface TaskState {
+  readonly zombie: boolean;
+  readonly exiting: boolean;
+  readonly kernelThread: boolean;
+  readonly parentPid: number;
+}
+
+/** What /proc/PID/stat says of the process now (its main thread), or null when it is gone. */
+function taskState(pid: number): TaskState | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === null) return null;
+  // After the name: state ppid pgrp session tty_nr tpgid flags …
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const flags = Number(f[6]);
+  return {
+    zombie: f[0] === 'Z' || f[0] === 'X',
+    exiting: (flags & PF_EXITING) !== 0,
+    kernelThread: (flags & PF_KTHREAD) !== 0,
+    parentPid: Number(f[1]),
+  };
+}
+
+function zombie<T>(pid: number, parentPid: number): ProcessResult<T> {
+  return processFail(
+    'exited',
+    pid,
+    0,
+    `/proc/${pid}/stat`,
+    `process ${pid} is a zombie: it has exited and its parent (${parentPid}) has not collected its exit status yet, so it has no memory left to walk`,
+  );
+}
+
+/** When a thread that is running (or runnable) is asked again for its stack pointer: ms after the first ask. */
+const RUNNING_RETRIES_MS = [0, 1, 5, 20] as const;
+
+/**
+ * Each thread's user stack pointer but the main thread's (whose stack is `[stack]`): the next-to-last field of
+ * /proc/PID/task/TID/syscall (`NR args… SP PC`, or `-1 SP PC` outside a system call). A thread that is running or
+ * waiting for a CPU at that moment says `running` and no pointer: it is asked again 1, 5 and 20 ms later, then left
+ * out of this walk.
+ */
+async function threadStackPointers(pid: number): Promise<Array<[number, number]>> {
+  let tids: number[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((tid) => tid !== pid && Number.isSafeInteger(tid));
+  } catch {
+    return [];
+  }
+  const out: Array<[number, number]> = [];
+  for (let attempt = 0; attempt < RUNNING_RETRIES_MS.length && tids.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, RUNNING_RETRIES_MS[attempt]));
+    const running: number[] = [];
+    for (const tid of tids) {
+      const text = readText(`/proc/${pid}/task/${tid}/syscall`);
+      if (text === null) continue; // the thread ended, or the kernel does not say
+      const f = text.trim().split(' ');
+      if (f[0] === 'running') {
+        running.push(tid);
+        continue;
+      }
+      const sp = f.length >= 3 ? Number.parseInt(f[f.length - 2]!, 16) : Number.NaN;
+      if (Number.isSafeInteger(sp) && sp > 0) out.push([tid, sp]);
+    }
+    tids = running;
+  }
+  return out;
+}
+
+/**
+ * Thread stacks: the private anonymous mapping a thread's stack pointer is in is that thread's stack (use `stack`,
+ * label `stack of thread TID`), and so is the PROT_NONE mapping right below it, its guard (glibc's pthread stacks
+ * are one mapping with the guard at the low end); the two are one allocation.
+ */
+function markThreadStacks(mappings: readonly MappingKey[], pointers: ReadonlyArray<[number, number]>): void {
+  const plain = (m: MappingKey | undefined): m is MappingKey =>
+    m !== undefined && m.fileKey === '' && m.region.type === 'MEM_PRIVATE' && m.region.use === null;
+  for (const [tid, sp] of pointers) {
+    let lo = 0;
+    let hi = mappings.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (mappings[mid]!.region.baseAddress <= sp) lo = mid;
+      else hi = mid - 1;
+    }
+    const m = mappings[lo];
+    if (!plain(m) || sp >= m.region.baseAddress + m.region.size || sp < m.region.baseAddress) continue;
+    const label = `stack of thread ${tid}`;
+    m.region.use = 'stack';
+    m.region.label = label;
+    const guard = mappings[lo - 1];
+    if (
+      plain(guard) &&
+      guard.region.state === 'MEM_RESERVE' &&
+      guard.region.baseAddress + guard.region.size === m.region.baseAddress
+    ) {
+      guard.region.use = 'stack';
+      guard.region.label = label;
+      m.region.allocationBase = guard.region.baseAddress;
+      m.region.allocationProtect = guard.region.allocationProtect;
+    }
+  }
+}
+
 export function createPosixInspector(): ProcessInspector {
   const hasProc = existsSync('/proc/self/smaps');
   let clockTicks = 100;
@@ -396,7 +555,35 @@ export function createPosixInspector(): ProcessInspector {
   const unsupported = <T>(pid: number): Promise<ProcessResult<T>> =>
     Promise.resolve(processFail('unsupported', pid, 0, '/proc', 'this OS has no /proc: processes cannot be inspected'));
 
-  const info = (pid: number): ProcessResult<ProcessInfo> => {
+  /**
+   * The kernel's commit charge of a process (the sizes of its `ac` mappings) and its private resident bytes, from
+   * one smaps read; null when it may not be read (another user's process).
+   */
+  const charge = async (pid: number): Promise<{ committed: number; private: number } | null> => {
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${pid}/smaps`, 'r');
+    } catch {
+      return null;
+    }
+    const parser = new SmapsParser();
+    try {
+      await readSmaps(fd, parser);
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+    let committed = 0;
+    let priv = 0;
+    for (const { region } of parser.mappings) {
+      committed += region.committed;
+      priv += region.private ?? 0;
+    }
+    return { committed, private: priv };
+  };
+
+  const info = async (pid: number): Promise<ProcessResult<ProcessInfo>> => {
     let stat: string;
     try {
       stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -417,8 +604,7 @@ export function createPosixInspector(): ProcessInspector {
       return m ? Number(m[1]) * 1024 : null;
     };
     const uidMatch = status === null ? null : /^Uid:\s+(\d+)/m.exec(status);
-    const data = kv('VmData');
-    const stk = kv('VmStk');
+    const charged = await charge(pid);
     const cmd = readText(`/proc/${pid}/cmdline`);
     // Kernel threads have no executable; another user's process hides it.
     const imagePath = readLink(`/proc/${pid}/exe`);
@@ -430,7 +616,8 @@ export function createPosixInspector(): ProcessInspector {
       commandLine: cmd === null || cmd.length === 0 ? null : cmd.replace(/\0+$/, '').split('\0').join(' '),
       user: uidMatch ? userName(Number(uidMatch[1])) : null,
       workingSet: kv('VmRSS'),
-      privateBytes: data === null ? null : data + (stk ?? 0),
+      privateBytes: charged?.committed ?? null,
+      privateResident: charged?.private ?? null,
       virtualSize: kv('VmSize'),
       startedAt: boot !== null && Number.isFinite(startTicks) ? boot + (startTicks * 1000) / clockTicks : null,
     });
@@ -450,6 +637,8 @@ export function createPosixInspector(): ProcessInspector {
     const takenAt = Date.now();
     const started = performance.now();
     const path = `/proc/${pid}/smaps`;
+    const before = taskState(pid);
+    if (before?.zombie) return zombie(pid, before.parentPid);
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -458,35 +647,7 @@ export function createPosixInspector(): ProcessInspector {
     }
     const parser = new SmapsParser();
     try {
-      // Synchronous reads in small chunks, yielding to the event loop between slices: measured here, the kernel spends
-      // about half as much time making smaps for reads from this thread as for reads from the thread pool (libuv's
-      // asynchronous reads), and a slice blocks the loop for a few milliseconds only.
-      let buf = Buffer.allocUnsafe(smapsReading.chunkBytes);
-      let filled = 0;
-      let sinceYield = 0;
-      for (;;) {
-        if (filled === buf.length) {
-          // A line longer than the buffer (a path of thousands of bytes): keep it, grow.
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, filled);
-          buf = bigger;
-        }
-        const n = readSync(fd, buf, filled, buf.length - filled, null);
-        if (n === 0) break;
-        filled += n;
-        const rest = parser.parse(buf, 0, filled);
-        buf.copyWithin(0, rest, filled);
-        filled -= rest;
-        sinceYield += n;
-        if (sinceYield >= YIELD_BYTES) {
-          sinceYield = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-      if (filled > 0) {
-        const line = Buffer.concat([buf.subarray(0, filled), Buffer.from('\n')]);
-        parser.parse(line, 0, line.length);
-      }
+      await readSmaps(fd, parser);
     } catch (e) {
       const code = codeOf(e);
       if (code === 'no-such-process')
@@ -495,9 +656,13 @@ export function createPosixInspector(): ProcessInspector {
     } finally {
       closeSync(fd);
     }
-    // A process that exits before or while its smaps is read leaves an empty file (also a zombie's).
-    if (parser.mappings.length === 0 && !isRunning(pid))
+    // A process that exits while its smaps is read ends the file early (the kernel answers end-of-file once the
+    // address space is gone), so a walk is whole only if the process was not exiting when the read ended: by then a
+    // dying process is gone, a zombie, or marked PF_EXITING (set before its address space is torn down).
+    const after = taskState(pid);
+    if (after === null || after.zombie || after.exiting || (parser.mappings.length === 0 && !after.kernelThread))
       return processFail('exited', pid, 0, path, `process ${pid} exited during the walk`);
+    markThreadStacks(parser.mappings, await threadStackPointers(pid));
     const name = readText(`/proc/${pid}/comm`)?.trimEnd() ?? null;
     const regions = finish(parser.mappings, options.includeFree ?? true);
     return processOk({
@@ -525,12 +690,12 @@ export function createPosixInspector(): ProcessInspector {
   return {
     backend: 'posix',
     pageSize,
-    listProcesses() {
+    async listProcesses() {
       let names: string[];
       try {
         names = readdirSync('/proc');
       } catch (e) {
-        return Promise.resolve(failFrom(e, 0, '/proc', 'list the processes'));
+        return failFrom(e, 0, '/proc', 'list the processes');
       }
       const pids = names
         .filter((n) => /^[0-9]+$/.test(n))
@@ -538,13 +703,15 @@ export function createPosixInspector(): ProcessInspector {
         .sort((a, b) => a - b);
       const out: ProcessInfo[] = [];
       for (const pid of pids) {
-        const r = info(pid);
+        // Each process's smaps is read on this thread: let the event loop run between two.
+        await new Promise((resolve) => setImmediate(resolve));
+        const r = await info(pid);
         if (r.ok) out.push(r.value); // vanished while listed: skipped
       }
-      return Promise.resolve(processOk(out));
+      return processOk(out);
     },
-    processInfo(pid) {
-      return Promise.resolve(badPid<ProcessInfo>(pid) ?? info(pid));
+    async processInfo(pid) {
+      return badPid<ProcessInfo>(pid) ?? info(pid);
     },
     walkProcess: walk,
     isRunning,

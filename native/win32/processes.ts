@@ -279,6 +279,17 @@ function filetimeMs(buf: Buffer): number | null {
   return ticks === 0 ? null : Math.round(ticks / 10000 - EPOCH_DIFF_MS);
 }
 
+/** A string as Windows returns it, up to its first NUL (Wine counts the terminating NUL in some lengths). */
+export function cutAtNul(text: string): string {
+  const nul = text.indexOf('\0');
+  return nul < 0 ? text : text.slice(0, nul);
+}
+
+/** `chars` UTF-16 units of `buf`, up to the first NUL. */
+function wide(buf: Buffer, chars: number): string {
+  return cutAtNul(buf.toString('utf16le', 0, Math.min(chars * 2, buf.length)));
+}
+
 export function createWin32Inspector(): ProcessInspector {
   const b = bind();
   const nameBuf = Buffer.alloc(2 * 1024);
@@ -295,7 +306,7 @@ export function createWin32Inspector(): ProcessInspector {
       const drive = root.slice(0, 2);
       const len = b.QueryDosDeviceW(drive, target, 1024);
       if (len === 0) continue;
-      const device = target.toString('utf16le', 0, len * 2).split('\0')[0] ?? '';
+      const device = wide(target, len);
       if (device) out.push([device, drive]);
     }
     // Longest device first, so \Device\HarddiskVolume10 is not taken for \Device\HarddiskVolume1.
@@ -328,8 +339,8 @@ export function createWin32Inspector(): ProcessInspector {
       const nameChars: [number] = [256];
       const domainChars: [number] = [256];
       if (!b.LookupAccountSidW(null, sid, name, nameChars, domain, domainChars, [0])) return null;
-      const user = name.toString('utf16le', 0, nameChars[0] * 2);
-      const dom = domain.toString('utf16le', 0, domainChars[0] * 2);
+      const user = wide(name, nameChars[0]);
+      const dom = wide(domain, domainChars[0]);
       return dom ? `${dom}\\${user}` : user;
     } finally {
       b.CloseHandle(token[0]);
@@ -348,15 +359,14 @@ export function createWin32Inspector(): ProcessInspector {
         user: null,
         workingSet: null,
         privateBytes: null,
+        privateResident: null,
         virtualSize: null,
         startedAt: null,
       };
     }
     try {
       const chars: [number] = [1024];
-      const imagePath = b.QueryFullProcessImageNameW(h, 0, nameBuf, chars)
-        ? nameBuf.toString('utf16le', 0, chars[0] * 2)
-        : null;
+      const imagePath = b.QueryFullProcessImageNameW(h, 0, nameBuf, chars) ? wide(nameBuf, chars[0]) : null;
       const pmc: Partial<MemoryCountersEx> = { cb: b.sizeofPmc };
       const haveCounters = b.K32GetProcessMemoryInfo(h, pmc, b.sizeofPmc) !== 0;
       const times = [Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8)] as const;
@@ -369,6 +379,7 @@ export function createWin32Inspector(): ProcessInspector {
         workingSet: haveCounters ? Number(pmc.WorkingSetSize ?? 0) : null,
         // PrivateUsage and PagefileUsage are the same figure on Windows; Wine fills only the older field.
         privateBytes: haveCounters ? Number(pmc.PrivateUsage || pmc.PagefileUsage || 0) : null,
+        privateResident: null,
         virtualSize: null,
         startedAt,
       };
@@ -386,7 +397,7 @@ export function createWin32Inspector(): ProcessInspector {
       const entry: Partial<ProcessEntry> = { dwSize: b.sizeofEntry };
       let more = b.Process32FirstW(snap, entry);
       while (more) {
-        out.set(entry.th32ProcessID ?? 0, [entry.th32ParentProcessID ?? 0, entry.szExeFile ?? '']);
+        out.set(entry.th32ProcessID ?? 0, [entry.th32ParentProcessID ?? 0, cutAtNul(entry.szExeFile ?? '')]);
         entry.dwSize = b.sizeofEntry;
         more = b.Process32NextW(snap, entry);
       }
@@ -461,7 +472,7 @@ export function createWin32Inspector(): ProcessInspector {
         let file = files.get(allocationBase);
         if (file === undefined) {
           const n = b.K32GetMappedFileNameW(h, allocationBase, nameBuf, 1024);
-          file = n === 0 ? null : drivePath(nameBuf.toString('utf16le', 0, n * 2), devices);
+          file = n === 0 ? null : drivePath(wide(nameBuf, n), devices);
           files.set(allocationBase, file);
         }
         return file;

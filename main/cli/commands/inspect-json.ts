@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ProcessInfo, ProcessWalk } from '../../../native';
-import { REGION_TYPES, type RegionChange, type TypeSummary, type WalkDiff } from '../../inspect';
+import { REGION_TYPES, type LeakSignal, type RegionChange, type TypeSummary, type WalkDiff } from '../../inspect';
 import { regionJsonSchema, regionToJson } from '../../telemetry/process-records';
 import { BACKENDS } from '../../vocabulary';
 
@@ -42,6 +42,7 @@ const processSchema = z.strictObject({
   user: z.string().nullable(),
   workingSet: bytes.nullable(),
   privateBytes: bytes.nullable(),
+  privateResident: bytes.nullable(),
   virtualSize: bytes.nullable(),
   startedAt: z.number().nullable(),
 });
@@ -73,6 +74,35 @@ const changeSchema = z.strictObject({
   privateDelta: delta.nullable(),
 });
 
+const growthRates = z.strictObject({
+  committed: z.number(),
+  resident: z.number().nullable(),
+  private: z.number().nullable(),
+});
+
+/** The leak signal of a watch line (main/inspect/growth.ts): rates in bytes per second over the window. */
+const growthSchema = z
+  .strictObject({
+    from: z.number(),
+    to: z.number(),
+    walks: z.number().int().positive(),
+    byType: z.strictObject(
+      Object.fromEntries(REGION_TYPES.filter((t) => t !== 'free').map((t) => [t, growthRates])) as Record<
+        Exclude<(typeof REGION_TYPES)[number], 'free'>,
+        typeof growthRates
+      >,
+    ),
+    total: growthRates,
+    committed: bytes,
+    projection: z
+      .strictObject({
+        limit: z.strictObject({ bytes, kind: z.enum(['budget', 'commit-limit']) }),
+        etaMs: z.number().nonnegative().nullable(),
+      })
+      .optional(),
+  })
+  .describe('the leak signal: growth in bytes per second over the window, and the time to the limit');
+
 /** One line of `hostmem inspect --watch D --json`. */
 export const watchJsonSchema = z.discriminatedUnion('event', [
   z.strictObject({
@@ -92,6 +122,7 @@ export const watchJsonSchema = z.discriminatedUnion('event', [
         changed: z.array(changeSchema),
       })
       .nullable(),
+    growth: growthSchema.nullable().optional().describe('null until the walks span a second'),
   }),
   z.strictObject({
     format: z.literal(WATCH_JSON_FORMAT),
@@ -131,6 +162,7 @@ export function watchWalkToJson(
   walk: ProcessWalk,
   summary: TypeSummary,
   diff: WalkDiff | null,
+  growth: LeakSignal | null = null,
 ): z.input<typeof watchJsonSchema> {
   return {
     format: WATCH_JSON_FORMAT,
@@ -150,6 +182,7 @@ export function watchWalkToJson(
             shrunk: diff.shrunk.map(changeToJson),
             changed: diff.changed.map(changeToJson),
           },
+    growth,
   };
 }
 

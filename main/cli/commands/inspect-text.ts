@@ -7,6 +7,7 @@ import {
   REGION_TYPE_TITLES,
   REGION_TYPES,
   regionType,
+  type LeakSignal,
   type RegionChange,
   type TypeSummary,
   type WalkDiff,
@@ -132,12 +133,16 @@ export function diffText(d: WalkDiff, limit: number): string {
   const out: string[] = [];
   const moved = REGION_TYPES.filter((t) => {
     const x = d.byType[t];
-    return t !== 'free' && (x.size !== 0 || x.committed !== 0 || (x.resident ?? 0) !== 0 || x.regions !== 0);
+    return (
+      t !== 'free' &&
+      (x.size !== 0 || x.committed !== 0 || (x.resident ?? 0) !== 0 || (x.private ?? 0) !== 0 || x.regions !== 0)
+    );
   });
   for (const t of moved) {
     const x = d.byType[t];
     const parts = [`committed ${signed(x.committed)}`, `size ${signed(x.size)}`];
     if (x.resident !== null && x.resident !== 0) parts.push(`resident ${signed(x.resident)}`);
+    if (x.private !== null && x.private !== 0) parts.push(`private ${signed(x.private)}`);
     if (x.regions !== 0) parts.push(`regions ${x.regions > 0 ? '+' : ''}${x.regions}`);
     out.push(`  ${REGION_TYPE_TITLES[t].padEnd(13)} ${parts.join(', ')}`);
   }
@@ -162,4 +167,56 @@ export function diffText(d: WalkDiff, limit: number): string {
   if (lines.length > limit) out.push(`  … and ${lines.length - limit} more region changes`);
   if (out.length === 0) out.push('  no change');
   return out.join('\n') + '\n';
+}
+
+/** 2_400_000 ms → "~40 min"; under a minute "< 1 min". */
+export function formatEta(ms: number): string {
+  const min = ms / 60_000;
+  if (min < 1) return '< 1 min';
+  if (min < 120) return `~${Math.round(min)} min`;
+  const h = min / 60;
+  if (h < 48) return `~${Math.round(h)} h`;
+  return `~${Math.round(h / 24)} days`;
+}
+
+const perMinute = (bytesPerSecond: number): string => `${signed(Math.round(bytesPerSecond * 60))}/min`;
+
+/**
+ * The leak signal in one line: the growth rates over the window, the type growing fastest, and when committed bytes
+ * reach the limit at that pace.
+ */
+export function growthText(g: LeakSignal): string {
+  const t = g.total;
+  const parts = [`committed ${perMinute(t.committed)}`];
+  if (t.resident !== null) parts.push(`resident ${perMinute(t.resident)}`);
+  if (t.private !== null) parts.push(`private ${perMinute(t.private)}`);
+  let fastest: [string, string, number] | undefined;
+  for (const type of REGION_TYPES) {
+    if (type === 'free') continue;
+    const r = g.byType[type];
+    for (const [what, v] of [
+      ['committed', r.committed],
+      ['resident', r.resident],
+      ['private', r.private],
+    ] as const)
+      if (v !== null && v > 0 && (fastest === undefined || v > fastest[2]))
+        fastest = [REGION_TYPE_TITLES[type], what, v];
+  }
+  const span = Math.round((g.to - g.from) / 1000);
+  let line = `growth over ${span} s (${g.walks} walks): ${parts.join(', ')}`;
+  if (fastest) line += `; fastest: ${fastest[0]} ${fastest[1]} ${perMinute(fastest[2])}`;
+  const p = g.projection;
+  if (p !== undefined) {
+    const limit =
+      p.limit.kind === 'budget'
+        ? `the ${formatSize(p.limit.bytes)} budget`
+        : `the commit limit (at ${formatSize(p.limit.bytes)} for this process)`;
+    line +=
+      p.etaMs === null
+        ? `; committed is not growing towards ${limit}`
+        : p.etaMs === 0
+          ? `; committed has reached ${limit}`
+          : `; committed reaches ${limit} in ${formatEta(p.etaMs)}`;
+  }
+  return line;
 }

@@ -144,7 +144,8 @@ describe('hostmem inspect --json', () => {
         const lo = Math.min(x.resident ?? -1, y.resident ?? -1);
         const hi = Math.max(x.resident ?? -1, y.resident ?? -1);
         if (p.rss < lo || p.rss > hi) differences.push(`${at}: Rss (hostmem ${lo}..${hi}, pmap ${p.rss})`);
-        const name = x.file ?? x.label ?? '';
+        // A thread stack's label is hostmem's (found from the thread's stack pointer), not the kernel's.
+        const name = x.file ?? (x.label?.startsWith('stack of thread ') ? null : x.label) ?? '';
         const base = name.slice(name.lastIndexOf('/') + 1);
         // pmap prints a file's base name, the kernel's [labels] as they are, and nothing for anonymous memory.
         if (base !== p.mapping)
@@ -236,15 +237,17 @@ describe('hostmem inspect and ps: errors and usage', () => {
     assert.equal(byName.stdout, '');
   });
 
-  test('a name several processes have: they are listed, nothing is walked, exit 1', async () => {
+  test('a name several processes have: they are listed (never hostmem itself), nothing is walked, exit 1', async () => {
     const child = await idleChild();
+    const other = await idleChild();
     const me = await inspector.processInfo(child.pid ?? 0);
     assert.ok(me.ok);
     const r = await run(['inspect', me.value.name]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /processes are named .*; give one PID:\n/);
     assert.match(r.stderr, new RegExp(`\\n  ${child.pid}  `));
-    assert.match(r.stderr, new RegExp(`\\n  ${process.pid}  `));
+    assert.match(r.stderr, new RegExp(`\\n  ${other.pid}  `));
+    assert.doesNotMatch(r.stderr, new RegExp(`\\n  ${process.pid}  `), 'hostmem itself is never a match');
     assert.equal(r.stdout, '');
   });
 
@@ -290,18 +293,21 @@ describe('hostmem inspect and ps: errors and usage', () => {
     assert.equal(readFileSync(existing, 'utf8'), 'keep me');
   });
 
-  test('ps --json lists this process; --filter and --sort do what they say', async () => {
+  test('ps --json lists a child, never hostmem itself; --filter and --sort do what they say', async () => {
+    const child = await idleChild();
+    const pid = child.pid ?? 0;
     const all = await run(['ps', '--json']);
     assert.equal(all.code, 0, all.stderr);
     const doc = JSON.parse(all.stdout) as {
       format: string;
-      processes: Array<{ pid: number; privateBytes: number | null }>;
+      processes: Array<{ pid: number; privateBytes: number | null; privateResident: number | null }>;
     };
     assert.equal(doc.format, 'hostmem.process-list/1');
-    assert.ok(doc.processes.some((p) => p.pid === process.pid));
-    const mine = await run(['ps', '--json', '--filter', String(process.pid)]);
+    assert.ok(doc.processes.some((p) => p.pid === pid));
+    assert.ok(!doc.processes.some((p) => p.pid === process.pid), 'hostmem lists itself');
+    const mine = await run(['ps', '--json', '--filter', String(pid)]);
     const filtered = (JSON.parse(mine.stdout) as typeof doc).processes;
-    assert.ok(filtered.length >= 1 && filtered.some((p) => p.pid === process.pid));
+    assert.ok(filtered.length >= 1 && filtered.some((p) => p.pid === pid));
     assert.ok(filtered.length < doc.processes.length);
     const sorted = (JSON.parse((await run(['ps', '--json', '--sort', 'committed'])).stdout) as typeof doc).processes;
     const committed = sorted.map((p) => p.privateBytes ?? -1);
@@ -309,9 +315,9 @@ describe('hostmem inspect and ps: errors and usage', () => {
       committed,
       [...committed].sort((x, y) => (y ?? 0) - (x ?? 0)),
     );
-    const text = await run(['ps', '--filter', String(process.pid)]);
-    assert.match(text.stdout, /^ *PID +PPID +USER +COMMITTED +RSS +NAME\n/);
-    assert.match(text.stdout, new RegExp(`\\n *${process.pid} `));
+    const text = await run(['ps', '--filter', String(pid)]);
+    assert.match(text.stdout, /^ *PID +PPID +USER +COMMITTED +RSS +PRIVATE +NAME\n/);
+    assert.match(text.stdout, new RegExp(`\\n *${pid} `));
   });
 
   test('inspect prints the summary by type and the largest regions', async () => {

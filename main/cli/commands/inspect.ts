@@ -3,21 +3,36 @@
  * top pane), then the largest regions (or all of them), or the whole walk as versioned JSON; `--watch` walks again
  * at an interval and shows what changed; `--record` keeps the walks in a session file.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createProcessInspector, type ProcessError, type ProcessInfo, type ProcessInspector } from '../../../native';
-import { findProcess, ProcessWatcher, summarize, type WatchWalkEvent } from '../../inspect';
+import {
+  createProcessInspector,
+  type ProcessError,
+  type ProcessInfo,
+  type ProcessInspector,
+  type ProcessWalk,
+} from '../../../native';
+import {
+  commitLimitFor,
+  findProcess,
+  ProcessWatcher,
+  summarize,
+  type GrowthLimit,
+  type WatchWalkEvent,
+} from '../../inspect';
 import { ProcessRecordWriter, processSessionHeader } from '../../telemetry/process-records';
 import { SessionWriter } from '../../telemetry/session';
-import { parseDuration } from '../../workloads';
+import { MAX_TIMER_MS } from '../../host/types';
+import { parseDuration, parseSize } from '../../workloads';
 import { walkToJson, watchWalkToJson, WALK_JSON_FORMAT, WATCH_JSON_FORMAT } from './inspect-json';
-import { diffText, formatSize, largestRegions, regionTable, summaryTable } from './inspect-text';
+import { diffText, formatSize, growthText, largestRegions, regionTable, summaryTable } from './inspect-text';
 import type { CliIo } from './io';
 
 export const INSPECT_SUMMARY = 'show the address space of a running process by type (live with --watch)';
 
-export const INSPECT_USAGE = `Usage: hostmem inspect PID|NAME [--regions | --top N] [--json] [--watch D [--count N]]
-                       [--record FILE [--force]]
+export const INSPECT_USAGE = `Usage: hostmem inspect PID|NAME [--regions | --top N] [--json] [--watch D [--count N]
+                       [--budget SIZE] [--window D]] [--record FILE [--force]]
 
 Walks every region of a running process's address space, as the OS reports it (/proc/PID/smaps on Linux;
 VirtualQueryEx on Windows), and prints the summary by type (Image, Mapped file, Shareable, Heap, Stack, Private
@@ -28,17 +43,25 @@ it they are listed and nothing is walked.
 Options:
   --regions       list every region (ascending), not only the largest
   --top N         how many of the largest regions to list (default 15)
-  --json          print the whole walk as JSON (${WALK_JSON_FORMAT}; see docs/spec/process-inspection.md);
-                  with --watch, one JSON line per walk (${WATCH_JSON_FORMAT})
+  --json          print the whole walk as JSON (${WALK_JSON_FORMAT}; see docs/spec/process-inspection.md), every
+                  region (so not with --top or --regions); with --watch, one JSON line per walk (${WATCH_JSON_FORMAT})
   --watch D       walk again every D (e.g. 1s, 500ms) and show what changed since the last walk, until the process
                   exits or Ctrl-C
   --count N       with --watch, stop after N walks
+  --budget SIZE   with --watch, the committed bytes the process should stay under (e.g. 2GiB): the growth line says
+                  when, at the pace of the window, it reaches them (default: the OS's commit limit)
+  --window D      with --watch, the span of walks the growth rates are taken over (default 5m)
   --record FILE   write the walks to a session file (readable by 'hostmem replay' and 'hostmem report')
   --force         replace FILE if it exists
   -h, --help      show this help
 
-Exit status: 0 when walked (also when a watched process exits: what was recorded is kept), 1 when the process
-cannot be found or read (no such process, a name several processes have, access denied), 2 for a usage error.
+With --watch, each walk is followed by the leak signal once the walks span a second: how fast committed, resident
+and private bytes grow (per minute, over the window), the type growing fastest, and when committed bytes reach the
+budget at that pace.
+
+hostmem never lists or matches itself by name. Exit status: 0 when walked (also when a watched process exits: what
+was recorded is kept), 1 when the process cannot be found or read (no such process, a name several processes have,
+access denied, a zombie, a process that exited during the walk), 2 for a usage error.
 `;
 
 interface InspectArgs {
@@ -49,6 +72,8 @@ interface InspectArgs {
   readonly watchMs: number | undefined;
   readonly count: number | undefined;
   readonly record: string | undefined;
+  readonly budget: number | undefined;
+  readonly windowMs: number | undefined;
 }
 
 /** Parse the options; a string is a usage error. */
@@ -65,6 +90,8 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
         count: { type: 'string' },
         record: { type: 'string' },
         force: { type: 'boolean' },
+        budget: { type: 'string' },
+        window: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -94,17 +121,53 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
     const ms = typeof v.watch === 'string' ? parseDuration(v.watch) : undefined;
     if (ms === undefined || ms < 10)
       return `--watch: expected an interval of at least 10ms, e.g. 1s or 500ms, got ${JSON.stringify(v.watch)}`;
+    if (ms > MAX_TIMER_MS)
+      return `--watch: ${JSON.stringify(v.watch)} is longer than the longest interval, ${MAX_TIMER_MS} ms (about 24.8 days)`;
     watchMs = ms;
   }
   if (n !== undefined && watchMs === undefined) return '--count needs --watch';
+  let budget: number | undefined;
+  if (v.budget !== undefined) {
+    budget = typeof v.budget === 'string' ? parseSize(v.budget) : undefined;
+    if (budget === undefined || budget < 1)
+      return `--budget: expected a size like 512MiB or 2GiB, got ${JSON.stringify(v.budget)}`;
+    if (watchMs === undefined) return '--budget needs --watch';
+  }
+  let windowMs: number | undefined;
+  if (v.window !== undefined) {
+    windowMs = typeof v.window === 'string' ? parseDuration(v.window) : undefined;
+    if (windowMs === undefined || windowMs < 1000)
+      return `--window: expected a span of at least 1s, e.g. 5m, got ${JSON.stringify(v.window)}`;
+    if (watchMs === undefined) return '--window needs --watch';
+  }
   if (v.regions && top !== undefined) return '--regions lists every region: leave out --top';
+  if (v.json && (top !== undefined || v.regions))
+    return `--json prints every region: leave out ${top !== undefined ? '--top' : '--regions'}`;
   const record = typeof v.record === 'string' ? v.record : undefined;
   if (record !== undefined) {
     if (record === '') return '--record: expected a file name';
     if (existsSync(record) && statSync(record).isDirectory()) return `--record: ${record} is a folder`;
     if (existsSync(record) && !v.force) return `--record: ${record} exists (add --force to replace it)`;
+    const folder = dirname(resolve(record));
+    if (!existsSync(folder) || !statSync(folder).isDirectory())
+      return `--record: the folder ${folder} does not exist (create it first)`;
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch {
+      return `--record: the folder ${folder} is not writable`;
+    }
   }
-  return { query, regions: v.regions === true, top: top ?? 15, json: v.json === true, watchMs, count: n, record };
+  return {
+    query,
+    regions: v.regions === true,
+    top: top ?? 15,
+    json: v.json === true,
+    watchMs,
+    count: n,
+    record,
+    budget,
+    windowMs,
+  };
 }
 
 function errorText(e: ProcessError): string {
@@ -152,28 +215,80 @@ export async function inspectCommand(
   return watch(ins, info, args, args.watchMs, io);
 }
 
-interface Recording {
-  readonly session: SessionWriter;
-  readonly walks: ProcessRecordWriter;
+/**
+ * The session file of `--record`, opened at the first walk (so a watch that never walked leaves no file behind). A
+ * file that cannot be made or written is said in one line; what is printed goes on.
+ */
+class Recording {
+  private session: SessionWriter | undefined;
+  private walks: ProcessRecordWriter | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly ins: ProcessInspector,
+    private readonly command: string,
+    private readonly io: CliIo,
+  ) {}
+
+  private fail(error: unknown): void {
+    if (!this.failed)
+      this.io.stderr.write(
+        `hostmem inspect: cannot record to ${this.path}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    this.failed = true;
+  }
+
+  write(walk: ProcessWalk): void {
+    if (this.failed) return;
+    try {
+      if (this.session === undefined) {
+        this.session = new SessionWriter(
+          this.path,
+          processSessionHeader(this.ins.backend, this.ins.pageSize, this.command),
+          {
+            onCapped: (message) => this.io.stderr.write(`hostmem inspect: ${message}\n`),
+          },
+        );
+        this.walks = new ProcessRecordWriter(this.session);
+      }
+      this.walks?.write(walk);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  exit(pid: number, at: number): void {
+    if (this.failed || this.walks === undefined) return;
+    try {
+      this.walks.exit(pid, at);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Whether a file holds the walks (false: none was written). */
+  get written(): boolean {
+    return this.session !== undefined && !this.failed;
+  }
+
+  /** Close the file; false when recording failed. */
+  async close(): Promise<boolean> {
+    try {
+      await this.session?.close();
+    } catch (error) {
+      this.fail(error);
+    }
+    return !this.failed;
+  }
 }
 
 function openRecord(args: InspectArgs, ins: ProcessInspector, command: string, io: CliIo): Recording | null {
-  if (args.record === undefined) return null;
-  const session = new SessionWriter(args.record, processSessionHeader(ins.backend, ins.pageSize, command), {
-    onCapped: (message) => io.stderr.write(`hostmem inspect: ${message}\n`),
-  });
-  return { session, walks: new ProcessRecordWriter(session) };
+  return args.record === undefined ? null : new Recording(args.record, ins, command, io);
 }
 
-async function closeRecord(record: Recording | null, io: CliIo): Promise<boolean> {
-  if (!record) return true;
-  try {
-    await record.session.close();
-    return true;
-  } catch (error) {
-    io.stderr.write(`hostmem inspect: ${error instanceof Error ? error.message : String(error)}\n`);
-    return false;
-  }
+async function closeRecord(record: Recording | null): Promise<boolean> {
+  return record === null ? true : record.close();
 }
 
 function header(info: ProcessInfo, regions: number, ms: number): string {
@@ -190,7 +305,7 @@ async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: Inspe
   const walk = walked.value;
   const summary = summarize(walk);
   const record = openRecord(args, ins, `hostmem inspect ${info.pid}`, io);
-  record?.walks.write(walk);
+  record?.write(walk);
   if (args.json) {
     io.stdout.write(JSON.stringify(walkToJson(walk, info, summary)) + '\n');
   } else {
@@ -203,7 +318,7 @@ async function inspectOnce(ins: ProcessInspector, info: ProcessInfo, args: Inspe
       io.stdout.write(regionTable(largestRegions(walk, args.top)));
     }
   }
-  return (await closeRecord(record, io)) ? 0 : 1;
+  return (await closeRecord(record)) ? 0 : 1;
 }
 
 async function watch(
@@ -215,12 +330,15 @@ async function watch(
 ): Promise<number> {
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true && !args.json;
   const record = openRecord(args, ins, `hostmem inspect ${info.pid} --watch ${intervalMs}ms`, io);
-  const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true });
+  const watcher = new ProcessWatcher(ins, info.pid, { intervalMs, keepAlive: true, growthWindowMs: args.windowMs });
+  const limit = (committed: number): GrowthLimit | null =>
+    args.budget !== undefined ? { bytes: args.budget, kind: 'budget' } : commitLimitFor(committed);
   let failed: ProcessError | undefined;
   const onWalk = (e: WatchWalkEvent): void => {
-    record?.walks.write(e.walk);
+    record?.write(e.walk);
+    const growth = watcher.growth(limit(e.summary.total.committed));
     if (args.json) {
-      io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff)) + '\n');
+      io.stdout.write(JSON.stringify(watchWalkToJson(e.seq, e.walk, e.summary, e.diff, growth)) + '\n');
     } else {
       const t = e.summary.total;
       const lines =
@@ -229,6 +347,7 @@ async function watch(
         `${t.regions} regions (${e.reused ? `unchanged: not walked again, ${e.walk.durationMs.toFixed(0)} ms` : `${e.walk.durationMs.toFixed(0)} ms`})\n`;
       io.stdout.write(lines);
       if (e.seq === 1 || tty) io.stdout.write('\n' + summaryTable(e.summary));
+      if (growth !== null) io.stdout.write(`${growthText(growth)}\n`);
       if (e.diff !== null) io.stdout.write(`\nSince the last walk:\n${diffText(e.diff, 20)}`);
       else if (tty) io.stdout.write(`\nLargest regions:\n${regionTable(largestRegions(e.walk, args.top))}`);
     }
@@ -236,14 +355,14 @@ async function watch(
   };
   watcher.onWalk(onWalk);
   watcher.onExit((e) => {
-    record?.walks.exit(info.pid, e.at);
+    record?.exit(info.pid, e.at);
     if (args.json)
       io.stdout.write(
         JSON.stringify({ format: WATCH_JSON_FORMAT, event: 'exit', pid: info.pid, t: e.at, walks: e.walks }) + '\n',
       );
     io.stderr.write(
       `hostmem inspect: process ${info.pid} exited at ${clock(e.at)} (after ${e.walks} walk${e.walks === 1 ? '' : 's'})` +
-        `${args.record ? `; the walks are kept in ${args.record}` : ''}\n`,
+        `${record?.written ? `; the walks are kept in ${args.record}` : ''}\n`,
     );
   });
   watcher.onError((e) => {
@@ -254,7 +373,7 @@ async function watch(
   process.on('SIGINT', onSigint);
   watcher.start();
   const end = await watcher.done.finally(() => process.off('SIGINT', onSigint));
-  const closed = await closeRecord(record, io);
+  const closed = await closeRecord(record);
   if (end === 'error' && failed) {
     io.stderr.write(errorText(failed));
     return 1;

@@ -11,9 +11,11 @@ export const PS_SUMMARY = 'list running processes with their committed and resid
 
 export const PS_USAGE = `Usage: hostmem ps [--sort committed|rss|name|pid] [--filter TEXT] [--json]
 
-Lists the processes this OS runs, with their parent, user, private committed bytes and resident set (working set),
-read cheaply from the OS (/proc on Linux; Toolhelp and psapi on Windows). Figures hostmem may not read (another
-user's process) are shown as '-'. Inspect one with 'hostmem inspect PID|NAME'.
+Lists the processes this OS runs (hostmem itself left out), with their parent, user, committed bytes (the OS's
+commit charge: on Linux the mappings the kernel charges, the 'ac' flag in /proc/PID/smaps; on Windows PrivateUsage),
+resident set (working set) and private resident bytes (Linux; '-' on Windows), read from the OS (/proc on Linux;
+Toolhelp and psapi on Windows). Figures hostmem may not read (another user's process) are shown as '-'. Inspect one
+with 'hostmem inspect PID|NAME'.
 
 Options:
   --sort KEY      committed or rss (largest first), name or pid (ascending; the default)
@@ -54,11 +56,12 @@ export function psTable(list: readonly ProcessInfo[]): string {
     p.user ?? '-',
     p.privateBytes === null ? '-' : formatSize(p.privateBytes),
     p.workingSet === null ? '-' : formatSize(p.workingSet),
+    p.privateResident === null ? '-' : formatSize(p.privateResident),
     p.imagePath !== null && p.imagePath !== p.name ? `${p.name}  ${p.imagePath}` : p.name,
   ]);
-  const head = ['PID', 'PPID', 'USER', 'COMMITTED', 'RSS', 'NAME'];
+  const head = ['PID', 'PPID', 'USER', 'COMMITTED', 'RSS', 'PRIVATE', 'NAME'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const right = [true, true, false, true, true, false];
+  const right = [true, true, false, true, true, true, false];
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
@@ -104,8 +107,10 @@ export async function psCommand(
     return 1;
   }
   const filter = values.filter;
+  // hostmem itself (this command) is left out: it is not what anyone lists processes for.
+  const others = listed.value.filter((p) => p.pid !== process.pid);
   const shown = sortProcesses(
-    filter === undefined ? listed.value : listed.value.filter((p) => matchesFilter(p, filter)),
+    filter === undefined ? others : others.filter((p) => matchesFilter(p, filter)),
     sort as PsSortKey,
   );
   if (values.json) {
