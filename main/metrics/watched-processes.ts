@@ -143,7 +143,10 @@ export class WatchedProcesses implements WatchedProcessSource {
     if (group) group.members.set(watcher, options.key ?? '');
     const offs = [
       watcher.onWalk((e) => {
-        this.latest.set(watcher, processMetrics(watcher.pid, e.walk.name ?? name, e.summary, startTime, watcher.growth()));
+        this.latest.set(
+          watcher,
+          processMetrics(watcher.pid, e.walk.name ?? name, e.summary, startTime, watcher.growth()),
+        );
         if (health) {
           health.walks += 1;
           health.lastWalkSeconds = e.walk.durationMs / 1000;
