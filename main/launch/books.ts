@@ -27,7 +27,7 @@ import {
   type MemoryAvailable,
   type Region,
 } from '../host';
-import { LEVELS, PAGE, type Backend } from '../vocabulary';
+import { LEVELS, MEM, PAGE, type Backend } from '../vocabulary';
 import { EV, OP, OP_FUNCTION, RESULT } from './protocol';
 import type { AgentEvent } from './wire';
 
@@ -333,6 +333,17 @@ export class LaunchBooks {
       case OP.REALLOC:
         this.reallocated(e, stack, level, time);
         break;
+      case OP.VIRTUAL_ALLOC:
+      case OP.VIRTUAL_FREE:
+      case OP.VIRTUAL_PROTECT:
+      case OP.VIRTUAL_QUERY:
+      case OP.HEAP_CREATE:
+      case OP.HEAP_DESTROY:
+      case OP.HEAP_ALLOC:
+      case OP.HEAP_REALLOC:
+      case OP.HEAP_FREE:
+        this.applyWindows(e, stack, level, time);
+        break;
       default:
         if (e.ret !== 0) this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
     }
@@ -576,6 +587,159 @@ export class LaunchBooks {
     };
     this.regions.insert(region);
     this.emitRegion({ change: 'reserve', base: region.base, size: newSize, level: region.level, tag: region.tag });
+  }
+
+  // ------------------------------------------------------------------------------------------ Windows calls
+  //
+  // The Windows agent's calls (native/agent/windows/agent.c), kept by its rules: a VirtualAlloc that reserves is one
+  // region for the whole reservation (never split: VirtualFree releases it by its base), a commit charges the pages
+  // of the range not yet committed, a decommit or a release gives back the committed ones; VirtualProtect changes
+  // the protection of committed pages only; heap blocks are IHostMalloc blocks, and HeapDestroy frees every block of
+  // a heap the books saw created. Calls on reservations the books never saw pass through uncharged, as in the agent.
+
+  /** Heap blocks → the heap that holds them (HeapAlloc's first argument), for HeapDestroy. */
+  private readonly blockHeap = new Map<number, number>();
+  private readonly createdHeaps = new Set<number>();
+
+  private applyWindows(e: AgentEvent, stack: number, level: LevelName | undefined, time: number): void {
+    switch (e.op) {
+      case OP.VIRTUAL_ALLOC:
+        this.virtualAlloc(e, stack, time);
+        break;
+      case OP.VIRTUAL_FREE:
+        this.virtualFree(e);
+        break;
+      case OP.VIRTUAL_PROTECT:
+        this.virtualProtect(e);
+        break;
+      case OP.HEAP_CREATE:
+        if (e.ret !== 0) this.createdHeaps.add(e.ret);
+        break;
+      case OP.HEAP_DESTROY:
+        this.heapDestroyed(e.addr);
+        break;
+      case OP.HEAP_ALLOC:
+        if (e.ret === 0) break;
+        this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
+        this.blockHeap.set(e.ret, e.addr);
+        break;
+      case OP.HEAP_REALLOC: {
+        const heap = this.blockHeap.get(e.addr);
+        this.blockHeap.delete(e.addr);
+        this.reallocated(e, stack, level, time);
+        if (e.ret !== 0 && heap !== undefined) this.blockHeap.set(e.ret, heap);
+        break;
+      }
+      case OP.HEAP_FREE:
+        this.blockHeap.delete(e.addr);
+        this.freed(e.addr, Number(e.extra));
+        break;
+      default: // VirtualQuery: counted only
+    }
+  }
+
+  private pageDown(n: number): number {
+    return Math.floor(n / this.pageSize) * this.pageSize;
+  }
+
+  private virtualAlloc(e: AgentEvent, stack: number, time: number): void {
+    if (e.ret === 0 || e.size === 0) return;
+    const protect = e.prot;
+    const commits = (e.flags & MEM.COMMIT) !== 0;
+    if ((e.flags & MEM.RESERVE) !== 0 || e.addr === 0) {
+      const size = e.addr !== 0 ? this.roundUp(e.addr + e.size) - (e.addr - (e.addr % 0x10000)) : this.roundUp(e.size);
+      const pages = size / this.pageSize;
+      const lo = e.addr !== 0 ? (this.pageDown(e.addr) - e.ret) / this.pageSize : 0;
+      const hi = e.addr !== 0 ? (this.roundUp(e.addr + e.size) - e.ret) / this.pageSize : pages;
+      const runs: PageRun[] = commits ? [{ start: lo, end: hi, protect }] : [];
+      const committed = commits ? (hi - lo) * this.pageSize : 0;
+      const region: LaunchRegion = {
+        base: e.ret,
+        size,
+        pages,
+        level: 'eTaskCritical',
+        tag: this.callSite(stack),
+        allocationProtect: protect,
+        created: time,
+        runs,
+        committed,
+        prot: protect,
+        chargeable: true,
+        inHeap: false,
+        file: false,
+        stack,
+        op: e.op,
+      };
+      this.regions.insert(region);
+      this.totals.reserved += size;
+      this.totals.committed += committed;
+      this.emitRegion({ change: 'reserve', base: e.ret, size, level: region.level, tag: region.tag });
+      if (commits)
+        this.emitRegion({
+          change: 'commit',
+          base: e.ret,
+          address: e.ret + lo * this.pageSize,
+          size: committed,
+          protect,
+        });
+      return;
+    }
+    const r = this.regions.containing(e.addr);
+    if (!commits || r === undefined) return;
+    const lo = this.pageDown(e.addr);
+    const hi = this.roundUp(e.addr + e.size);
+    const added =
+      setRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize, protect) * this.pageSize;
+    r.committed += added;
+    this.totals.committed += added;
+    if (added > 0) this.emitRegion({ change: 'commit', base: r.base, address: lo, size: hi - lo, protect });
+  }
+
+  private virtualFree(e: AgentEvent): void {
+    const r = this.regions.containing(e.addr);
+    if (r === undefined) return;
+    if ((e.flags & MEM.RELEASE) !== 0) {
+      if (e.addr !== r.base || e.size !== 0) return;
+      this.regions.remove(r.base);
+      this.totals.reserved -= r.size;
+      this.totals.committed -= r.committed;
+      this.emitRegion({ change: 'release', base: r.base, size: r.size });
+      return;
+    }
+    if ((e.flags & MEM.DECOMMIT) === 0) return;
+    const lo = this.pageDown(e.addr);
+    const hi = e.size === 0 ? r.base + r.size : this.roundUp(e.addr + e.size);
+    const freed = clearRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize) * this.pageSize;
+    r.committed -= freed;
+    this.totals.committed -= freed;
+    if (freed > 0) this.emitRegion({ change: 'decommit', base: r.base, address: lo, size: freed });
+  }
+
+  private virtualProtect(e: AgentEvent): void {
+    const r = this.regions.containing(e.addr);
+    if (r === undefined || e.ret === 0) return;
+    const lo = this.pageDown(e.addr);
+    const hi = this.roundUp(e.addr + e.size);
+    const from = (lo - r.base) / this.pageSize;
+    const to = (hi - r.base) / this.pageSize;
+    // Only committed pages take a protection (VirtualProtect fails on reserved ones).
+    const committed = r.runs
+      .filter((run) => run.end > from && run.start < to)
+      .map((run) => [Math.max(run.start, from), Math.min(run.end, to)] as const);
+    for (const [a, b] of committed) setRange(r.runs, a, b, e.prot);
+    r.prot = e.prot;
+    if (committed.length > 0)
+      this.emitRegion({ change: 'protect', base: r.base, address: lo, size: hi - lo, protect: e.prot });
+  }
+
+  private heapDestroyed(heap: number): void {
+    if (!this.createdHeaps.delete(heap)) return;
+    for (const [address, owner] of this.blockHeap) {
+      if (owner !== heap) continue;
+      this.blockHeap.delete(address);
+      const block = this.blocks.get(address);
+      if (block) this.freed(address, block.usable);
+    }
   }
 
   // ------------------------------------------------------------------------------------------ failures, state
