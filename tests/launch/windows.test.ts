@@ -6,12 +6,13 @@
  * in the Windows workflow.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Launch, type LaunchListener, type TracedProcess } from '../../main/launch/launcher';
 import type { LaunchPolicy } from '../../main/launch/policy';
+import { DEFAULT_POLICY } from '../../main/host/types';
 import { OP, OP_FUNCTION, RESULT } from '../../main/launch/protocol';
 import type { AgentEvent } from '../../main/launch/wire';
 import { policy } from './testing';
@@ -194,5 +195,60 @@ describe('hostmem launch (Windows agent)', { skip }, () => {
     assert.equal(r.root.books.calls.HeapAlloc?.refused, 20);
     assert.equal(r.root.books.stats().failures.eAppDomainCritical, 20);
     assert.equal(r.root.counters?.heap, r.root.books.totals.heap);
+  });
+
+  /** A script that keeps 200 arrays of 250,000 numbers (~400 MB of V8 heap): V8 reserves and commits for it. */
+  const allocating = (): string => {
+    const script = join(scratch, 'allocate.js');
+    writeFileSync(
+      script,
+      "const keep = [];\nfor (let i = 0; i < 200; i++) keep.push(new Array(250000).fill(i));\nconsole.log('kept', keep.length);\n",
+    );
+    return script;
+  };
+
+  test("Windows Node itself: V8's reservations are seen with call sites in node.exe; the books agree with the agent", async () => {
+    const r = await runWin(process.execPath, [allocating()], policy());
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^kept 200$/m);
+    assert.match(r.root.hello.exe, /node\.exe$/i);
+    const b = r.root.books;
+    assert.ok((b.calls.VirtualAlloc?.calls ?? 0) > 100, `VirtualAlloc calls: ${b.calls.VirtualAlloc?.calls}`);
+    assert.ok((b.calls.HeapAlloc?.calls ?? 0) > 1000, 'the C runtime of node.exe allocates through HeapAlloc');
+    assert.ok(b.peaks.committed > 300 * 1024 * 1024, `peak committed ${b.peaks.committed}`);
+    // V8's reservations (its cage, its pages) are made by node.exe's own code.
+    const reservations = r.events.filter((e) => e.op === OP.VIRTUAL_ALLOC && (e.flags & 0x2000) !== 0 && e.ret !== 0);
+    const sites = reservations.map((e) => r.root.callSite(b.internFrames(e.frames)) ?? '');
+    assert.ok(sites.length > 0);
+    assert.ok(
+      sites.every((s) => /^node\.exe!/i.test(s)),
+      `reservations not made by node.exe: ${sites.filter((s) => !/^node\.exe!/i.test(s)).join(', ')}`,
+    );
+    assert.ok(r.root.said, 'node.exe exited through ExitProcess: the agent said BYE');
+    const c = r.root.counters;
+    assert.ok(c);
+    assert.equal(c.committed, b.totals.committed);
+    assert.equal(c.reserved, b.totals.reserved);
+    assert.equal(c.heap, b.totals.heap);
+  });
+
+  test('Windows Node under a commit budget fails the way V8 fails on out-of-memory; the refusals are in the books', async () => {
+    const budget = 256 * 1024 * 1024;
+    const r = await runWin(
+      process.execPath,
+      [allocating()],
+      policy({ host: { ...DEFAULT_POLICY, commitLimit: budget }, sampleBytes: 0 }),
+    );
+    assert.notEqual(r.status, 0, 'node.exe did not survive the budget');
+    assert.doesNotMatch(r.stdout, /kept/);
+    // V8's own words for a failed allocation: its fatal-error banner, or Node's out-of-memory line.
+    assert.match(r.stderr, /Fatal error|out of memory/i, r.stderr);
+    const b = r.root.books;
+    const refused = (b.calls.VirtualAlloc?.refused ?? 0) + (b.calls.HeapAlloc?.refused ?? 0);
+    assert.ok(refused > 0, 'hostmem refused allocations');
+    assert.equal(b.stats().failures.eTaskCritical, refused, 'every refusal is in the books at its level');
+    assert.ok(b.peaks.committed + b.peaks.heap <= budget + 64 * 1024 * 1024, 'the charge stayed near the budget');
+    const last = r.events.filter((e) => e.result === RESULT.REFUSED_POLICY).at(-1);
+    assert.ok(last && (last.err === 1455 || last.err === 8), `refused with a Windows error (${last?.err})`);
   });
 });

@@ -607,14 +607,14 @@ static BOOL WINAPI hook_HeapFree(HANDLE heap, DWORD flags, LPVOID p) {
 
 /* ---------------------------------------------------------------------------- modules loaded later, lookups */
 
-static void patch_all(void);
+static int patch_all(int wait);
 static void *hook_for(void *target);
 
 #define LOAD_HOOK(name, T)                                                                                     \
   static HMODULE WINAPI hook_##name(T path) {                                                                  \
     HMODULE m = name(path);                                                                                    \
     DWORD err = GetLastError();                                                                                \
-    if (m && tracing() && !busy()) patch_all();                                                                \
+    if (m && tracing() && !busy()) patch_all(0);                                                               \
     SetLastError(err);                                                                                         \
     return m;                                                                                                  \
   }
@@ -624,7 +624,7 @@ static void *hook_for(void *target);
     DWORD err = GetLastError();                                                                                \
     if (m && tracing() && !busy() && !(flags & (LOAD_LIBRARY_AS_DATAFILE | LOAD_LIBRARY_AS_IMAGE_RESOURCE |    \
                                                 LOAD_LIBRARY_AS_DATAFILE_EXCLUSIVE)))                          \
-      patch_all();                                                                                             \
+      patch_all(0);                                                                                            \
     SetLastError(err);                                                                                         \
     return m;                                                                                                  \
   }
@@ -640,6 +640,14 @@ static FARPROC WINAPI hook_GetProcAddress(HMODULE module, LPCSTR name) {
   return hook ? (FARPROC)hook : f;
 }
 
+/* The program is exiting: say everything while the drain thread is still alive (ExitProcess ends it wherever it
+ * is, possibly inside a send). DLL_PROCESS_DETACH does the same for exits that do not come through here. */
+static void finish(void);
+static void WINAPI hook_ExitProcess(UINT code) {
+  finish();
+  ExitProcess(code);
+}
+
 /* ------------------------------------------------------------------------------------- import-table patching */
 
 typedef struct hook {
@@ -653,6 +661,7 @@ static hook hooks[] = {
     HOOK(VirtualAlloc), HOOK(VirtualAllocEx), HOOK(VirtualFree),    HOOK(VirtualProtect), HOOK(VirtualQuery),
     HOOK(HeapCreate),   HOOK(HeapDestroy),    HOOK(HeapAlloc),      HOOK(HeapReAlloc),    HOOK(HeapFree),
     HOOK(LoadLibraryA), HOOK(LoadLibraryW),   HOOK(LoadLibraryExA), HOOK(LoadLibraryExW), HOOK(GetProcAddress),
+    HOOK(ExitProcess),
 };
 #define N_HOOKS (sizeof hooks / sizeof hooks[0])
 
@@ -706,15 +715,25 @@ static DWORD list_modules(void) {
   return n > 2048 ? 2048 : n;
 }
 
-static void patch_all(void) {
+/*
+ * Lock order: patch_lock, then the loader lock (K32EnumProcessModules takes it). A thread that may already hold the
+ * loader lock (a LoadLibrary called from some DllMain) only tries patch_lock: when it is taken, the drain thread
+ * patches the new modules within a second instead. Returns 0 when it did not run.
+ */
+static int patch_all(int wait) {
   int was = busy();
   set_busy(1);
-  AcquireSRWLockExclusive(&patch_lock);
+  if (!wait && !TryAcquireSRWLockExclusive(&patch_lock)) {
+    set_busy(was);
+    return 0;
+  }
+  if (wait) AcquireSRWLockExclusive(&patch_lock);
   DWORD n = list_modules();
   for (DWORD i = 0; i < n; i++)
     if (!never_patched(module_list[i])) patch_module(module_list[i]);
   ReleaseSRWLockExclusive(&patch_lock);
   set_busy(was);
+  return 1;
 }
 
 /* ---------------------------------------------------------------------------------------------- the channel */
@@ -810,20 +829,31 @@ static uint32_t modules_generation(void) {
   return (uint32_t)(g ^ (g >> 32));
 }
 
-static int send_modules(int force) {
-  AcquireSRWLockExclusive(&patch_lock);
+typedef struct module_frame {
+  uint8_t *buffer;
+  size_t used, cap;
+} module_frame;
+
+/*
+ * The MODULES payload when the set changed (or `force`): 1 with *out filled (free it with hm_platform_free_pages),
+ * else 0. Takes patch_lock and the loader lock, never drain_lock: a thread holding the loader lock may be waiting
+ * for drain_lock (a refusal flushed from inside a DllMain).
+ */
+static int build_modules(int force, int wait, module_frame *out) {
+  if (wait) AcquireSRWLockExclusive(&patch_lock);
+  else if (!TryAcquireSRWLockExclusive(&patch_lock)) return 0;
   uint32_t generation = modules_generation();
   if (!force && generation == module_generation) {
     ReleaseSRWLockExclusive(&patch_lock);
     return 0;
   }
-  module_generation = generation;
   size_t cap = 1u << 20, used = sizeof(hm_modules_header);
   uint8_t *buffer = hm_platform_pages(cap);
   if (!buffer) {
     ReleaseSRWLockExclusive(&patch_lock);
     return 0;
   }
+  module_generation = generation;
   DWORD n = list_modules();
   uint32_t count = 0;
   for (DWORD i = 0; i < n; i++) {
@@ -845,8 +875,14 @@ static int send_modules(int force) {
   ReleaseSRWLockExclusive(&patch_lock);
   hm_modules_header mh = {count, generation};
   memcpy(buffer, &mh, sizeof mh);
-  int rc = send_frame(HM_MSG_MODULES, buffer, used);
-  hm_platform_free_pages(buffer, cap);
+  out->buffer = buffer, out->used = used, out->cap = cap;
+  return 1;
+}
+
+/* Send a built MODULES frame (under drain_lock, or before the drain thread exists) and free it. */
+static int send_modules(module_frame *m) {
+  int rc = send_frame(HM_MSG_MODULES, m->buffer, m->used);
+  hm_platform_free_pages(m->buffer, m->cap);
   return rc;
 }
 
@@ -888,8 +924,12 @@ static DWORD WINAPI drain_main(LPVOID unused) {
     uint64_t now = hm_platform_now_ns();
     if (now - last_counters > 1000000000ull) {
       last_counters = now;
+      module_frame m;
+      int changed = build_modules(0, 1, &m);
+      /* Modules loaded where the LoadLibrary hook could not patch them (it never waits) are patched here. */
+      if (changed) patch_all(1);
       AcquireSRWLockExclusive(&drain_lock);
-      int rc = send_modules(0) | send_counters();
+      int rc = (changed ? send_modules(&m) : 0) | send_counters();
       ReleaseSRWLockExclusive(&drain_lock);
       if (rc != 0) {
         detach("lost the connection to hostmem");
@@ -989,7 +1029,8 @@ static int handshake(void) {
   hm_platform_free_pages(payload, h.length - sizeof h + 1);
   if (welcome.decision != HM_DECISION_TRACE) return 0;
   /* The modules before the policy: hostmem resolves call-site rules against them. */
-  if (send_modules(1) != 0) return -1;
+  module_frame m;
+  if (!build_modules(1, 1, &m) || send_modules(&m) != 0) return -1;
   payload = recv_frame(&h, 10000);
   if (!payload || h.type != HM_MSG_POLICY) return -1;
   size_t length = h.length - sizeof h;
@@ -1040,7 +1081,7 @@ static void start(void) {
       HANDLE t = CreateThread(NULL, 0, drain_main, NULL, 0, NULL);
       if (t) {
         CloseHandle(t);
-        patch_all();
+        patch_all(1);
         ok = 1;
       } else {
         detach("cannot start its thread");
@@ -1061,12 +1102,22 @@ static void start(void) {
 static void finish(void) {
   if (atomic_load(&agent_state) != AGENT_READY || !atomic_load(&hm_books.tracing)) return;
   set_busy(1);
-  AcquireSRWLockExclusive(&drain_lock);
+  module_frame m;
+  int changed = build_modules(0, 0, &m);
+  /* At DLL_PROCESS_DETACH the drain thread was ended wherever it was: if that was inside a send, the lock stays
+   * taken and the stream ends mid-frame, so there is nothing more to say (hostmem has what was flushed). */
+  int locked = 0;
+  for (int i = 0; i < 200 && !(locked = TryAcquireSRWLockExclusive(&drain_lock)); i++) Sleep(1);
+  if (!locked) {
+    atomic_store(&hm_books.tracing, 0);
+    set_busy(0);
+    return;
+  }
   long sent;
   while ((sent = drain_once(100000000ull)) > 0) {
   }
   if (sent == 0) {
-    send_modules(0);
+    if (changed) send_modules(&m);
     send_counters();
     send_frame(HM_MSG_BYE, NULL, 0);
   }
