@@ -243,7 +243,10 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
   const sessionPath = p.record ?? (scratch ? join(scratch, 'session.jsonl') : undefined);
   const commandLine = `hostmem launch ${argv.join(' ')}`;
   const writer = sessionPath
-    ? new SessionWriter(sessionPath, sessionHeader('posix', 4096, p.policy.host, commandLine))
+    ? new SessionWriter(
+        sessionPath,
+        sessionHeader(process.platform === 'win32' ? 'win32' : 'posix', 4096, p.policy.host, commandLine),
+      )
     : undefined;
   let launch: Launch | undefined;
   const ended: { exit?: { code: number | null; signal: string | null; status: number } } = {};

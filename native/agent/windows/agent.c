@@ -26,6 +26,7 @@
 #include <winternl.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/core.h"
@@ -242,6 +243,71 @@ static void heap_add(HANDLE heap, uint32_t flags) {
 static void heap_charge(HANDLE heap, int64_t bytes) {
   heap_entry *e = heap_find(heap);
   if (e) atomic_fetch_add_explicit(&e->live, bytes, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------------------------ blocks from before */
+/*
+ * The heap blocks that existed when the agent started (the C runtime's and the loader's, allocated while the process
+ * was initialised, before the agent was loaded), found with HeapWalk. Freeing one gives nothing back: it was never
+ * charged, so its free is recorded with a usable size of 0 (the books do the same) and the charge never goes below
+ * zero. Sorted addresses; a freed one gets its low bit set (blocks are 8-aligned), so a later block at the same
+ * address counts as the agent's.
+ */
+static _Atomic uint64_t *before_blocks;
+static size_t n_before, cap_before;
+
+static void note_before(uint64_t address) {
+  if (n_before == cap_before) {
+    size_t cap = cap_before ? cap_before * 2 : 16384;
+    _Atomic uint64_t *bigger = hm_platform_pages(cap * sizeof *bigger);
+    if (!bigger) return;
+    if (before_blocks) {
+      memcpy((void *)bigger, (void *)before_blocks, n_before * sizeof *bigger);
+      hm_platform_free_pages((void *)before_blocks, cap_before * sizeof *bigger);
+    }
+    before_blocks = bigger, cap_before = cap;
+  }
+  atomic_store_explicit(&before_blocks[n_before++], address, memory_order_relaxed);
+}
+
+static int by_address(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void find_blocks_before(void) {
+  HANDLE heaps_now[256];
+  DWORD n = GetProcessHeaps(256, heaps_now);
+  for (DWORD i = 0; i < n && i < 256; i++) {
+    if (!HeapLock(heaps_now[i])) continue;
+    PROCESS_HEAP_ENTRY entry;
+    entry.lpData = NULL;
+    while (HeapWalk(heaps_now[i], &entry))
+      if (entry.wFlags & PROCESS_HEAP_ENTRY_BUSY) note_before((uint64_t)entry.lpData);
+    HeapUnlock(heaps_now[i]);
+  }
+  if (n_before) qsort((void *)before_blocks, n_before, sizeof *before_blocks, by_address);
+}
+
+/* Whether p is a block from before the agent, not yet freed; `take` marks it freed. */
+static int from_before(const void *p, int take) {
+  uint64_t a = (uint64_t)p;
+  size_t lo = 0, hi = n_before;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    uint64_t v = atomic_load_explicit(&before_blocks[mid], memory_order_relaxed) & ~1ull;
+    if (v < a) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo >= n_before) return 0;
+  uint64_t v = atomic_load_explicit(&before_blocks[lo], memory_order_relaxed);
+  if (v != a) return 0;
+  return take ? atomic_compare_exchange_strong(&before_blocks[lo], &v, a | 1) : 1;
+}
+
+static void unmark_before(const void *p) {
+  for (size_t i = 0; i < n_before; i++)
+    if (atomic_load(&before_blocks[i]) == ((uint64_t)p | 1)) atomic_store(&before_blocks[i], (uint64_t)p);
 }
 
 /* ------------------------------------------------------------------------------------------------ the hooks */
@@ -535,7 +601,7 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
   event_init(&e, HM_OP_HEAP_REALLOC);
   const hm_policy *policy = hm_policy_current();
   SIZE_T before = old ? HeapSize(heap, 0, old) : 0;
-  if (before == (SIZE_T)-1) before = 0;
+  if (before == (SIZE_T)-1 || (old && from_before(old, 0))) before = 0; /* never charged */
   int64_t grow = (int64_t)size - (int64_t)before;
   uint64_t frames[HM_MAX_FRAMES];
   unsigned nframes = 0;
@@ -551,6 +617,7 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
     DWORD saved = GetLastError();
     q = HeapReAlloc(heap, flags & ~(DWORD)HEAP_GENERATE_EXCEPTIONS, old, size);
     if (q) {
+      if (old) from_before(old, 1);
       int64_t after = (int64_t)HeapSize(heap, 0, q);
       atomic_fetch_add_explicit(&hm_books.heap, after - (int64_t)before - (grow > 0 ? grow : 0), memory_order_relaxed);
       heap_charge(heap, after - (int64_t)before);
@@ -587,11 +654,14 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
 static BOOL WINAPI hook_HeapFree(HANDLE heap, DWORD flags, LPVOID p) {
   if (!p || !enter()) return HeapFree(heap, flags, p);
   SIZE_T usable = HeapSize(heap, 0, p);
-  if (usable == (SIZE_T)-1) usable = 0;
+  /* Marked freed before the real free, so that a block another thread gets at the same address is the agent's. */
+  int before = from_before(p, 1);
+  if (usable == (SIZE_T)-1 || before) usable = 0; /* never charged */
   hm_event e;
   event_init(&e, HM_OP_HEAP_FREE);
   BOOL ok = HeapFree(heap, flags, p);
   DWORD err = GetLastError();
+  if (!ok && before) unmark_before(p);
   if (ok) {
     atomic_fetch_sub_explicit(&hm_books.heap, (int64_t)usable, memory_order_relaxed);
     heap_charge(heap, -(int64_t)usable);
@@ -1073,6 +1143,7 @@ static void start(void) {
   batch = hm_platform_pages(sizeof(hm_frame_header) + sizeof(hm_events_header) + BATCH_SLOTS * sizeof(hm_event));
   if (batch && hm_ring_init(&hm_events, 1u << 17) == 0) {
     resolve_hooks();
+    find_blocks_before();
     int decision = handshake();
     if (decision > 0) {
       atomic_store(&hm_books.tracing, 1);
