@@ -51,6 +51,14 @@ export interface WindowsSpawn {
   readonly stdio?: StdioFiles;
 }
 
+/**
+ * The agent's real file: inside the installed app it is unpacked beside app.asar (electron-builder.yml), and
+ * Electron's fs finds it through the archive's path, which LoadLibraryW in another process cannot open.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
 /** Start the program suspended, load the agent into it, resume it. */
 export function spawnWindows(spec: WindowsSpawn): Promise<InjectedProcess> {
   return launchWithDll({
@@ -58,7 +66,7 @@ export function spawnWindows(spec: WindowsSpawn): Promise<InjectedProcess> {
     args: spec.args,
     cwd: spec.cwd,
     env: { ...spec.env, HOSTMEM_AGENT_PIPE: spec.pipe },
-    dll: resolve(spec.agentPath),
+    dll: unpackedPath(resolve(spec.agentPath)),
     ...(spec.stdio ? { stdio: spec.stdio } : {}),
   });
 }

@@ -133,6 +133,13 @@ describe('hostmem launch (Windows agent)', { skip }, () => {
       ],
     );
     assert.equal(one(OP.HEAP_REALLOC, 'ret', a3).size, 3000);
+    // The usable sizes the agent reports are what HeapSize says in the program.
+    const sizes = (/^sizes (\d+) (\d+)$/m.exec(r.stdout) ?? []).slice(1).map(Number);
+    assert.deepEqual(sizes, [5000, 3000]);
+    assert.deepEqual(
+      [r.events.find((e) => e.op === OP.HEAP_ALLOC && e.ret === a2)?.extra, one(OP.HEAP_REALLOC, 'ret', a3).extra],
+      sizes,
+    );
     assert.equal(one(OP.HEAP_FREE, 'addr', a2).result, RESULT.OK);
     assert.equal(
       one(OP.VIRTUAL_QUERY, 'addr', reserve).ret,

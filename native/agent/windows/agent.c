@@ -563,8 +563,8 @@ static LPVOID WINAPI hook_HeapAlloc(HANDLE heap, DWORD flags, SIZE_T size) {
     /* The heap itself may raise STATUS_NO_MEMORY: the books must not keep the charge then. */
     p = HeapAlloc(heap, flags & ~(DWORD)HEAP_GENERATE_EXCEPTIONS, size);
     if (p) {
-      int64_t usable = (int64_t)HeapSize(heap, 0, p);
-      atomic_fetch_add_explicit(&hm_books.heap, usable - (int64_t)size, memory_order_relaxed);
+      /* A Windows heap block's size (HeapSize) is the size asked, on Windows and in Wine: no need to ask it. */
+      int64_t usable = (int64_t)size;
       heap_charge(heap, usable);
       e.extra = (uint64_t)usable;
       SetLastError(saved);
@@ -618,7 +618,7 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
     q = HeapReAlloc(heap, flags & ~(DWORD)HEAP_GENERATE_EXCEPTIONS, old, size);
     if (q) {
       if (old) from_before(old, 1);
-      int64_t after = (int64_t)HeapSize(heap, 0, q);
+      int64_t after = (int64_t)size; /* HeapSize of the new block: the size asked */
       atomic_fetch_add_explicit(&hm_books.heap, after - (int64_t)before - (grow > 0 ? grow : 0), memory_order_relaxed);
       heap_charge(heap, after - (int64_t)before);
       e.extra = (uint64_t)after;

@@ -43,6 +43,7 @@ __declspec(noinline) void known_calls(void) {
   void *a2 = HeapAlloc(h, HEAP_ZERO_MEMORY, 5000);
   void *a3 = HeapReAlloc(h, 0, a1, 3000);
   out("heap %p %p %p %p\n", (void *)h, a1, a2, a3);
+  out("sizes %llu %llu\n", (unsigned long long)HeapSize(h, 0, a2), (unsigned long long)HeapSize(h, 0, a3));
   out("heapfree %d\n", (int)HeapFree(h, 0, a2));
   void *a4 = HeapAlloc(h, 0, 777);
   out("left %p\n", a4);
