@@ -74,7 +74,11 @@ export function buildAgent({
 // native/agent/windows: a DLL built with mingw-w64 (Debian's x86_64-w64-mingw32-gcc here, MSYS2's or Chocolatey's
 // gcc on Windows). Its status goes into agent-build.json under "windows", beside the Linux agent's.
 
-export const WINDOWS_AGENT_SOURCES = ['native/agent/windows/agent.c', 'native/agent/common/core.c'];
+export const WINDOWS_AGENT_SOURCES = [
+  'native/agent/windows/agent.c',
+  'native/agent/common/core.c',
+  'native/agent/common/channel.c',
+];
 export const WINDOWS_AGENT_FLAGS = [
   '-O2',
   '-g',

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/channel.h"
 #include "../common/core.h"
 
 /* ------------------------------------------------------------------------------------------------ agent state */
@@ -38,7 +39,6 @@ static _Atomic int agent_state = AGENT_NEW;
 
 static HANDLE channel = INVALID_HANDLE_VALUE;
 static SRWLOCK drain_lock = SRWLOCK_INIT;
-static _Atomic int said_detached;
 static uint64_t agent_lo, agent_hi; /* this DLL's image: frames inside it are left out of call stacks */
 static HMODULE self;
 static uint64_t page_size = 4096;
@@ -60,7 +60,7 @@ static inline int busy(void) { return *tls_slot(tls_busy_slot) != NULL; }
 static inline void set_busy(int b) { *tls_slot(tls_busy_slot) = b ? (void *)1 : NULL; }
 
 /* The agent's own writes to stderr. */
-static void say(const char *text) {
+void hm_platform_say(const char *text) {
   DWORD written;
   HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
   if (err && err != INVALID_HANDLE_VALUE) WriteFile(err, text, (DWORD)strlen(text), &written, NULL);
@@ -534,9 +534,11 @@ static int generates_exceptions(HANDLE heap, DWORD flags) {
   return entry && (entry->flags & HEAP_GENERATE_EXCEPTIONS);
 }
 
-/* The answer of a refused heap call: NULL, or STATUS_NO_MEMORY raised where the caller asked for exceptions. */
-static void heap_refused(HANDLE heap, DWORD flags, SIZE_T size) {
-  SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+/* What the program sees of a heap call that failed (refused, or failed by itself): NULL with the last error, or
+ * STATUS_NO_MEMORY raised where the caller asked for exceptions (the flag or the heap's). */
+static void heap_answer(int result, DWORD err, HANDLE heap, DWORD flags, SIZE_T size) {
+  if (result == HM_RESULT_OK) return;
+  SetLastError(result == HM_RESULT_OS_ERROR ? err : ERROR_NOT_ENOUGH_MEMORY);
   if (generates_exceptions(heap, flags)) {
     ULONG_PTR info[1] = {size};
     RaiseException(STATUS_NO_MEMORY, 0, 1, info);
@@ -583,15 +585,7 @@ static LPVOID WINAPI hook_HeapAlloc(HANDLE heap, DWORD flags, SIZE_T size) {
   hm_record(&e, frames, nframes);
   if (result != HM_RESULT_OK) flush_now();
   leave();
-  if (result == HM_RESULT_OS_ERROR) {
-    SetLastError(err);
-    if (generates_exceptions(heap, flags)) {
-      ULONG_PTR info[1] = {size};
-      RaiseException(STATUS_NO_MEMORY, 0, 1, info);
-    }
-  } else if (result != HM_RESULT_OK) {
-    heap_refused(heap, flags, size);
-  }
+  heap_answer(result, err, heap, flags, size);
   return p;
 }
 
@@ -639,15 +633,7 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
   hm_record(&e, frames, nframes);
   if (result != HM_RESULT_OK) flush_now();
   leave();
-  if (result == HM_RESULT_OS_ERROR) {
-    SetLastError(err);
-    if (generates_exceptions(heap, flags)) {
-      ULONG_PTR info[1] = {size};
-      RaiseException(STATUS_NO_MEMORY, 0, 1, info);
-    }
-  } else if (result != HM_RESULT_OK) {
-    heap_refused(heap, flags, size);
-  }
+  heap_answer(result, err, heap, flags, size);
   return q;
 }
 
@@ -808,7 +794,7 @@ static int patch_all(int wait) {
 
 /* ---------------------------------------------------------------------------------------------- the channel */
 
-static int send_all(const void *data, size_t length) {
+int hm_platform_send(const void *data, size_t length) {
   const uint8_t *at = data;
   while (length > 0) {
     DWORD n = 0;
@@ -819,12 +805,6 @@ static int send_all(const void *data, size_t length) {
   return 0;
 }
 
-static int send_frame(uint16_t type, const void *payload, size_t length) {
-  hm_frame_header h = {(uint32_t)(sizeof h + length), type, 0};
-  if (send_all(&h, sizeof h) != 0) return -1;
-  return length ? send_all(payload, length) : 0;
-}
-
 /* Bytes waiting on the pipe; -1 when it broke. Never blocks (a blocking read would hold up our writes). */
 static long available(void) {
   DWORD n = 0;
@@ -832,7 +812,7 @@ static long available(void) {
   return (long)n;
 }
 
-static int recv_all(void *data, size_t length, int timeout_ms) {
+int hm_platform_recv(void *data, size_t length, int timeout_ms) {
   uint8_t *at = data;
   uint64_t deadline = hm_platform_now_ns() + (uint64_t)timeout_ms * 1000000ull;
   while (length > 0) {
@@ -850,42 +830,6 @@ static int recv_all(void *data, size_t length, int timeout_ms) {
     length -= n;
   }
   return 0;
-}
-
-static uint8_t *recv_frame(hm_frame_header *h, int timeout_ms) {
-  if (recv_all(h, sizeof *h, timeout_ms) != 0 || h->length < sizeof *h || h->length > (64u << 20)) return NULL;
-  size_t length = h->length - sizeof *h;
-  uint8_t *payload = hm_platform_pages(length + 1);
-  if (!payload) return NULL;
-  if (length && recv_all(payload, length, 10000) != 0) {
-    hm_platform_free_pages(payload, length + 1);
-    return NULL;
-  }
-  return payload;
-}
-
-static void detach(const char *why) {
-  int expected = 0;
-  atomic_store(&hm_books.tracing, 0);
-  if (atomic_compare_exchange_strong(&said_detached, &expected, 1)) {
-    say("hostmem agent: ");
-    say(why);
-    say("; the program runs on untouched from here on\n");
-  }
-}
-
-static void handle_down(const hm_frame_header *h, uint8_t *payload) {
-  size_t length = h->length - sizeof *h;
-  if (h->type == HM_MSG_POLICY) {
-    hm_policy *p = hm_policy_parse(payload, length);
-    if (p) {
-      atomic_store(&hm_books.unavailable, 0);
-      hm_policy_install(p);
-    }
-  } else if (h->type == HM_MSG_RESET) {
-    atomic_store(&hm_books.unavailable, 0);
-  }
-  hm_platform_free_pages(payload, length + 1);
 }
 
 /* ------------------------------------------------------------------------------------------ modules (loader) */
@@ -951,32 +895,14 @@ static int build_modules(int force, int wait, module_frame *out) {
 
 /* Send a built MODULES frame (under drain_lock, or before the drain thread exists) and free it. */
 static int send_modules(module_frame *m) {
-  int rc = send_frame(HM_MSG_MODULES, m->buffer, m->used);
+  int rc = hm_send_frame(HM_MSG_MODULES, m->buffer, m->used);
   hm_platform_free_pages(m->buffer, m->cap);
   return rc;
 }
 
 /* ------------------------------------------------------------------------------------------- the drain thread */
 
-#define BATCH_SLOTS 1024
-static uint8_t *batch;
-
-static long drain_once(uint64_t stall_ns) {
-  hm_event *slots = (hm_event *)(batch + sizeof(hm_frame_header) + sizeof(hm_events_header));
-  uint64_t first;
-  size_t n = hm_ring_read(&hm_events, slots, BATCH_SLOTS, &first, stall_ns);
-  if (n == 0) return 0;
-  hm_frame_header h = {(uint32_t)(sizeof h + sizeof(hm_events_header) + n * sizeof(hm_event)), HM_MSG_EVENTS, 0};
-  memcpy(batch, &h, sizeof h);
-  memcpy(batch + sizeof h, &first, sizeof first);
-  return send_all(batch, h.length) == 0 ? (long)n : -1;
-}
-
-static int send_counters(void) {
-  hm_counters c;
-  hm_counters_fill(&c);
-  return send_frame(HM_MSG_COUNTERS, &c, sizeof c);
-}
+static uint8_t *batch; /* HM_BATCH_BYTES */
 
 static DWORD WINAPI drain_main(LPVOID unused) {
   (void)unused;
@@ -985,10 +911,10 @@ static DWORD WINAPI drain_main(LPVOID unused) {
   unsigned idle_ms = 1;
   while (atomic_load(&hm_books.tracing)) {
     AcquireSRWLockExclusive(&drain_lock);
-    long sent = drain_once(2000000000ull);
+    long sent = hm_drain_once(batch, 2000000000ull);
     ReleaseSRWLockExclusive(&drain_lock);
     if (sent < 0) {
-      detach("lost the connection to hostmem");
+      hm_detach("lost the connection to hostmem");
       break;
     }
     uint64_t now = hm_platform_now_ns();
@@ -999,10 +925,10 @@ static DWORD WINAPI drain_main(LPVOID unused) {
       /* Modules loaded where the LoadLibrary hook could not patch them (it never waits) are patched here. */
       if (changed) patch_all(1);
       AcquireSRWLockExclusive(&drain_lock);
-      int rc = (changed ? send_modules(&m) : 0) | send_counters();
+      int rc = (changed ? send_modules(&m) : 0) | hm_send_counters();
       ReleaseSRWLockExclusive(&drain_lock);
       if (rc != 0) {
-        detach("lost the connection to hostmem");
+        hm_detach("lost the connection to hostmem");
         break;
       }
     }
@@ -1012,17 +938,17 @@ static DWORD WINAPI drain_main(LPVOID unused) {
     }
     long ready = available();
     if (ready < 0) {
-      detach("hostmem closed the connection");
+      hm_detach("hostmem closed the connection");
       break;
     }
     if (ready >= (long)sizeof(hm_frame_header)) {
       hm_frame_header h;
-      uint8_t *payload = recv_frame(&h, 1000);
+      uint8_t *payload = hm_recv_frame(&h, 1000);
       if (!payload) {
-        detach("lost the connection to hostmem");
+        hm_detach("lost the connection to hostmem");
         break;
       }
-      handle_down(&h, payload);
+      hm_apply_down(&h, payload);
       continue;
     }
     Sleep(idle_ms);
@@ -1037,10 +963,10 @@ static void flush_now(void) {
   DWORD err = GetLastError();
   AcquireSRWLockExclusive(&drain_lock);
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = hm_drain_once(batch, 100000000ull)) > 0) {
   }
   ReleaseSRWLockExclusive(&drain_lock);
-  if (sent < 0) detach("lost the connection to hostmem");
+  if (sent < 0) hm_detach("lost the connection to hostmem");
   SetLastError(err);
 }
 
@@ -1090,9 +1016,9 @@ static int handshake(void) {
   uint8_t buffer[sizeof hello + 4096];
   memcpy(buffer, &hello, sizeof hello);
   memcpy(buffer + sizeof hello, exe, (size_t)n);
-  if (send_frame(HM_MSG_HELLO, buffer, sizeof hello + (size_t)n) != 0) return -1;
+  if (hm_send_frame(HM_MSG_HELLO, buffer, sizeof hello + (size_t)n) != 0) return -1;
   hm_frame_header h;
-  uint8_t *payload = recv_frame(&h, 10000);
+  uint8_t *payload = hm_recv_frame(&h, 10000);
   if (!payload || h.type != HM_MSG_WELCOME || h.length < sizeof h + sizeof(hm_welcome)) return -1;
   hm_welcome welcome;
   memcpy(&welcome, payload, sizeof welcome);
@@ -1101,7 +1027,7 @@ static int handshake(void) {
   /* The modules before the policy: hostmem resolves call-site rules against them. */
   module_frame m;
   if (!build_modules(1, 1, &m) || send_modules(&m) != 0) return -1;
-  payload = recv_frame(&h, 10000);
+  payload = hm_recv_frame(&h, 10000);
   if (!payload || h.type != HM_MSG_POLICY) return -1;
   size_t length = h.length - sizeof h;
   hm_policy *policy = hm_policy_parse(payload, length);
@@ -1134,13 +1060,13 @@ static void start(void) {
   tls_busy_slot = TlsAlloc();
   tls_sample_slot = TlsAlloc();
   if (tls_busy_slot >= 64 || tls_sample_slot >= 64) {
-    say("hostmem agent: no TLS slot left in the first 64; the program runs untraced\n");
+    hm_platform_say("hostmem agent: no TLS slot left in the first 64; the program runs untraced\n");
     atomic_store(&agent_state, AGENT_OFF);
     return;
   }
   set_busy(1);
   int ok = 0;
-  batch = hm_platform_pages(sizeof(hm_frame_header) + sizeof(hm_events_header) + BATCH_SLOTS * sizeof(hm_event));
+  batch = hm_platform_pages(HM_BATCH_BYTES);
   if (batch && hm_ring_init(&hm_events, 1u << 17) == 0) {
     resolve_hooks();
     find_blocks_before();
@@ -1155,13 +1081,12 @@ static void start(void) {
         patch_all(1);
         ok = 1;
       } else {
-        detach("cannot start its thread");
+        hm_detach("cannot start its thread");
       }
     } else {
       stop_channel();
       if (decision < 0) {
-        atomic_store(&said_detached, 1);
-        say("hostmem agent: cannot reach hostmem; the program runs untraced\n");
+        hm_platform_say("hostmem agent: cannot reach hostmem; the program runs untraced\n");
       }
     }
   }
@@ -1185,12 +1110,12 @@ static void finish(void) {
     return;
   }
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = hm_drain_once(batch, 100000000ull)) > 0) {
   }
   if (sent == 0) {
     if (changed) send_modules(&m);
-    send_counters();
-    send_frame(HM_MSG_BYE, NULL, 0);
+    hm_send_counters();
+    hm_send_frame(HM_MSG_BYE, NULL, 0);
   }
   atomic_store(&hm_books.tracing, 0);
   ReleaseSRWLockExclusive(&drain_lock);
