@@ -478,7 +478,8 @@ static SIZE_T WINAPI hook_VirtualQuery(LPCVOID addr, PMEMORY_BASIC_INFORMATION i
   event_init(&e, HM_OP_VIRTUAL_QUERY);
   SIZE_T n = VirtualQuery(addr, info, length);
   DWORD err = GetLastError();
-  if (n == 0) e.err = (uint16_t)err, e.result = HM_RESULT_OS_ERROR;
+  /* A query that answers 0 (an address past the user range) is an answer, not a memory failure: ret 0, its error. */
+  if (n == 0) e.err = (uint16_t)err;
   e.addr = (uint64_t)addr, e.size = length, e.ret = n;
   hm_record(&e, NULL, 0);
   leave();
