@@ -265,9 +265,11 @@ export async function launchWithDll(spec: InjectedLaunch): Promise<InjectedProce
   }
   k.ResumeThread(thread);
   k.CloseHandle(thread);
+  let open = true;
   const exit = waitFor(k, process).then(() => {
     const code = [0];
     k.GetExitCodeProcess(process, code);
+    open = false;
     k.CloseHandle(process);
     return code[0]!;
   });
@@ -275,7 +277,8 @@ export async function launchWithDll(spec: InjectedLaunch): Promise<InjectedProce
     pid,
     exit,
     terminate(code: number): void {
-      k.TerminateProcess(process, code);
+      // Never after the handle is closed: its value may name another object by then.
+      if (open) k.TerminateProcess(process, code);
     },
   };
 }
