@@ -4,6 +4,7 @@
 //                                                        and cannot require anything but electron)
 //   renderer  renderer/index.html → out/renderer/       (Vue 3)
 // The `hostmem` command and the backend tests are built separately by scripts/build-node.mjs (plain Node).
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
@@ -28,8 +29,15 @@ function devServerCsp(): Plugin {
   };
 }
 
+/** The commit being built, for hostmem_build_info (main/metrics/build-info.ts); `unknown` without git. */
+function sourceRevision(): string {
+  const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  return git.status === 0 && git.stdout.trim() !== '' ? git.stdout.trim() : 'unknown';
+}
+
 export default defineConfig({
   main: {
+    define: { __HOSTMEM_REVISION__: JSON.stringify(sourceRevision()) },
     build: {
       // package.json "dependencies" stay external (electron-builder ships them in node_modules); koffi must, as a
       // native addon that finds its per-platform binary next to itself.

@@ -24,7 +24,7 @@ const root = dirname(fileURLToPath(import.meta.url));
 const upperMain = ['main/cli/', 'main/server/', 'main/shell/', 'main/index'];
 const serviceMain = ['main/service/'];
 const contractMain = ['main/contract/'];
-const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/'];
+const middleMain = ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/', 'main/launch/'];
 const appSide = ['preload/', 'renderer/'];
 
 /**
@@ -61,6 +61,13 @@ const layers = [
     from: ['main/inspect/'],
     forbidden: ['main/host/', 'main/telemetry/', 'main/workloads/', 'main/reports/'],
     why: 'main/inspect reads other processes through native/ only: never the host or its siblings',
+  },
+  {
+    from: ['main/launch/'],
+    forbidden: ['main/telemetry/', 'main/workloads/', 'main/reports/', 'main/inspect/', 'main/metrics/'],
+    why:
+      "main/launch keeps a launched program's books with the host's own types and structures (main/host, native/): " +
+      'telemetry, reports and metrics read it, never the other way',
   },
   {
     from: contractMain,

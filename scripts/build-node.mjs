@@ -6,6 +6,7 @@
 // Everything is bundled except koffi (a native addon that finds its binary next to itself in node_modules), so the
 // same files run under Linux Node and under Windows Node in Wine. Output folders are emptied first so a deleted
 // test never runs from a stale build.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
@@ -21,6 +22,12 @@ const requireShim =
   "import { createRequire as __hostmemCreateRequire } from 'node:module';\n" +
   'const require = __hostmemCreateRequire(import.meta.url);';
 
+/** The commit being built, for hostmem_build_info (main/metrics/build-info.ts); `unknown` without git. */
+export function sourceRevision() {
+  const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  return git.status === 0 && git.stdout.trim() !== '' ? git.stdout.trim() : 'unknown';
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -32,6 +39,7 @@ const common = {
   absWorkingDir: repoRoot,
   // Our sources are TypeScript ESM written without extensions: esbuild resolves them like the Bundler mode does.
   resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
+  define: { __HOSTMEM_REVISION__: JSON.stringify(sourceRevision()) },
 };
 
 /**

@@ -270,6 +270,13 @@ export interface MetricsEndpointStatus {
 }
 
 /** Settings that take effect at the next start (the others apply at once). */
+/**
+ * What the page may ask main to copy to the clipboard (`copyToClipboard`): values main holds, never text the page
+ * supplies. The page itself is denied the clipboard (docs/security.md, "Permissions").
+ */
+export const CLIPBOARD_ITEMS = ['metricsToken'] as const;
+export type ClipboardItem = (typeof CLIPBOARD_ITEMS)[number];
+
 export const SETTINGS_APPLIED_AT_RESTART = [
   'samplingIntervalMs',
   'historyLength',
@@ -350,6 +357,8 @@ export const requestSchemas = {
   getSettings: empty,
   /** Change some settings; each is validated, nothing is changed when one is invalid. The app only. */
   updateSettings: z.strictObject({ settings: z.strictObject(settingsFieldSchemas()).partial() }),
+  /** Copy a value main holds (CLIPBOARD_ITEMS) to the system clipboard. The app only; `hostmem serve` refuses. */
+  copyToClipboard: z.strictObject({ what: z.enum(CLIPBOARD_ITEMS) }),
   /** Watching real processes: ./processes.ts. */
   ...processRequestSchemas,
   /** A report of a watched process (its summary by type, chart, largest regions, first-to-last diff); as exportReport. */
@@ -387,6 +396,7 @@ export interface Results extends ProcessResults {
   exportReport: ExportResult;
   getSettings: SettingsResult;
   updateSettings: SettingsResult;
+  copyToClipboard: { readonly copied: ClipboardItem };
   exportProcessReport: ExportResult;
 }
 export type Result<M extends Method> = Results[M];

@@ -28,8 +28,9 @@ import {
   type Region,
 } from '../host';
 import { LEVELS, MEM, PAGE, type Backend } from '../vocabulary';
+import { AddressTable } from './address-table';
 import { EV, OP, OP_FUNCTION, RESULT } from './protocol';
-import type { AgentEvent } from './wire';
+import type { AgentEvent, EventColumns } from './wire';
 
 /** One mapping the program made through a hooked call (a host Region, plus what Linux says of it). */
 export interface LaunchRegion extends Region {
@@ -159,9 +160,14 @@ export class LaunchBooks {
   readonly allocationGranularity: number;
   readonly pid: number;
   private readonly regions = new SortedIndex<LaunchRegion>();
-  private readonly blocks = new Map<number, HeapBlock>();
+  private blocks = new AddressTable();
+  /** Calls by op code: made, refused by the policy, failed by the OS. */
+  private readonly opCalls = new Float64Array(64);
+  private readonly opRefused = new Float64Array(64);
+  private readonly opFailed = new Float64Array(64);
   private readonly stacks: StackStats[] = [];
-  private readonly stackIds = new Map<string, number>();
+  /** Stacks by the hash of their frames (a bucket holds the ids that share it). */
+  private readonly stackIds = new Map<number, number[]>();
   private readonly listeners = new Set<HostEventListener>();
   private currentPolicy: HostPolicy;
   private state: HostState = 'available';
@@ -171,7 +177,6 @@ export class LaunchBooks {
   readonly totals: LaunchTotals = { committed: 0, reserved: 0, heap: 0, heapRequested: 0 };
   readonly peaks: LaunchPeaks = { committed: 0, reserved: 0, heap: 0, heapRequested: 0, charged: 0 };
   readonly failureCounts: FailureCounts = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
-  readonly calls: CallCounts = {};
   /** Heap allocations made (successful), and frees of blocks the books never saw allocated. */
   heapAllocations = 0;
   untrackedFrees = 0;
@@ -206,7 +211,7 @@ export class LaunchBooks {
       callSite: this.callSite,
     });
     for (const r of this.regions) child.regions.insert({ ...r, runs: r.runs.map((run) => ({ ...run })) });
-    for (const [address, block] of this.blocks) child.blocks.set(address, block);
+    child.blocks = this.blocks.clone();
     Object.assign(child.totals, this.totals);
     Object.assign(child.peaks, this.totals, { charged: this.totals.committed + this.totals.heap });
     for (const s of this.stacks) child.internFrames(s.frames);
@@ -268,16 +273,35 @@ export class LaunchBooks {
 
   // ------------------------------------------------------------------------------------------ call sites
 
-  /** The id of this stack (1-based); the same frames give the same id. */
+  /** The id of this stack (1-based); the same frames give the same id. Hashed on the numbers: no string per call. */
   internFrames(frames: readonly number[]): number {
     if (frames.length === 0) return 0;
-    const key = frames.join(',');
-    let id = this.stackIds.get(key);
-    if (id === undefined) {
-      id = this.stacks.length + 1;
-      this.stacks.push({ id, frames, calls: 0, allocated: 0, live: 0, liveBlocks: 0, peakLive: 0, refused: 0 });
-      this.stackIds.set(key, id);
+    let h = 0x811c9dc5;
+    for (const pc of frames) {
+      const lo = pc % 4294967296;
+      h = Math.imul(h ^ lo, 0x01000193);
+      h = Math.imul(h ^ ((pc - lo) / 4294967296), 0x01000193);
     }
+    const bucket = this.stackIds.get(h);
+    if (bucket !== undefined) {
+      for (const id of bucket) {
+        const known = this.stacks[id - 1]!.frames;
+        if (known.length === frames.length && known.every((pc, i) => pc === frames[i])) return id;
+      }
+    }
+    const id = this.stacks.length + 1;
+    this.stacks.push({
+      id,
+      frames: [...frames],
+      calls: 0,
+      allocated: 0,
+      live: 0,
+      liveBlocks: 0,
+      peakLive: 0,
+      refused: 0,
+    });
+    if (bucket !== undefined) bucket.push(id);
+    else this.stackIds.set(h, [id]);
     return id;
   }
 
@@ -289,49 +313,125 @@ export class LaunchBooks {
     return this.stacks;
   }
 
-  heapBlocks(): ReadonlyMap<number, HeapBlock> {
-    return this.blocks;
+  /** Calls by the function the program called (`malloc`, `mmap`, …). */
+  get calls(): CallCounts {
+    const out: CallCounts = {};
+    for (let op = 0; op < 64; op++) {
+      if (this.opCalls[op]! === 0) continue;
+      out[OP_FUNCTION[op] ?? `op${op}`] = {
+        calls: this.opCalls[op]!,
+        refused: this.opRefused[op]!,
+        failed: this.opFailed[op]!,
+      };
+    }
+    return out;
+  }
+
+  /** Live heap blocks. */
+  get heapBlockCount(): number {
+    return this.blocks.length;
+  }
+
+  /** Every live heap block (address order not kept). */
+  *heapBlocks(): IterableIterator<[number, HeapBlock]> {
+    const t = this.blocks;
+    for (const [address, slot] of t.entries()) {
+      yield [
+        address,
+        {
+          size: t.size[slot]!,
+          usable: t.usable[slot]!,
+          stack: t.stack[slot]!,
+          level: LEVELS[t.level[slot]!] ?? 'eTaskCritical',
+          time: t.time[slot]!,
+        },
+      ];
+    }
   }
 
   // ------------------------------------------------------------------------------------------ applying events
 
   /** Apply one event; `stack` is its interned stack id (0: none). Time is ms since the epoch. */
   apply(e: AgentEvent, stack: number, time: number): void {
+    this.applyCall(e.op, e.level, e.result, e.prot, e.aflags, e.flags, e.addr, e.size, e.ret, e.extra, stack, time);
+  }
+
+  /** Apply a decoded batch (the live path: no object per event). */
+  applyColumns(c: EventColumns, n: number, stacks: Int32Array, toMs: (ns: number) => number): void {
+    for (let i = 0; i < n; i++) {
+      this.applyCall(
+        c.op[i]!,
+        c.level[i]!,
+        c.result[i]!,
+        c.prot[i]!,
+        c.aflags[i]!,
+        c.flags[i]!,
+        c.addr[i]!,
+        c.size[i]!,
+        c.ret[i]!,
+        c.extra[i]!,
+        stacks[i]!,
+        toMs(c.timeNs[i]!),
+      );
+    }
+  }
+
+  /** One call, by its fields: the one place the rules are applied. */
+  applyCall(
+    op: number,
+    levelCode: number,
+    result: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    stack: number,
+    time: number,
+  ): void {
     this.events++;
-    const name = OP_FUNCTION[e.op] ?? `op${e.op}`;
-    const counts = (this.calls[name] ??= { calls: 0, refused: 0, failed: 0 });
-    counts.calls++;
-    const level = e.level <= 2 ? LEVELS[e.level]! : undefined;
-    const s = this.stack(stack);
+    this.opCalls[op]!++;
+    const s = stack > 0 ? this.stacks[stack - 1] : undefined;
     if (s) s.calls++;
-    if (e.result !== RESULT.OK) {
-      if (e.result === RESULT.OS_ERROR) counts.failed++;
-      else counts.refused++;
+    if (result !== RESULT.OK) {
+      if (result === RESULT.OS_ERROR) this.opFailed[op]!++;
+      else this.opRefused[op]!++;
       if (s) s.refused++;
-      this.fail(e, level, stack, time);
+      this.fail(op, levelCode <= 2 ? LEVELS[levelCode]! : undefined, result, addr, size, flags, stack, time);
       return;
     }
-    switch (e.op) {
-      case OP.MMAP:
-        this.mapped(e, stack, time);
-        break;
-      case OP.MUNMAP:
-        this.unmap(e.addr, this.roundUp(e.size));
-        break;
-      case OP.MPROTECT:
-        this.protect(e.addr, this.roundUp(e.size), e.prot);
-        break;
-      case OP.MADVISE:
-        this.decommit(e.addr, this.roundUp(e.size));
-        break;
-      case OP.MREMAP:
-        this.remapped(e, stack, time);
-        break;
+    switch (op) {
       case OP.FREE:
-        this.freed(e.addr, Number(e.extra));
+        this.freed(addr, extra);
+        break;
+      case OP.MALLOC:
+      case OP.CALLOC:
+      case OP.POSIX_MEMALIGN:
+      case OP.ALIGNED_ALLOC:
+      case OP.MEMALIGN:
+      case OP.VALLOC:
+      case OP.PVALLOC:
+        if (ret !== 0) this.allocated(ret, size, extra, stack, levelCode, time, aflags);
         break;
       case OP.REALLOC:
-        this.reallocated(e, stack, level, time);
+        this.reallocated(addr, size, ret, extra, flags, stack, levelCode, time, aflags);
+        break;
+      case OP.MMAP:
+        this.mapped(size, ret, prot, aflags, flags, stack, time, op);
+        break;
+      case OP.MUNMAP:
+        this.unmap(addr, this.roundUp(size));
+        break;
+      case OP.MPROTECT:
+        this.protect(addr, this.roundUp(size), prot);
+        break;
+      case OP.MADVISE:
+        this.decommit(addr, this.roundUp(size));
+        break;
+      case OP.MREMAP:
+        this.remapped(addr, size, ret, extra, aflags, stack, time);
         break;
       case OP.VIRTUAL_ALLOC:
       case OP.VIRTUAL_FREE:
@@ -342,10 +442,10 @@ export class LaunchBooks {
       case OP.HEAP_ALLOC:
       case OP.HEAP_REALLOC:
       case OP.HEAP_FREE:
-        this.applyWindows(e, stack, level, time);
+        this.applyWindows(op, levelCode, prot, aflags, flags, addr, size, ret, extra, stack, time);
         break;
       default:
-        if (e.ret !== 0) this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
+        break;
     }
     this.afterChange();
   }
@@ -354,28 +454,29 @@ export class LaunchBooks {
     return Math.ceil(n / this.pageSize) * this.pageSize;
   }
 
-  private weight(size: number, aflags: number): number {
-    return (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
-  }
-
   private allocated(
     address: number,
     size: number,
     usable: number,
     stack: number,
-    level: LevelName | undefined,
+    levelCode: number,
     time: number,
     aflags: number,
   ): void {
-    const old = this.blocks.get(address);
-    if (old) this.dropBlock(old); // reused before its free was seen (never, if the agent's order holds)
-    this.blocks.set(address, { size, usable, stack, level: level ?? 'eTaskCritical', time });
+    const t = this.blocks;
+    if (t.get(address) >= 0) this.dropBlock(address, -1); // reused before its free was seen (never, in the agent's order)
+    const slot = t.set(address);
+    t.size[slot] = size;
+    t.usable[slot] = usable;
+    t.stack[slot] = stack;
+    t.level[slot] = levelCode <= 2 ? levelCode : 0;
+    t.time[slot] = time;
     this.heapAllocations++;
     this.totals.heap += usable;
     this.totals.heapRequested += size;
-    const s = this.stack(stack);
-    if (s) {
-      const w = this.weight(size, aflags);
+    if (stack > 0) {
+      const s = this.stacks[stack - 1]!;
+      const w = (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
       s.allocated += w;
       s.live += w;
       s.liveBlocks++;
@@ -383,61 +484,68 @@ export class LaunchBooks {
     }
   }
 
-  private dropBlock(block: HeapBlock): void {
-    this.totals.heap -= block.usable;
-    this.totals.heapRequested -= block.size;
-    const s = this.stack(block.stack);
-    if (s) {
-      s.live -= this.sampleBytes > block.size ? this.sampleBytes : block.size;
+  /** Take a block out of the books; `usable` is what the agent took back (-1: the block's own). False if unknown. */
+  private dropBlock(address: number, usable: number): boolean {
+    const t = this.blocks;
+    const slot = t.delete(address);
+    if (slot < 0) return false;
+    const size = t.size[slot]!;
+    this.totals.heap -= usable < 0 ? t.usable[slot]! : usable;
+    this.totals.heapRequested -= size;
+    const stack = t.stack[slot]!;
+    if (stack > 0) {
+      const s = this.stacks[stack - 1]!;
+      s.live -= this.sampleBytes > size ? this.sampleBytes : size;
       if (s.live < 0) s.live = 0;
       s.liveBlocks--;
     }
+    return true;
   }
 
   private freed(address: number, usable: number): void {
-    const block = this.blocks.get(address);
-    if (block === undefined) {
-      // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
-      this.untrackedFrees++;
-      this.untrackedFreeBytes += usable;
-      this.totals.heap -= usable;
-      return;
-    }
-    this.blocks.delete(address);
-    // The agent takes back the usable size it sees at free: the same as at allocation for a block it saw.
-    this.dropBlock({ ...block, usable });
+    if (this.dropBlock(address, usable)) return;
+    // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
+    this.untrackedFrees++;
+    this.untrackedFreeBytes += usable;
+    this.totals.heap -= usable;
   }
 
-  private reallocated(e: AgentEvent, stack: number, level: LevelName | undefined, time: number): void {
-    const before = e.flags; // the old block's usable size
-    if (e.addr !== 0) {
-      const old = this.blocks.get(e.addr);
-      if (old) {
-        this.blocks.delete(e.addr);
-        this.dropBlock({ ...old, usable: before });
-      } else {
-        this.untrackedFrees++;
-        this.untrackedFreeBytes += before;
-        this.totals.heap -= before;
-      }
-    }
-    if (e.ret !== 0 && e.size > 0) {
-      this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
-    }
+  private reallocated(
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    before: number, // the old block's usable size
+    stack: number,
+    levelCode: number,
+    time: number,
+    aflags: number,
+  ): void {
+    if (addr !== 0) this.freed(addr, before);
+    if (ret !== 0 && size > 0) this.allocated(ret, size, extra, stack, levelCode, time, aflags);
   }
 
-  private mapped(e: AgentEvent, stack: number, time: number): void {
-    const size = this.roundUp(e.size);
+  private mapped(
+    length: number,
+    ret: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    stack: number,
+    time: number,
+    op: number,
+  ): void {
+    const size = this.roundUp(length);
     if (size === 0) return;
-    const inHeap = (e.aflags & EV.IN_HEAP) !== 0;
-    const committed = (e.aflags & EV.COMMITTED) !== 0;
-    const shared = (e.aflags & EV.SHARED) !== 0;
-    const file = (e.aflags & EV.FILE) !== 0;
+    const inHeap = (aflags & EV.IN_HEAP) !== 0;
+    const committed = (aflags & EV.COMMITTED) !== 0;
+    const shared = (aflags & EV.SHARED) !== 0;
+    const file = (aflags & EV.FILE) !== 0;
     // MAP_FIXED replaces whatever was there.
-    this.unmap(e.ret, size);
+    this.unmap(ret, size);
     const MAP_NORESERVE = 0x4000;
-    const chargeable = !inHeap && (e.flags & MAP_NORESERVE) === 0 && (!shared || !file);
-    this.insertRegion(e.ret, size, e.prot, chargeable, inHeap, file, committed && !inHeap, stack, time, e.op);
+    const chargeable = !inHeap && (flags & MAP_NORESERVE) === 0 && (!shared || !file);
+    this.insertRegion(ret, size, prot, chargeable, inHeap, file, committed && !inHeap, stack, time, op);
   }
 
   private insertRegion(
@@ -559,13 +667,21 @@ export class LaunchBooks {
     }
   }
 
-  private remapped(e: AgentEvent, stack: number, time: number): void {
-    const was = this.regions.containing(e.addr);
+  private remapped(
+    addr: number,
+    length: number,
+    ret: number,
+    oldLength: number,
+    aflags: number,
+    stack: number,
+    time: number,
+  ): void {
+    const was = this.regions.containing(addr);
     if (was === undefined) return; // not the program's mapping as far as the books know: the agent saw it as unknown
-    const oldSize = this.roundUp(Number(e.extra));
-    const newSize = this.roundUp(e.size);
-    const wasCommitted = (e.aflags & EV.COMMITTED) !== 0;
-    for (const r of this.within(e.addr, e.addr + oldSize)) {
+    const oldSize = this.roundUp(oldLength);
+    const newSize = this.roundUp(length);
+    const wasCommitted = (aflags & EV.COMMITTED) !== 0;
+    for (const r of this.within(addr, addr + oldSize)) {
       this.regions.remove(r.base);
       this.emitRegion({ change: 'release', base: r.base, size: r.size });
     }
@@ -577,7 +693,7 @@ export class LaunchBooks {
     const protect = pageProtect(was.prot);
     const region: LaunchRegion = {
       ...was,
-      base: e.ret,
+      base: ret,
       size: newSize,
       pages,
       runs: wasCommitted ? [{ start: 0, end: pages, protect }] : [],
@@ -601,38 +717,50 @@ export class LaunchBooks {
   private readonly blockHeap = new Map<number, number>();
   private readonly createdHeaps = new Set<number>();
 
-  private applyWindows(e: AgentEvent, stack: number, level: LevelName | undefined, time: number): void {
-    switch (e.op) {
+  private applyWindows(
+    op: number,
+    levelCode: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    stack: number,
+    time: number,
+  ): void {
+    switch (op) {
       case OP.VIRTUAL_ALLOC:
-        this.virtualAlloc(e, stack, time);
+        this.virtualAlloc(addr, size, ret, flags, prot, stack, time);
         break;
       case OP.VIRTUAL_FREE:
-        this.virtualFree(e);
+        this.virtualFree(addr, size, flags);
         break;
       case OP.VIRTUAL_PROTECT:
-        this.virtualProtect(e);
+        this.virtualProtect(addr, size, ret, prot);
         break;
       case OP.HEAP_CREATE:
-        if (e.ret !== 0) this.createdHeaps.add(e.ret);
+        if (ret !== 0) this.createdHeaps.add(ret);
         break;
       case OP.HEAP_DESTROY:
-        this.heapDestroyed(e.addr);
+        this.heapDestroyed(addr);
         break;
       case OP.HEAP_ALLOC:
-        if (e.ret === 0) break;
-        this.allocated(e.ret, e.size, Number(e.extra), stack, level, time, e.aflags);
-        this.blockHeap.set(e.ret, e.addr);
+        if (ret === 0) break;
+        this.allocated(ret, size, extra, stack, levelCode, time, aflags);
+        this.blockHeap.set(ret, addr);
         break;
       case OP.HEAP_REALLOC: {
-        const heap = this.blockHeap.get(e.addr);
-        this.blockHeap.delete(e.addr);
-        this.reallocated(e, stack, level, time);
-        if (e.ret !== 0 && heap !== undefined) this.blockHeap.set(e.ret, heap);
+        const heap = this.blockHeap.get(addr);
+        this.blockHeap.delete(addr);
+        this.reallocated(addr, size, ret, extra, flags, stack, levelCode, time, aflags);
+        if (ret !== 0 && heap !== undefined) this.blockHeap.set(ret, heap);
         break;
       }
       case OP.HEAP_FREE:
-        this.blockHeap.delete(e.addr);
-        this.freed(e.addr, Number(e.extra));
+        this.blockHeap.delete(addr);
+        this.freed(addr, extra);
         break;
       default: // VirtualQuery: counted only
     }
@@ -642,19 +770,26 @@ export class LaunchBooks {
     return Math.floor(n / this.pageSize) * this.pageSize;
   }
 
-  private virtualAlloc(e: AgentEvent, stack: number, time: number): void {
-    if (e.ret === 0 || e.size === 0) return;
-    const protect = e.prot;
-    const commits = (e.flags & MEM.COMMIT) !== 0;
-    if ((e.flags & MEM.RESERVE) !== 0 || e.addr === 0) {
-      const size = e.addr !== 0 ? this.roundUp(e.addr + e.size) - (e.addr - (e.addr % 0x10000)) : this.roundUp(e.size);
+  private virtualAlloc(
+    addr: number,
+    length: number,
+    ret: number,
+    flags: number,
+    protect: number,
+    stack: number,
+    time: number,
+  ): void {
+    if (ret === 0 || length === 0) return;
+    const commits = (flags & MEM.COMMIT) !== 0;
+    if ((flags & MEM.RESERVE) !== 0 || addr === 0) {
+      const size = addr !== 0 ? this.roundUp(addr + length) - (addr - (addr % 0x10000)) : this.roundUp(length);
       const pages = size / this.pageSize;
-      const lo = e.addr !== 0 ? (this.pageDown(e.addr) - e.ret) / this.pageSize : 0;
-      const hi = e.addr !== 0 ? (this.roundUp(e.addr + e.size) - e.ret) / this.pageSize : pages;
+      const lo = addr !== 0 ? (this.pageDown(addr) - ret) / this.pageSize : 0;
+      const hi = addr !== 0 ? (this.roundUp(addr + length) - ret) / this.pageSize : pages;
       const runs: PageRun[] = commits ? [{ start: lo, end: hi, protect }] : [];
       const committed = commits ? (hi - lo) * this.pageSize : 0;
       const region: LaunchRegion = {
-        base: e.ret,
+        base: ret,
         size,
         pages,
         level: 'eTaskCritical',
@@ -668,26 +803,26 @@ export class LaunchBooks {
         inHeap: false,
         file: false,
         stack,
-        op: e.op,
+        op: OP.VIRTUAL_ALLOC,
       };
       this.regions.insert(region);
       this.totals.reserved += size;
       this.totals.committed += committed;
-      this.emitRegion({ change: 'reserve', base: e.ret, size, level: region.level, tag: region.tag });
+      this.emitRegion({ change: 'reserve', base: ret, size, level: region.level, tag: region.tag });
       if (commits)
         this.emitRegion({
           change: 'commit',
-          base: e.ret,
-          address: e.ret + lo * this.pageSize,
+          base: ret,
+          address: ret + lo * this.pageSize,
           size: committed,
           protect,
         });
       return;
     }
-    const r = this.regions.containing(e.addr);
+    const r = this.regions.containing(addr);
     if (!commits || r === undefined) return;
-    const lo = this.pageDown(e.addr);
-    const hi = this.roundUp(e.addr + e.size);
+    const lo = this.pageDown(addr);
+    const hi = this.roundUp(addr + length);
     const added =
       setRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize, protect) * this.pageSize;
     r.committed += added;
@@ -695,41 +830,41 @@ export class LaunchBooks {
     if (added > 0) this.emitRegion({ change: 'commit', base: r.base, address: lo, size: hi - lo, protect });
   }
 
-  private virtualFree(e: AgentEvent): void {
-    const r = this.regions.containing(e.addr);
+  private virtualFree(addr: number, length: number, flags: number): void {
+    const r = this.regions.containing(addr);
     if (r === undefined) return;
-    if ((e.flags & MEM.RELEASE) !== 0) {
-      if (e.addr !== r.base || e.size !== 0) return;
+    if ((flags & MEM.RELEASE) !== 0) {
+      if (addr !== r.base || length !== 0) return;
       this.regions.remove(r.base);
       this.totals.reserved -= r.size;
       this.totals.committed -= r.committed;
       this.emitRegion({ change: 'release', base: r.base, size: r.size });
       return;
     }
-    if ((e.flags & MEM.DECOMMIT) === 0) return;
-    const lo = this.pageDown(e.addr);
-    const hi = e.size === 0 ? r.base + r.size : this.roundUp(e.addr + e.size);
+    if ((flags & MEM.DECOMMIT) === 0) return;
+    const lo = this.pageDown(addr);
+    const hi = length === 0 ? r.base + r.size : this.roundUp(addr + length);
     const freed = clearRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize) * this.pageSize;
     r.committed -= freed;
     this.totals.committed -= freed;
     if (freed > 0) this.emitRegion({ change: 'decommit', base: r.base, address: lo, size: freed });
   }
 
-  private virtualProtect(e: AgentEvent): void {
-    const r = this.regions.containing(e.addr);
-    if (r === undefined || e.ret === 0) return;
-    const lo = this.pageDown(e.addr);
-    const hi = this.roundUp(e.addr + e.size);
+  private virtualProtect(addr: number, length: number, ok: number, prot: number): void {
+    const r = this.regions.containing(addr);
+    if (r === undefined || ok === 0) return;
+    const lo = this.pageDown(addr);
+    const hi = this.roundUp(addr + length);
     const from = (lo - r.base) / this.pageSize;
     const to = (hi - r.base) / this.pageSize;
     // Only committed pages take a protection (VirtualProtect fails on reserved ones).
     const committed = r.runs
       .filter((run) => run.end > from && run.start < to)
       .map((run) => [Math.max(run.start, from), Math.min(run.end, to)] as const);
-    for (const [a, b] of committed) setRange(r.runs, a, b, e.prot);
-    r.prot = e.prot;
+    for (const [a, b] of committed) setRange(r.runs, a, b, prot);
+    r.prot = prot;
     if (committed.length > 0)
-      this.emitRegion({ change: 'protect', base: r.base, address: lo, size: hi - lo, protect: e.prot });
+      this.emitRegion({ change: 'protect', base: r.base, address: lo, size: hi - lo, protect: prot });
   }
 
   private heapDestroyed(heap: number): void {
@@ -737,35 +872,44 @@ export class LaunchBooks {
     for (const [address, owner] of this.blockHeap) {
       if (owner !== heap) continue;
       this.blockHeap.delete(address);
-      const block = this.blocks.get(address);
-      if (block) this.freed(address, block.usable);
+      const slot = this.blocks.get(address);
+      if (slot >= 0) this.freed(address, this.blocks.usable[slot]!);
     }
   }
 
   // ------------------------------------------------------------------------------------------ failures, state
 
-  private fail(e: AgentEvent, level: LevelName | undefined, stack: number, time: number): void {
+  private fail(
+    op: number,
+    level: LevelName | undefined,
+    result: number,
+    addr: number,
+    size: number,
+    flags: number,
+    stack: number,
+    time: number,
+  ): void {
     const group = level ?? 'other';
     this.failureCounts[group]++;
-    const reason = REASONS[e.result] ?? 'os';
+    const reason = REASONS[result] ?? 'os';
     const failure: FailureEvent = {
       seq: ++this.seq,
       time,
-      method: hostMethodOf(e.op),
-      size: e.size,
-      address: e.addr === 0 ? null : e.addr,
-      flags: e.flags,
+      method: hostMethodOf(op),
+      size,
+      address: addr === 0 ? null : addr,
+      flags,
       level: group,
-      hr: hresultOf(e.result),
+      hr: hresultOf(result),
       reason,
-      tag: this.callSite(stack) ?? OP_FUNCTION[e.op],
+      tag: this.callSite(stack) ?? OP_FUNCTION[op],
     };
     this.lastFailureStack.set(failure.seq, stack);
     this.emit({ kind: 'failure', failure });
     // A memory failure of an eProcessCritical call makes the host unavailable (docs/spec/host-semantics.md).
-    if (level === 'eProcessCritical' && e.result !== RESULT.REFUSED_UNAVAILABLE && this.state === 'available') {
+    if (level === 'eProcessCritical' && result !== RESULT.REFUSED_UNAVAILABLE && this.state === 'available') {
       this.state = 'unavailable';
-      this.cause = `${OP_FUNCTION[e.op]} of ${e.size} bytes at eProcessCritical failed (${reason})`;
+      this.cause = `${OP_FUNCTION[op]} of ${size} bytes at eProcessCritical failed (${reason})`;
       this.emit({ kind: 'state', seq: ++this.seq, time, state: 'unavailable', cause: this.cause });
     }
   }

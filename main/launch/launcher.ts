@@ -25,6 +25,7 @@ import {
   type StdioFiles,
 } from './windows';
 import {
+  EventColumns,
   EventDecoder,
   FrameReader,
   frame,
@@ -34,7 +35,6 @@ import {
   policyFrame,
   welcomeFrame,
   type AgentCounters,
-  type AgentEvent,
   type AgentModule,
   type Hello,
 } from './wire';
@@ -64,6 +64,10 @@ export interface LaunchSpec {
 export class TracedProcess {
   readonly books: LaunchBooks;
   readonly decoder = new EventDecoder();
+  readonly columns = new EventColumns();
+  stacks = new Int32Array(1024);
+  /** ms since the epoch of an agent time (ns on its monotonic clock). */
+  readonly toMs: (ns: number) => number;
   readonly symbols: Symboliser;
   modules: readonly AgentModule[] = [];
   counters: AgentCounters | undefined;
@@ -83,6 +87,8 @@ export class TracedProcess {
   ) {
     this.symbols = symbols;
     this.startedAt = hello.realtimeNs / 1e6;
+    const offset = hello.realtimeNs - hello.monotonicNs;
+    this.toMs = (ns) => (ns + offset) / 1e6;
     const callSite = (stack: number): string | undefined => this.callSite(stack);
     this.books = parent
       ? parent.books.cloneFor(hello.pid)
@@ -102,25 +108,29 @@ export class TracedProcess {
     return this.hello.pid;
   }
 
-  /** ms since the epoch of an agent time. */
-  time(ns: number): number {
-    return (this.hello.realtimeNs + (ns - this.hello.monotonicNs)) / 1e6;
-  }
-
-  /** The innermost frame of a stack that is the program's, not the allocator's (`module!function+0x…`). */
+  /**
+   * The innermost frame of a stack that is the program's, not the allocator's (`module!function+0x…`). Frames are
+   * return addresses: each is looked up one byte before, inside the call instruction (as heaptrack and perf do).
+   */
   callSite(stack: number): string | undefined {
     const s = this.books.stack(stack);
     if (!s) return undefined;
     for (const pc of s.frames) {
-      const f = this.symbols.symbolise(pc);
-      if (f.function !== null && ALLOCATOR_FRAME.test(f.function)) continue;
+      const f = this.symbols.symbolise(pc - 1);
+      if (f.module === AGENT_FILE || (f.function !== null && ALLOCATOR_FRAME.test(f.function))) continue;
       return formatFrame(f);
     }
-    return s.frames.length > 0 ? formatFrame(this.symbols.symbolise(s.frames[0]!)) : undefined;
+    return s.frames.length > 0 ? formatFrame(this.symbols.symbolise(s.frames[0]! - 1)) : undefined;
   }
 
   frames(stack: number): string[] {
-    return (this.books.stack(stack)?.frames ?? []).map((pc) => formatFrame(this.symbols.symbolise(pc)));
+    return (this.books.stack(stack)?.frames ?? []).map((pc) => formatFrame(this.symbols.symbolise(pc - 1)));
+  }
+
+  /** Find file:line for these stacks' frames (one addr2line per module), so that their names carry it. */
+  async resolveLines(stacks: readonly number[]): Promise<void> {
+    const pcs = stacks.flatMap((id) => (this.books.stack(id)?.frames ?? []).map((pc) => pc - 1));
+    await this.symbols.resolveLines(pcs);
   }
 }
 
@@ -131,8 +141,11 @@ const ALLOCATOR_FRAME =
 export interface LaunchListener {
   processStarted?(p: TracedProcess): void;
   modules?(p: TracedProcess, modules: readonly AgentModule[]): void;
-  /** A batch of events, with each event's stack id; stacks first seen in it are > `p.toldStacks` before the call. */
-  events?(p: TracedProcess, events: readonly AgentEvent[], stacks: readonly number[]): void;
+  /**
+   * A batch of `n` events (columns reused for the next batch: read them now), with each event's stack id; stacks first
+   * seen in it are > `p.toldStacks` before the call.
+   */
+  events?(p: TracedProcess, events: EventColumns, n: number, stacks: Int32Array): void;
   counters?(p: TracedProcess, counters: AgentCounters): void;
   processEnded?(p: TracedProcess): void;
   /** The policy changed (given to every traced process). */
@@ -352,9 +365,12 @@ export class Launch {
     return launch;
   }
 
+  /** The program's pid (under a wrapper, the first process that said hello: the wrapper's program). */
   get pid(): number {
-    return this.rootPid;
+    return this.wrappedRoot ?? this.rootPid;
   }
+
+  private wrappedRoot: number | undefined;
 
   /** The program's child process (its stdio when `stdio: 'pipe'`). */
   get process(): ChildProcess | undefined {
@@ -456,7 +472,6 @@ export class Launch {
   private accept(socket: Socket): void {
     const reader = new FrameReader();
     let proc: TracedProcess | undefined;
-    let pending: AgentEvent[] = [];
     const fail = (why: string): void => {
       if (proc) proc.protocolErrors.push(why);
       socket.destroy();
@@ -505,10 +520,9 @@ export class Launch {
             break;
           }
           case MSG.EVENTS: {
-            pending = [];
-            const error = proc.decoder.decode(f.payload, pending);
-            if (error) return fail(error.message);
-            this.apply(proc, pending);
+            const n = proc.decoder.decode(f.payload, proc.columns);
+            if (n instanceof Error) return fail(n.message);
+            this.apply(proc, n);
             break;
           }
           case MSG.COUNTERS: {
@@ -546,6 +560,11 @@ export class Launch {
       const parent = [...this.live.values()].find((p) => p.pid === hello.ppid);
       return parent ?? undefined;
     }
+    // Under a wrapper (strace), the first image that says hello is the program.
+    if (this.options.wrap && this.wrappedRoot === undefined) {
+      this.wrappedRoot = hello.pid;
+      return undefined;
+    }
     // A new image: the program itself (its pid, or an exec of it), or an exec'd child of a traced process.
     if (hello.pid === this.rootPid || this.tracedPids.has(hello.pid)) return undefined;
     if (this.rootPid === 0 && this.processes.length === 0) return undefined; // spawned, pid not known yet
@@ -553,16 +572,14 @@ export class Launch {
     return null;
   }
 
-  private apply(p: TracedProcess, events: readonly AgentEvent[]): void {
+  private apply(p: TracedProcess, n: number): void {
     const books = p.books;
-    const stacks = new Array<number>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const stack = e.frames.length > 0 ? books.internFrames(e.frames) : 0;
-      stacks[i] = stack;
-      books.apply(e, stack, p.time(e.timeNs));
-    }
-    this.listener.events?.(p, events, stacks);
+    const c = p.columns;
+    if (p.stacks.length < n) p.stacks = new Int32Array(Math.max(n, p.stacks.length * 2));
+    const stacks = p.stacks;
+    for (let i = 0; i < n; i++) stacks[i] = c.frameCount[i]! > 0 ? books.internFrames(c.framesOf(i)) : 0;
+    books.applyColumns(c, n, stacks, p.toMs);
+    this.listener.events?.(p, c, n, stacks);
     p.toldStacks = books.stackList().length;
   }
 

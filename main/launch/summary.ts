@@ -62,7 +62,7 @@ export function summaryText(processes: readonly SummaryProcess[], options: { top
         `peak charged ${size(b.peaks.charged)}, reserved peak ${size(b.peaks.reserved)}`,
     );
     out.push(
-      `  at the end: committed ${size(b.totals.committed)}, heap ${size(b.totals.heap)} in ${n(b.heapBlocks().size)} blocks, ` +
+      `  at the end: committed ${size(b.totals.committed)}, heap ${size(b.totals.heap)} in ${n(b.heapBlockCount)} blocks, ` +
         `${n(b.stats().regions)} mappings`,
     );
     const calls = Object.entries(b.calls)

@@ -4,7 +4,8 @@
  * stripped to its .dynsym, glibc's libc.so.6, and files that are not ELF64 at all. Expected addresses come from `nm`,
  * expected lines from the sources written here.
  *
- * Linux only (ELF files, cc and binutils): CI's Linux leg runs it; on Windows (Wine) it is skipped, saying so.
+ * Linux only (ELF files, cc, c++ and binutils): CI's Linux leg runs it, and fails it when those are missing; elsewhere
+ * without them, and on Windows (Wine), it is skipped, saying so. The libc6-dbg case is skipped where that is absent.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,11 +20,15 @@ const PIE_BIAS = 0x5555_5555_4000;
 const LIB_BIAS = 0x7f12_3450_0000;
 
 const tools = ['cc', 'c++', 'nm', 'objcopy', 'strip', 'readelf', 'addr2line', 'c++filt'];
+const isCI = process.env['CI'] === 'true' || process.env['CI'] === '1';
 const missing =
+  process.platform === 'linux' ? tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) : [];
+const skip =
   process.platform !== 'linux'
     ? `ELF symbolising is Linux's (this is ${process.platform}); it runs in the Linux node-tests leg`
-    : tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0).join(', ');
-const skip = missing === '' ? false : `needs ${missing} (the Linux CI image installs the compiler and binutils)`;
+    : missing.length > 0 && !isCI
+      ? `needs ${missing.join(', ')} (the Linux CI image installs the compiler and binutils; under CI=true it fails)`
+      : false;
 
 const C_SOURCE = `#include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +99,12 @@ int lib_use_alias(int x) {
   return lp(x);
 }
 
+/* glibc's pattern: a global implementation name and a weak public one. */
+int __lib_strong(int x) {
+  return x - 2;
+}
+int lib_weak_name(int x) __attribute__((weak, alias("__lib_strong")));
+
 /* An unsized function symbol (an assembly label) inside a sized function. */
 int lib_labelled(int x) {
   __asm__ volatile(".globl lib_label\\n.type lib_label, @function\\nlib_label:\\n");
@@ -156,6 +167,7 @@ function buildIdOf(file: string): string {
 
 describe('Symboliser on real ELF files', { skip }, () => {
   before(() => {
+    assert.deepEqual(missing, [], `CI must install ${missing.join(', ')} (g++ and binutils) for this test`);
     dir = mkdtempSync(join(tmpdir(), 'hostmem-symbols-'));
     writeFileSync(path('prog.c'), C_SOURCE);
     writeFileSync(path('widget.cpp'), CXX_SOURCE);
@@ -289,7 +301,7 @@ describe('Symboliser on real ELF files', { skip }, () => {
     assert.equal(s.symbolise(LIB_BIAS + ehFrame).function, null, 'after the code (.eh_frame): no function');
   });
 
-  test('aliases of one address: global before local, then fewest leading underscores, then shortest', () => {
+  test('aliases of one address: global or weak before local, then fewest leading underscores, then shortest', () => {
     const lib = path('libdemo.so.1');
     const names = nm(lib);
     assert.equal(names.get('lp'), names.get('lib_public'));
@@ -297,6 +309,12 @@ describe('Symboliser on real ELF files', { skip }, () => {
     const s = new Symboliser({ debugRoots: [] });
     s.setModules([module(lib, LIB_BIAS)]);
     assert.equal(s.symbolise(LIB_BIAS + names.get('lib_public')! + 1).function, 'lib_public');
+    assert.equal(names.get('lib_weak_name'), names.get('__lib_strong'));
+    assert.equal(
+      s.symbolise(LIB_BIAS + names.get('__lib_strong')! + 1).function,
+      'lib_weak_name',
+      'weak counts as global',
+    );
   });
 
   test('a sized symbol containing the pc wins over a nearer unsized one (an assembly label inside it)', () => {
@@ -427,6 +445,25 @@ describe('Symboliser on real ELF files', { skip }, () => {
     s.setModules([module(lib, LIB_BIAS + 0x100_0000)]);
     assert.equal(s.symbolise(LIB_BIAS + 0x100_0000 + entry + 1).function, 'lib_entry');
     assert.equal(s.symbolise(LIB_BIAS + 0x100_0000 + entry + 1).offset, 1);
+  });
+
+  test('without c++filt and addr2line on PATH: mangled names, no lines, no throw, and the reasons', async () => {
+    const exe = path('widget');
+    const grow = PIE_BIAS + addressOf(exe, '_ZN6shapes6Widget4growEi');
+    const saved = process.env['PATH'];
+    process.env['PATH'] = path('no-tools-here');
+    try {
+      const s = new Symboliser({ debugRoots: [] });
+      s.setModules([module(exe, PIE_BIAS)]);
+      assert.equal(s.symbolise(grow).function, '_ZN6shapes6Widget4growEi');
+      await s.resolveLines([grow]);
+      assert.equal(s.symbolise(grow).line, undefined);
+      const problems = s.problems().join('\n');
+      assert.match(problems, /c\+\+filt could not run .*C\+\+ names stay mangled/);
+      assert.match(problems, /addr2line -e .*widget failed \(spawn addr2line ENOENT\)/);
+    } finally {
+      process.env['PATH'] = saved;
+    }
   });
 
   test('lineInfo: false resolves no lines', async () => {

@@ -5,15 +5,17 @@
  *   - ELF64 little-endian files are read here (section headers, `.symtab`, `.dynsym`, their string tables, the
  *     build-id note, `.gnu_debuglink`): only the bytes of those sections, once per module, on first use. A module's
  *     function symbols are kept as typed arrays (starts, sizes, name offsets into one compact name buffer).
- *   - A stripped module's symbols come from its separate debug file: `/usr/lib/debug/.build-id/xx/yyyy.debug`
- *     (each of `debugRoots`), else its `.gnu_debuglink` name beside it, in `.debug/` beside it, or under each root
- *     followed by its directory (GDB's order), checked by build-id or CRC-32.
+ *   - A module without `.symtab` (stripped) takes its symbols, and one without `.debug_line` its lines, from its
+ *     separate debug file: `/usr/lib/debug/.build-id/xx/yyyy.debug` (each of `debugRoots`), else its
+ *     `.gnu_debuglink` name beside it, in `.debug/` beside it, or under each root followed by its directory (GDB's
+ *     order), checked by build-id or CRC-32.
  *   - C++ names are demangled by one `c++filt` run per module, on the module's mangled function names at load.
  *   - `file:line` comes from one `addr2line` process per module per `resolveLines` batch (addresses on stdin), cached.
  *
- * Lookup rule: a sized symbol containing the address wins (the innermost one, by latest start); otherwise the nearest
- * preceding symbol in the same executable section (the offset may then run past that symbol's end); otherwise no
- * function (the frame names the module and the offset from its load bias).
+ * Lookup rule: a sized symbol containing the address wins (the innermost one, by latest start, looking back at most
+ * 16 symbols, past unsized labels inside a function); otherwise the nearest preceding symbol in the same executable
+ * section (the offset may then run past that symbol's end); otherwise no function (the frame names the module and
+ * the offset from its load bias).
  *
  * Nothing here throws on a module it cannot read (gone, no permission, not ELF, 32-bit, big-endian, truncated): its
  * frames name the module and the offset, and `problems()` says why once.
@@ -54,7 +56,8 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** "libfoo.so.1!bar+0x1c", "prog!main+0x40 (prog.c:12)", "libfoo.so.1!0x1c40" (no symbol), "?!0x7f12…" (no module). */
 export function formatFrame(f: SymbolisedFrame): string {
-  const where = f.file !== undefined && f.line !== undefined ? ` (${basename(f.file)}:${f.line})` : '';
+  const where =
+    f.file !== undefined && f.line !== undefined ? ` (${f.file.slice(f.file.lastIndexOf('/') + 1)}:${f.line})` : '';
   if (f.module === null) return `?!${hex(f.pc)}${where}`;
   const name = f.module === '' ? '?' : f.module;
   if (f.function === null) return `${name}!${hex(f.offset)}${where}`;
@@ -261,18 +264,39 @@ function fileCrc32(path: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // A module's function symbols
 
-/** Binding rank: global before weak before local (among aliases of one address). */
+/**
+ * Binding rank among aliases of one address: exported (global or weak: glibc exports `getpid` as a weak alias of
+ * global `__getpid`) before local.
+ */
 function bindingRank(info: number): number {
   const bind = info >> 4;
-  return bind === 1 ? 0 : bind === 2 ? 1 : 2;
+  return bind === 1 || bind === 2 ? 0 : 1;
 }
 
+/** Function symbols as read, before sorting: names stay bytes in their string tables until the table is built. */
 interface RawSymbols {
-  starts: number[];
-  sizes: number[];
-  ranks: number[];
-  names: string[];
+  readonly starts: number[];
+  readonly sizes: number[];
+  readonly ranks: number[];
+  /** Leading underscores of the name. */
+  readonly underscores: number[];
+  readonly nameOffsets: number[];
+  readonly nameLengths: number[];
+  /** Which of `strtabs` the name is in. */
+  readonly strtab: number[];
+  readonly strtabs: Buffer[];
 }
+
+const emptyRawSymbols = (): RawSymbols => ({
+  starts: [],
+  sizes: [],
+  ranks: [],
+  underscores: [],
+  nameOffsets: [],
+  nameLengths: [],
+  strtab: [],
+  strtabs: [],
+});
 
 function collectFunctions(elf: ElfFile, into: RawSymbols): void {
   for (const s of elf.sections) {
@@ -281,6 +305,7 @@ function collectFunctions(elf: ElfFile, into: RawSymbols): void {
     if (!strSection || strSection.type === SHT_NOBITS) continue;
     const syms = elf.read(s);
     const strs = elf.read(strSection);
+    const table = into.strtabs.push(strs) - 1;
     for (let o = 0; o + ELF64_SYM <= syms.length; o += ELF64_SYM) {
       const info = syms[o + 4]!;
       const type = info & 0xf;
@@ -288,22 +313,26 @@ function collectFunctions(elf: ElfFile, into: RawSymbols): void {
       const shndx = syms.readUInt16LE(o + 6);
       if (shndx === 0 || (shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX)) continue; // undefined, absolute, common
       const value = u64(syms, o + 8);
-      if (value === 0) continue;
-      const name = cString(strs, syms.readUInt32LE(o));
-      if (name === '') continue;
+      const nameAt = syms.readUInt32LE(o);
+      if (value === 0 || nameAt >= strs.length || strs[nameAt] === 0) continue;
+      let end = strs.indexOf(0, nameAt);
+      if (end < 0) end = strs.length;
+      let u = nameAt;
+      while (u < end && strs[u] === 0x5f) u++;
       into.starts.push(value);
       into.sizes.push(u64(syms, o + 16));
       into.ranks.push(bindingRank(info));
-      into.names.push(name);
+      into.underscores.push(u - nameAt);
+      into.nameOffsets.push(nameAt);
+      into.nameLengths.push(end - nameAt);
+      into.strtab.push(table);
     }
   }
 }
 
-const leadingUnderscores = (s: string): number => s.length - s.replace(/^_+/, '').length;
-
 /**
- * One module's function symbols, sorted by start, one per address (the best-named alias: global, then fewest leading
- * underscores, then shortest), as typed arrays over one compact name buffer.
+ * One module's function symbols, sorted by start, one per address (the best-named alias: global or weak, then fewest
+ * leading underscores, then shortest), as typed arrays over one compact name buffer.
  */
 class SymbolTable {
   readonly count: number;
@@ -313,8 +342,8 @@ class SymbolTable {
   private readonly names: Buffer;
   /** Executable sections' [start, end) pairs, sorted; empty when the file has no section headers. */
   private readonly exec: Float64Array;
-  /** Demangled names: the c++filt output, and for each symbol the start of its line in it (or -1). */
-  private demangledText = '';
+  /** Demangled names: the c++filt output (bytes), and for each symbol the start of its line in it (or -1). */
+  private demangledText: Buffer = Buffer.alloc(0);
   private demangledAt: Int32Array | null = null;
 
   constructor(raw: RawSymbols, execSections: readonly Section[]) {
@@ -324,12 +353,13 @@ class SymbolTable {
       (a, b) =>
         raw.starts[a]! - raw.starts[b]! ||
         raw.ranks[a]! - raw.ranks[b]! ||
-        leadingUnderscores(raw.names[a]!) - leadingUnderscores(raw.names[b]!) ||
-        raw.names[a]!.length - raw.names[b]!.length ||
+        raw.underscores[a]! - raw.underscores[b]! ||
+        raw.nameLengths[a]! - raw.nameLengths[b]! ||
         a - b,
     );
     const kept: number[] = [];
     const keptSize: number[] = [];
+    let nameBytes = 0;
     for (const i of order) {
       const last = kept.length - 1;
       if (last >= 0 && raw.starts[kept[last]!] === raw.starts[i]) {
@@ -338,18 +368,19 @@ class SymbolTable {
       }
       kept.push(i);
       keptSize.push(raw.sizes[i]!);
+      nameBytes += raw.nameLengths[i]!;
     }
     this.count = kept.length;
     this.starts = new Float64Array(this.count);
     this.sizes = Float64Array.from(keptSize);
     this.nameAt = new Uint32Array(this.count + 1);
-    const encoded = kept.map((i) => Buffer.from(raw.names[i]!, 'utf8'));
-    this.names = Buffer.concat(encoded);
+    this.names = Buffer.allocUnsafe(nameBytes);
     let at = 0;
     kept.forEach((i, k) => {
       this.starts[k] = raw.starts[i]!;
       this.nameAt[k] = at;
-      at += encoded[k]!.length;
+      const from = raw.nameOffsets[i]!;
+      at += raw.strtabs[raw.strtab[i]!]!.copy(this.names, at, from, from + raw.nameLengths[i]!);
     });
     this.nameAt[this.count] = at;
     const exec = execSections
@@ -398,8 +429,8 @@ class SymbolTable {
   name(i: number): string {
     const at = this.demangledAt?.[i] ?? -1;
     if (at < 0) return this.mangledName(i);
-    const end = this.demangledText.indexOf('\n', at);
-    return this.demangledText.slice(at, end < 0 ? undefined : end);
+    const end = this.demangledText.indexOf(0x0a, at);
+    return this.demangledText.toString('utf8', at, end < 0 ? this.demangledText.length : end);
   }
 
   /**
@@ -414,7 +445,7 @@ class SymbolTable {
     }
     if (mangled.length === 0) return null;
     const input = mangled.map((i) => this.mangledName(i)).join('\n') + '\n';
-    const r = spawnSync('c++filt', [], { input, encoding: 'utf8', maxBuffer: 16 * input.length + (1 << 20) });
+    const r = spawnSync('c++filt', [], { input, maxBuffer: 16 * input.length + (1 << 20) });
     if (r.error || r.status !== 0) {
       return `c++filt could not run (${r.error?.message ?? `exit ${r.status}`}): C++ names stay mangled`;
     }
@@ -424,7 +455,7 @@ class SymbolTable {
     for (const i of mangled) {
       if (pos >= out.length) return 'c++filt gave fewer names than it was given: C++ names stay mangled';
       at[i] = pos;
-      const nl = out.indexOf('\n', pos);
+      const nl = out.indexOf(0x0a, pos);
       pos = nl < 0 ? out.length : nl + 1;
     }
     this.demangledText = out;
@@ -445,6 +476,10 @@ class SymbolTable {
 // ---------------------------------------------------------------------------------------------------------------
 // Modules
 
+/** Lines of one file up to this; a line past it is kept as unknown. */
+const LINE_SPAN = 0x100000;
+const NO_LINE = -1;
+
 interface LineInfo {
   readonly file: string;
   readonly line: number;
@@ -456,13 +491,22 @@ interface ModuleData {
   readonly table: SymbolTable | null;
   /** The file addr2line reads: the module itself or its debug file; null when neither has a line table. */
   readonly lineFile: string | null;
-  /** ELF address → file:line (null: addr2line knew none). */
-  readonly lines: Map<number, LineInfo | null>;
+  /** ELF address → fileIndex * LINE_SPAN + line (NO_LINE: addr2line knew none): numbers, not an object per pc. */
+  readonly lines: Map<number, number>;
+  /** The source files named in `lines`, each once. */
+  readonly files: string[];
+  readonly fileIndex: Map<string, number>;
 }
 
 interface PlacedModule extends LoadedModule {
   readonly name: string;
 }
+
+const noLines = (): Pick<ModuleData, 'lines' | 'files' | 'fileIndex'> => ({
+  lines: new Map(),
+  files: [],
+  fileIndex: new Map(),
+});
 
 function identityOf(path: string): string | null {
   try {
@@ -520,13 +564,15 @@ export class Symboliser {
     if (!m) return { pc, module: null, path: null, function: null, offset: pc };
     const d = this.load(m.path);
     const address = pc - m.loadBias;
-    const line = d.lines.get(address) ?? undefined;
     const i = d.table ? d.table.lookup(address) : -1;
-    const head =
-      i >= 0 && d.table
-        ? { pc, module: m.name, path: m.path, function: d.table.name(i), offset: address - d.table.start(i) }
-        : { pc, module: m.name, path: m.path, function: null, offset: address };
-    return line ? { ...head, file: line.file, line: line.line } : head;
+    const fn = i >= 0 ? d.table!.name(i) : null;
+    const offset = i >= 0 ? address - d.table!.start(i) : address;
+    const packed = d.lines.size > 0 ? d.lines.get(address) : undefined;
+    if (packed !== undefined && packed !== NO_LINE) {
+      const file = d.files[Math.floor(packed / LINE_SPAN)]!;
+      return { pc, module: m.name, path: m.path, function: fn, offset, file, line: packed % LINE_SPAN };
+    }
+    return { pc, module: m.name, path: m.path, function: fn, offset };
   }
 
   /**
@@ -592,10 +638,10 @@ export class Symboliser {
       elf = ElfFile.open(path);
     } catch (e) {
       this.problemSet.add(`${path}: ${reason(e)}; its frames show the module and offset only`);
-      return { identity: identityOf(path), table: null, lineFile: null, lines: new Map() };
+      return { identity: identityOf(path), table: null, lineFile: null, ...noLines() };
     }
     try {
-      const raw: RawSymbols = { starts: [], sizes: [], ranks: [], names: [] };
+      const raw = emptyRawSymbols();
       collectFunctions(elf, raw);
       let execSections = elf.sections;
       let lineFile = elf.hasLineTable() ? path : null;
@@ -616,10 +662,10 @@ export class Symboliser {
       const table = new SymbolTable(raw, execSections);
       const problem = table.demangle();
       if (problem) this.problemSet.add(problem);
-      return { identity: elf.identity, table, lineFile, lines: new Map() };
+      return { identity: elf.identity, table, lineFile, ...noLines() };
     } catch (e) {
       this.problemSet.add(`${path}: ${reason(e)}; its frames show the module and offset only`);
-      return { identity: elf.identity, table: null, lineFile: null, lines: new Map() };
+      return { identity: elf.identity, table: null, lineFile: null, ...noLines() };
     } finally {
       elf.close();
     }
@@ -668,20 +714,23 @@ export class Symboliser {
     try {
       out = await runWithInput('addr2line', ['-e', file], addresses.map(hex).join('\n') + '\n');
     } catch (e) {
-      this.problemSet.add(`addr2line -e ${file}: ${reason(e)}; frames in it have no file:line`);
+      const why = e instanceof Error ? e.message : String(e);
+      this.problemSet.add(`addr2line -e ${file} failed (${why}): frames in it have no file:line`);
       return;
     }
     const lines = out.split('\n');
-    const interned = new Map<string, string>();
     addresses.forEach((address, k) => {
       const found = parseAddr2lineLine(lines[k] ?? '');
-      if (!found) {
-        d.lines.set(address, null);
+      if (!found || found.line >= LINE_SPAN) {
+        d.lines.set(address, NO_LINE);
         return;
       }
-      let f = interned.get(found.file);
-      if (f === undefined) interned.set(found.file, (f = found.file));
-      d.lines.set(address, { file: f, line: found.line });
+      let f = d.fileIndex.get(found.file);
+      if (f === undefined) {
+        f = d.files.push(found.file) - 1;
+        d.fileIndex.set(found.file, f);
+      }
+      d.lines.set(address, f * LINE_SPAN + found.line);
     });
   }
 }

@@ -6,7 +6,6 @@
 import {
   COUNTERS_LAYOUT,
   EVENT_BYTES,
-  EVENT_LAYOUT as E,
   FRAME_HEADER_BYTES,
   FRAMES_PER_SLOT,
   HELLO_LAYOUT as H,
@@ -120,6 +119,80 @@ export interface AgentEvent {
   readonly frames: readonly number[];
 }
 
+/** A decoded batch of events, one typed array per field (reused from batch to batch: nothing per event). */
+export class EventColumns {
+  capacity = 0;
+  seq = new Float64Array(0);
+  op = new Uint8Array(0);
+  level = new Uint8Array(0);
+  result = new Uint8Array(0);
+  prot = new Uint8Array(0);
+  tid = new Uint32Array(0);
+  timeNs = new Float64Array(0);
+  addr = new Float64Array(0);
+  size = new Float64Array(0);
+  ret = new Float64Array(0);
+  extra = new Float64Array(0);
+  flags = new Uint32Array(0);
+  err = new Uint16Array(0);
+  aflags = new Uint16Array(0);
+  /** Where each event's frames start in `frames`, and how many it has (0: none). */
+  frameAt = new Int32Array(0);
+  frameCount = new Int32Array(0);
+  frames: number[] = [];
+
+  reserve(n: number): void {
+    if (n <= this.capacity) return;
+    const c = Math.max(n, this.capacity * 2, 1024);
+    this.capacity = c;
+    this.seq = new Float64Array(c);
+    this.op = new Uint8Array(c);
+    this.level = new Uint8Array(c);
+    this.result = new Uint8Array(c);
+    this.prot = new Uint8Array(c);
+    this.tid = new Uint32Array(c);
+    this.timeNs = new Float64Array(c);
+    this.addr = new Float64Array(c);
+    this.size = new Float64Array(c);
+    this.ret = new Float64Array(c);
+    this.extra = new Float64Array(c);
+    this.flags = new Uint32Array(c);
+    this.err = new Uint16Array(c);
+    this.aflags = new Uint16Array(c);
+    this.frameAt = new Int32Array(c);
+    this.frameCount = new Int32Array(c);
+  }
+
+  /** The frames of event i (a new array). */
+  framesOf(i: number): number[] {
+    const at = this.frameAt[i]!;
+    return this.frames.slice(at, at + this.frameCount[i]!);
+  }
+
+  /** Event i as an object (tests, and the rare paths that want one). */
+  event(i: number): AgentEvent {
+    return {
+      seq: this.seq[i]!,
+      op: this.op[i]!,
+      level: this.level[i]!,
+      result: this.result[i]!,
+      prot: this.prot[i]!,
+      tid: this.tid[i]!,
+      timeNs: this.timeNs[i]!,
+      addr: this.addr[i]!,
+      size: this.size[i]!,
+      ret: this.ret[i]!,
+      extra: this.extra[i]!,
+      flags: this.flags[i]!,
+      err: this.err[i]!,
+      aflags: this.aflags[i]!,
+      frames: this.framesOf(i),
+    };
+  }
+}
+
+const SLOT_WORDS = EVENT_BYTES / 4;
+
 /** Decodes EVENTS frames of one connection, checking that no slot is lost or repeated. */
 export class EventDecoder {
   /** The next sequence number expected. */
@@ -129,76 +202,82 @@ export class EventDecoder {
   /** Slots the agent abandoned (a writer that never finished). */
   abandoned = 0;
   slots = 0;
-  /** An event whose frames continue into the next batch. */
-  private partial: { event: Omit<AgentEvent, 'frames'>; frames: number[]; want: number } | undefined;
+  private aligned = new Uint32Array(0);
 
-  decode(p: Buffer, out: AgentEvent[]): Error | undefined {
+  /** Decode one EVENTS payload into `out` (cleared first); resolves to the number of events, or an Error. */
+  decode(p: Buffer, out: EventColumns): number | Error {
     if (p.length < 8 || (p.length - 8) % EVENT_BYTES !== 0) return new Error(`EVENTS of ${p.length} bytes`);
     const first = u64(p, 0);
     if (this.next !== 0 && first !== this.next) {
       if (first > this.next) this.lost += first - this.next;
       else return new Error(`EVENTS from slot ${first}, already past ${this.next}: repeated`);
-      this.partial = undefined;
     }
     const n = (p.length - 8) / EVENT_BYTES;
     this.slots += n;
     this.next = first + n;
+    // One copy into aligned words, then plain array reads.
+    if (this.aligned.length < n * SLOT_WORDS)
+      this.aligned = new Uint32Array(Math.max(n * SLOT_WORDS, this.aligned.length * 2));
+    const w = this.aligned;
+    Buffer.from(w.buffer, w.byteOffset, n * EVENT_BYTES).set(p.subarray(8));
+    out.reserve(n);
+    out.frames.length = 0;
+    let count = 0;
+    let partial = -1;
+    let want = 0;
     for (let i = 0; i < n; i++) {
-      const at = 8 + i * EVENT_BYTES;
+      const b = i * SLOT_WORDS;
       const seq = first + i;
-      if (p.readUInt32LE(at + E.mark) !== seq % 0x1_0000_0000) {
+      if (w[b]! !== seq % 0x1_0000_0000) {
         this.lost++;
-        this.partial = undefined;
+        partial = -1;
         continue;
       }
-      const op = p[at + E.op]!;
+      const head = w[b + 1]!;
+      const op = head & 0xff;
       if (op === OP.FRAMES) {
-        const count = p[at + 5]!;
-        if (count === 0) {
+        const frameCount = (head >>> 8) & 0xff;
+        if (frameCount === 0) {
           this.abandoned++;
-          this.partial = undefined;
+          partial = -1;
           continue;
         }
-        const partial = this.partial;
-        if (partial === undefined) continue; // frames of an event that was lost: already counted
-        for (let k = 0; k < count && k < FRAMES_PER_SLOT; k++) partial.frames.push(u64(p, at + 8 + k * 8));
-        if (partial.frames.length >= partial.want) {
-          out.push({ ...partial.event, frames: partial.frames });
-          this.partial = undefined;
+        if (partial < 0) continue; // frames of an event that was lost: already counted
+        for (let k = 0; k < frameCount && k < FRAMES_PER_SLOT; k++) {
+          out.frames.push(w[b + 2 + 2 * k]! + w[b + 3 + 2 * k]! * 0x1_0000_0000);
         }
+        out.frameCount[partial]! += Math.min(frameCount, FRAMES_PER_SLOT);
+        if (out.frameCount[partial]! >= want) partial = -1;
         continue;
       }
-      if (this.partial !== undefined) {
-        // The frames it announced never came: the event still counts, with what arrived.
-        out.push({ ...this.partial.event, frames: this.partial.frames });
-        this.lost++;
-        this.partial = undefined;
+      partial = -1;
+      const j = count++;
+      out.seq[j] = seq;
+      out.op[j] = op;
+      out.level[j] = (head >>> 8) & 0xff;
+      out.result[j] = (head >>> 16) & 0xff;
+      out.prot[j] = head >>> 24;
+      out.tid[j] = w[b + 2]!;
+      out.timeNs[j] = w[b + 4]! + w[b + 5]! * 0x1_0000_0000;
+      out.addr[j] = w[b + 6]! + w[b + 7]! * 0x1_0000_0000;
+      out.size[j] = w[b + 8]! + w[b + 9]! * 0x1_0000_0000;
+      out.ret[j] = w[b + 10]! + w[b + 11]! * 0x1_0000_0000;
+      out.extra[j] = w[b + 12]! + w[b + 13]! * 0x1_0000_0000;
+      out.flags[j] = w[b + 14]!;
+      out.err[j] = w[b + 15]! & 0xffff;
+      out.aflags[j] = w[b + 15]! >>> 16;
+      out.frameAt[j] = out.frames.length;
+      out.frameCount[j] = 0;
+      const frames = w[b + 3]!;
+      if (frames > 0) {
+        partial = j;
+        want = frames;
       }
-      const event = {
-        seq,
-        op,
-        level: p[at + E.level]!,
-        result: p[at + E.result]!,
-        prot: p[at + E.prot]!,
-        tid: p.readUInt32LE(at + E.tid),
-        timeNs: u64(p, at + E.timeNs),
-        addr: u64(p, at + E.addr),
-        size: u64(p, at + E.size),
-        ret: u64(p, at + E.ret),
-        extra: u64(p, at + E.extra),
-        flags: p.readUInt32LE(at + E.flags),
-        err: p.readUInt16LE(at + E.err),
-        aflags: p.readUInt16LE(at + E.aflags),
-      };
-      const want = p.readUInt32LE(at + E.frames);
-      if (want === 0) out.push({ ...event, frames: NO_FRAMES });
-      else this.partial = { event, frames: [], want };
     }
-    return undefined;
+    // An event's frames never continue into the next batch: the agent sends an event and its frames slots together.
+    return count;
   }
 }
-
-const NO_FRAMES: readonly number[] = Object.freeze([]);
 
 export interface AgentModule {
   readonly path: string;

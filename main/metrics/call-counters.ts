@@ -1,8 +1,9 @@
 /**
- * The per-call part of the metrics: plain typed-array counters indexed by method, result, level and reason, bumped
- * by one host event listener. Nothing is allocated per call and nothing is formatted: labels and series are made
- * only at scrape time (./registry), from these arrays.
+ * The per-call part of the metrics: plain typed-array counters indexed by method, result, level and reason, and the
+ * call durations' buckets, bumped by one host event listener. Nothing is allocated per call and nothing is formatted
+ * or hashed: labels and series are made only at scrape time (./registry), from these arrays.
  */
+import type { HResultName } from '../vocabulary';
 import { FAILURE_GROUPS, HR, type FailureGroup, type FailureReason, type HostEvent, type HostMethod } from '../host';
 
 /** Every HostMethod, in a fixed order (the counters' index). The check below fails to compile if one is missing. */
@@ -39,9 +40,17 @@ const everyReasonListed: [Exclude<FailureReason, (typeof FAILURE_REASONS)[number
   true;
 void everyReasonListed;
 
-/** The `result` label: the HRESULT's name (HR's keys, e.g. S_OK, E_OUTOFMEMORY), `other` for anything else. */
+/**
+ * The `result` label: the HRESULT's name (HR's keys, e.g. S_OK, E_OUTOFMEMORY), `other` for anything else. Every
+ * HRESULT the host knows is a known result (its series exist at 0 from the start); `other` (OTHER_RESULT) appears
+ * only once a call answered something else.
+ */
 export const RESULT_NAMES: readonly string[] = [...Object.keys(HR), 'other'];
-const OTHER_RESULT = RESULT_NAMES.length - 1;
+export const OTHER_RESULT = RESULT_NAMES.length - 1;
+/** The results exported at 0 from the start: every HRESULT the host produces (HOST_E_NOT_OWNER it never does). */
+export const KNOWN_RESULTS: ReadonlySet<string> = new Set(
+  Object.keys(HR).filter((name) => name !== ('HOST_E_NOT_OWNER' satisfies HResultName)),
+);
 const RESULT_INDEX: ReadonlyMap<number, number> = new Map(Object.values(HR).map((hr, i) => [hr, i]));
 
 const METHOD_INDEX = Object.fromEntries(HOST_METHODS.map((m, i) => [m, i])) as Readonly<Record<HostMethod, number>>;

@@ -4,11 +4,20 @@
  * the watched processes. `scrape(accept)` renders the text format Prometheus asked for (OpenMetrics when the Accept
  * header prefers it, the 0.0.4 text format otherwise). main/server serves it at /metrics.
  */
+import { arch, hostname, platform, release } from 'node:os';
 import type { Host } from '../host';
 import type { Sampler } from '../telemetry/sampler';
+import { buildRevision } from './build-info';
 import { createCallCounters, type CallCounters } from './call-counters';
 import type { WatchedProcessSource } from './processes';
-import { buildRegistry, type HostReading, type Reading } from './registry';
+import {
+  buildRegistry,
+  createDurationCollector,
+  createSharedMetrics,
+  type HostReading,
+  type MachineIdentity,
+  type Reading,
+} from './registry';
 import { Registry, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
 
 export {
@@ -19,8 +28,17 @@ export {
   createCallCounters,
   type CallCounters,
 } from './call-counters';
-export type { ProcessTypeBytes, WatchedProcessMetrics, WatchedProcessSource } from './processes';
-export { MEMORY_AVAILABLE_STATES, type HostReading } from './registry';
+export {
+  WALK_ERROR_REASONS,
+  WALK_FAILURES,
+  type NameGroupMetrics,
+  type ProcessTypeBytes,
+  type WatchHealth,
+  type WatchedProcessMetrics,
+  type WatchedProcessSource,
+} from './processes';
+export { MEMORY_AVAILABLE_STATES, type HostReading, type MachineIdentity } from './registry';
+export { buildRevision } from './build-info';
 
 export const PROMETHEUS_CONTENT_TYPE: PrometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -33,6 +51,10 @@ export interface HostMetricsOptions {
   readonly processes?: WatchedProcessSource;
   /** hostmem's version, for hostmem_build_info. */
   readonly version: string;
+  /** The source revision, for hostmem_build_info. Default: what the build recorded (`buildRevision()`). */
+  readonly revision?: string;
+  /** The machine, for hostmem_machine_info. Default: this one (node:os). */
+  readonly machine?: MachineIdentity;
 }
 
 export interface Exposition {
@@ -45,6 +67,8 @@ export interface HostMetrics {
   scrape(accept?: string): Promise<Exposition>;
   /** The counters the host listener bumps (tests and the benchmark read them). */
   readonly counters: CallCounters;
+  /** The text-format prom-client registry (its documented API: getMetricsAsJSON, getSingleMetric, …). */
+  readonly registry: Registry<PrometheusContentType>;
   /** Stop listening to the host. The counters keep their values. */
   dispose(): void;
 }
@@ -93,16 +117,26 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
       memoryAvailable: sample?.memoryAvailable ?? (['Low', 'Neutral', 'High'] as const)[host.memoryState() - 1]!,
       available: state === 'available',
     };
-    return { host: h, processes: options.processes?.list() ?? [] };
+    const processes = options.processes;
+    return {
+      host: h,
+      processes: processes?.list() ?? [],
+      groups: processes?.groups?.() ?? [],
+      watches: processes?.watches?.() ?? [],
+    };
   };
   const sources = {
     counters,
     reading: (): Reading => (current ??= read()),
     version: options.version,
+    revision: options.revision ?? buildRevision(),
     backend: host.backend,
+    machine: options.machine ?? { hostname: hostname(), os: platform(), release: release(), arch: arch() },
   };
 
-  const text = buildRegistry(PROMETHEUS_CONTENT_TYPE, sources);
+  const shared = createSharedMetrics(sources);
+  const durations = createDurationCollector(counters);
+  const text = buildRegistry(PROMETHEUS_CONTENT_TYPE, sources, shared, durations);
   let open: Registry<OpenMetricsContentType> | null = null;
   // One scrape at a time reads the host once; a second scrape waits for the first (they are a few ms each).
   let queue: Promise<unknown> = Promise.resolve();
@@ -111,7 +145,7 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
     current = null;
     try {
       if (openMetrics) {
-        open ??= buildRegistry(OPENMETRICS_CONTENT_TYPE, sources);
+        open ??= buildRegistry(OPENMETRICS_CONTENT_TYPE, sources, shared, durations);
         return { contentType: OPENMETRICS_CONTENT_TYPE, body: await open.metrics() };
       }
       return { contentType: PROMETHEUS_CONTENT_TYPE, body: await text.metrics() };
@@ -122,6 +156,7 @@ export function createHostMetrics(options: HostMetricsOptions): HostMetrics {
 
   return {
     counters,
+    registry: text,
     scrape(accept) {
       const result = queue.then(() => render(prefersOpenMetrics(accept)));
       queue = result.catch(() => undefined);

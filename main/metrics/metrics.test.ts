@@ -5,6 +5,7 @@
  * watched processes are exported while listed and dropped when they end; OpenMetrics when the Accept header asks.
  */
 import assert from 'node:assert/strict';
+import { arch, hostname, platform, release } from 'node:os';
 import { after, describe, test } from 'node:test';
 import { MEM, PAGE } from '../../native';
 import {
@@ -28,6 +29,7 @@ import {
   type WatchedProcessMetrics,
 } from './index';
 import { parseExposition, select, total, type ParsedExposition } from './testing';
+import { Counter, Gauge } from 'prom-client';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -92,7 +94,7 @@ describe('per-call counters', () => {
     const parsed = await scrape(metrics);
     for (const method of HOST_METHODS) {
       for (const s of select(parsed, 'hostmem_host_calls_total', { method })) {
-        assert.equal(s.value, tally.get(`${method}/${s.labels.result}`), `${method} ${s.labels.result}`);
+        assert.equal(s.value, tally.get(`${method}/${s.labels.result}`) ?? 0, `${method} ${s.labels.result}`);
       }
     }
     for (const [key, n] of tally) {
@@ -130,8 +132,69 @@ describe('per-call counters', () => {
       // Seconds, not milliseconds: 25 real OS calls take well under a second and more than nothing.
       assert.ok(sum > 0 && sum < 1, `sum ${sum}`);
     }
-    // Methods never called have no series.
-    assert.equal(select(parsed, 'hostmem_host_call_duration_seconds_count', { method: 'Check' }).length, 0);
+    // Methods never called are there at 0.
+    assert.equal(total(parsed, 'hostmem_host_call_duration_seconds_count', { method: 'Check' }), 0);
+  });
+
+  test('every known label set is there at 0 from the first scrape, so the first failure is an increase', async () => {
+    const { host, metrics } = setup({ commitLimit: 1 * MiB, processCriticalWaitMs: 10 });
+    let parsed = await scrape(metrics);
+    // Every HRESULT the host produces (it never answers HOST_E_NOT_OWNER: that one appears only if it ever does).
+    const results = Object.keys(HR).filter((r) => r !== 'HOST_E_NOT_OWNER');
+    for (const method of HOST_METHODS) {
+      assert.equal(select(parsed, 'hostmem_host_calls_total', { method, result: 'HOST_E_NOT_OWNER' }).length, 0);
+      for (const result of results) {
+        const s = select(parsed, 'hostmem_host_calls_total', { method, result });
+        assert.equal(s.length, 1, `${method} ${result}`);
+        assert.equal(s[0]!.value, 0);
+      }
+      assert.equal(select(parsed, 'hostmem_host_calls_total', { method, result: 'other' }).length, 0, 'no other yet');
+      assert.equal(total(parsed, 'hostmem_host_call_duration_seconds_count', { method }), 0);
+      assert.equal(select(parsed, 'hostmem_host_call_duration_seconds_bucket', { method }).length, 17);
+    }
+    for (const level of FAILURE_GROUPS) {
+      for (const reason of ['policy', 'os', 'injected', 'timeout', 'unavailable', 'invalid']) {
+        const s = select(parsed, 'hostmem_host_failures_total', { level, reason });
+        assert.equal(s.length, 1, `${level} ${reason}`);
+        assert.equal(s[0]!.value, 0);
+      }
+    }
+    // The refusal that makes the host unavailable: the same series, from 0 to 1.
+    const r = await host.VirtualAlloc(null, 4 * MiB, RESERVE_COMMIT, RW, 2);
+    assert.equal(r.hr, HR.HOST_E_TIMEOUT);
+    parsed = await scrape(metrics);
+    assert.equal(total(parsed, 'hostmem_host_failures_total', { level: 'eProcessCritical', reason: 'timeout' }), 1);
+    assert.equal(total(parsed, 'hostmem_host_calls_total', { method: 'VirtualAlloc', result: 'HOST_E_TIMEOUT' }), 1);
+    // And in OpenMetrics too, from its first scrape.
+    const open = parseExposition((await metrics.scrape('application/openmetrics-text')).body);
+    assert.equal(select(open, 'hostmem_host_failures_total', { level: 'eTaskCritical', reason: 'os' })[0]?.value, 0);
+    assert.equal(total(open, 'hostmem_host_failures_total', { level: 'eProcessCritical', reason: 'timeout' }), 1);
+  });
+
+  test("prom-client's own metric objects, read through its documented API (getMetricsAsJSON)", async () => {
+    const { host, metrics } = setup();
+    await host.GetMemoryLoad();
+    const json = await metrics.registry.getMetricsAsJSON();
+    const byName = new Map(json.map((m) => [m.name, m]));
+    const histogram = byName.get('hostmem_host_call_duration_seconds')!;
+    const count = histogram.values.find(
+      (v) =>
+        (v as { metricName?: string }).metricName === 'hostmem_host_call_duration_seconds_count' &&
+        v.labels.method === 'GetMemoryLoad',
+    );
+    assert.equal(count?.value, 1, 'the method is a label of each histogram value');
+    const calls = byName.get('hostmem_host_calls_total')!;
+    assert.equal(calls.values.find((v) => v.labels.method === 'GetMemoryLoad' && v.labels.result === 'S_OK')?.value, 1);
+    const committed = byName.get('hostmem_host_committed_bytes')!;
+    assert.equal(committed.values[0]?.value, host.stats().committed);
+    // No metric overrides prom-client's get(): each gauge and counter is a plain Gauge or Counter (the duration
+    // histogram is a collector object, counted per call without prom-client: see registry.ts).
+    const plain: unknown[] = [Counter.prototype, Gauge.prototype];
+    for (const metric of metrics.registry.getMetricsAsArray()) {
+      if (!metric.name.startsWith('hostmem_') || metric.name === 'hostmem_host_call_duration_seconds') continue;
+      assert.ok(plain.includes(Object.getPrototypeOf(metric)), `${metric.name} is a plain prom-client metric`);
+      assert.ok(!Object.hasOwn(metric, 'get'), `${metric.name} keeps prom-client's get()`);
+    }
   });
 
   test('after dispose the host is no longer listened to', async () => {
@@ -204,6 +267,38 @@ describe('scrape-time readings', () => {
     }
     assert.equal(total(parsed, 'hostmem_build_info', { version: '9.9.9-test', backend: host.backend }), 1);
   });
+
+  test("identity: build info with the revision, the machine, and prom-client's process metrics for hostmem", async () => {
+    const host = createHost();
+    hosts.push(host);
+    const metrics = createHostMetrics({
+      host,
+      sampler: createSampler(host, { intervalMs: 60_000 }),
+      version: '1.2.3',
+      revision: 'abc123def456',
+    });
+    metricsList.push(metrics);
+    const parsed = await scrape(metrics);
+    const build = select(parsed, 'hostmem_build_info');
+    assert.deepEqual(
+      build.map((s) => s.labels),
+      [{ version: '1.2.3', revision: 'abc123def456', backend: host.backend }],
+    );
+    const machine = select(parsed, 'hostmem_machine_info');
+    assert.equal(machine.length, 1);
+    assert.deepEqual(machine[0]!.labels, {
+      hostname: hostname(),
+      os: platform(),
+      release: release(),
+      arch: arch(),
+      backend: host.backend,
+    });
+    // prom-client's default metrics, about this process.
+    assert.ok(total(parsed, 'process_cpu_user_seconds_total') > 0);
+    assert.ok(total(parsed, 'process_start_time_seconds') > 1e9);
+    assert.equal(select(parsed, 'nodejs_version_info')[0]?.labels.version, process.version);
+    if (platform() === 'linux') assert.ok(total(parsed, 'process_resident_memory_bytes') > 1e6);
+  });
 });
 
 describe('watched processes', () => {
@@ -217,12 +312,14 @@ describe('watched processes', () => {
           { type: 'image', committed: 3 * MiB, reserved: 4 * MiB, resident: 2 * MiB, private: 1 * MiB },
           { type: 'heap', committed: 8 * MiB, reserved: 16 * MiB, resident: null, private: null },
         ],
+        startTime: 1_700_000_000.5,
       },
       {
         pid: 7,
         name: 'init',
         regions: 3,
         byType: [{ type: 'stack', committed: 8 * KiB, reserved: 8 * MiB, resident: 8 * KiB, private: 8 * KiB }],
+        startTime: null,
       },
     ];
     const { metrics } = setup({}, processes);
@@ -237,6 +334,8 @@ describe('watched processes', () => {
     assert.equal(select(parsed, 'hostmem_process_resident_bytes', heap).length, 0, 'unknown: absent');
     assert.equal(total(parsed, 'hostmem_process_regions', { pid: '4242' }), 12);
     assert.equal(total(parsed, 'hostmem_process_regions', { pid: '7', name: 'init' }), 3);
+    assert.equal(total(parsed, 'hostmem_process_start_time_seconds', { pid: '4242' }), 1_700_000_000.5);
+    assert.equal(select(parsed, 'hostmem_process_start_time_seconds', { pid: '7' }).length, 0, 'unknown: absent');
     processes.shift();
     parsed = await scrape(metrics);
     for (const s of parsed.samples.filter((x) => x.name.startsWith('hostmem_process_'))) {
@@ -279,6 +378,7 @@ describe('formats', () => {
     for (const [name, type] of p.types) {
       assert.ok((p.help.get(name) ?? '').length > 10, `${name} HELP`);
       if (type === 'counter') assert.match(name, /_total$/);
+      else assert.doesNotMatch(name, /_total$/, `${name} is a ${type}, not a counter`);
     }
     assert.equal(p.types.get('hostmem_host_call_duration_seconds'), 'histogram');
     assert.deepEqual(

@@ -49,7 +49,8 @@ export function parseExposition(text: string): ParsedExposition {
     }
     const raw = m[4]!;
     const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value in ${JSON.stringify(line)}`);
+    // prom-client prints NaN as `Nan` (its event-loop lag before the first sample); Prometheus parses either.
+    if (Number.isNaN(value) && raw !== 'NaN' && raw !== 'Nan') throw new Error(`bad value in ${JSON.stringify(line)}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { samples, help, types };

@@ -315,7 +315,8 @@ function header(model: ReportModel, l: Localizer): string {
       `<p class="note warn" role="alert">${esc(l.t('damagedNote', { count: l.number(src.damaged), lines }))}</p>`,
     );
   }
-  if (src.allocationsFrom === 'calls') notes.push(`<p class="note">${esc(l.t('rebuiltNote'))}</p>`);
+  if (src.allocationsFrom === 'calls' && model.launch === undefined)
+    notes.push(`<p class="note">${esc(l.t('rebuiltNote'))}</p>`);
   if (src.torn) notes.push(`<p class="note">${esc(l.t('tornNote'))}</p>`);
   if (src.capped) notes.push(`<p class="note">${esc(l.t('cappedNote'))}</p>`);
   const omitted = omittedSections(model);
@@ -463,6 +464,46 @@ async function allocationsSection(model: ReportModel, l: Localizer, sink: Report
   sink.write('</section>');
 }
 
+/** A launched program: its command and exit, its traced processes, its call sites and its refusals with stacks. */
+function launchSection(model: ReportModel, l: Localizer): string {
+  const x = model.launch;
+  if (!x) return '';
+  const exit =
+    x.signal !== null
+      ? l.t('launchKilled', { signal: x.signal })
+      : x.exitCode !== null
+        ? l.t('launchExitCode', { code: String(x.exitCode) })
+        : l.t('launchRunning');
+  const command = [x.program, ...x.args].join(' ');
+  const procs = x.processes
+    .map(
+      (p) =>
+        `<tr><td class="n">${esc(String(p.pid))}</td><td class="code">${esc(p.exe)}</td><td class="n">${esc(l.number(Object.values(p.calls).reduce((n, c) => n + c.calls, 0)))}</td><td class="n">${esc(l.bytes(p.peaks.committed))}</td><td class="n">${esc(l.bytes(p.peaks.heap))}</td><td class="n">${esc(l.number(p.lost))}</td></tr>`,
+    )
+    .join('');
+  const sites = (list: typeof x.topByLive, live: boolean): string =>
+    list.length === 0
+      ? `<p class="cap">${esc(l.t('launchNone'))}</p>`
+      : `<table><thead><tr><th>${esc(l.t('launchSite'))}</th><th class="n">${esc(l.t(live ? 'launchLive' : 'launchPeak'))}</th><th class="n">${esc(l.t('launchBlocks'))}</th><th class="n">${esc(l.t('launchAllocated'))}</th><th class="n">${esc(l.t('launchCalls'))}</th></tr></thead><tbody>${list
+          .map(
+            (s) =>
+              `<tr><td class="code" title="${esc(s.frames.join('\n'))}">${esc(s.site)}</td><td class="n">${esc(l.bytes(live ? s.live : s.peakLive))}</td><td class="n">${esc(l.number(s.liveBlocks))}</td><td class="n">${esc(l.bytes(s.allocated))}</td><td class="n">${esc(l.number(s.calls))}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const refusals =
+    x.refusals.length === 0
+      ? `<p class="cap">${esc(l.t('launchNone'))}</p>`
+      : `<table><thead><tr><th>${esc(l.t('time'))}</th><th>${esc(l.t('method'))}</th><th class="n">${esc(l.t('size'))}</th><th>${esc(l.t('level'))}</th><th>${esc(l.t('reason'))}</th><th>${esc(l.t('launchSite'))}</th></tr></thead><tbody>${x.refusals
+          .map(
+            (r) =>
+              `<tr><td class="t">${esc(l.time(r.time, true))}</td><td class="code">${esc(r.method)}</td><td class="n">${esc(l.bytes(r.size))}</td><td class="code">${esc(r.level)}</td><td>${esc(l.reason(r.reason))}</td><td class="code">${r.frames.map(esc).join('<br>')}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const sampled =
+    x.sampleBytes > 0 ? `<p class="cap">${esc(l.t('launchSampled', { bytes: l.bytes(x.sampleBytes) }))}</p>` : '';
+  return `<section id="launch"><h2>${esc(l.t('launch'))}</h2><dl><dt>${esc(l.t('launchCommand'))}</dt><dd class="code">${esc(command)}</dd><dt>${esc(l.t('launchExit'))}</dt><dd>${esc(exit)}</dd></dl><h3>${esc(l.t('launchProcesses'))}</h3><table><thead><tr><th class="n">PID</th><th></th><th class="n">${esc(l.t('launchCalls'))}</th><th class="n">${esc(l.t('peak'))} ${esc(l.t('committed'))}</th><th class="n">${esc(l.t('peak'))} ${esc(l.t('heap'))}</th><th class="n">${esc(l.t('launchLost'))}</th></tr></thead><tbody>${procs}</tbody></table><h3>${esc(l.t('launchTopLive'))}</h3>${sampled}${sites(x.topByLive, true)}<h3>${esc(l.t('launchTopPeak'))}</h3>${sites(x.topByPeak, false)}<h3>${esc(l.t('launchRefusals'))}</h3>${refusals}</section>`;
+}
+
 function policyAndHost(model: ReportModel, l: Localizer): string {
   const p = model.policy;
   const h = model.host;
@@ -507,6 +548,7 @@ export async function writeHtmlReport(model: ReportModel, sink: ReportSink, opti
   sink.write(summary(model, l));
   sink.write(chartSection(model, l));
   sink.write(clerksSection(model, l));
+  sink.write(launchSection(model, l));
   await failuresSection(model, l, sink, options.maxEventsPerLevel ?? 1000);
   await allocationsSection(model, l, sink, options.maxAllocationRows ?? 10_000);
   sink.write(policyAndHost(model, l));

@@ -87,6 +87,7 @@ export function reportHeadJson(model: ReportModel): Record<string, unknown> {
     summary: model.summary,
     clerks: model.clerks,
     failureGroups: model.failureGroups,
+    ...(model.launch ? { launch: model.launch } : {}),
   };
 }
 

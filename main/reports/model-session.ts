@@ -16,6 +16,7 @@ import { FailureLog } from './model-failures';
 import { RegionRebuilder } from './model-rebuild';
 import { liveAllocation } from './model-live';
 import { LaunchRebuilder } from '../telemetry/launch-records';
+import { launchSection } from './model-launch';
 import {
   clerksOf,
   maxTotals,
@@ -210,6 +211,7 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
   let current: ReportTotals;
   let allocationsFrom: AllocationsSource;
   const root = launch.root;
+  const fromLaunch = root !== undefined && calls === 0;
   if (root !== undefined && calls === 0) {
     // The launched program: its live mappings and heap totals from its rebuilt books, its refusals and failures.
     allocationsFrom = 'calls';
@@ -298,5 +300,6 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
     samples,
     failures,
     allocations,
+    ...(fromLaunch && root !== undefined ? { launch: launchSection(root, launch.order) } : {}),
   };
 }

@@ -7,6 +7,8 @@ import type { MemoryAvailableName, RegionRow } from '../telemetry/messages';
 import { REPORT_SECTIONS, type Backend, type Language, type ReportSection } from '../vocabulary';
 import type { FailureLog } from './model-failures';
 
+import type { LaunchSection } from './model-launch';
+
 export const REPORT_SCHEMA = 'hostmem.report/1';
 
 export interface ReportTotals {
@@ -165,6 +167,8 @@ export interface ReportModel {
   readonly failures: FailureLog;
   /** Live allocations in address order. */
   readonly allocations: readonly ReportAllocation[];
+  /** A launched program's report (`hostmem launch`): its command, exit, call sites and refusals with stacks. */
+  readonly launch?: LaunchSection;
 }
 
 /** The sections `model` left out, in REPORT_SECTIONS order (none for a model that never went through selectSections). */

@@ -11,13 +11,21 @@
  * once as an attachment.
  *
  * With `metrics`, `GET /metrics` serves the Prometheus exposition (./metrics.ts), behind the same checks; the token
- * is also accepted as `Authorization: Bearer <token>`, which is what a Prometheus `scrape_config` sends.
+ * is also accepted as `Authorization: Bearer <token>`, which is what a Prometheus `scrape_config` sends. A separate
+ * `metricsToken` opens /metrics and nothing else (so a Prometheus server holds no credential that controls the host).
  * `metricsOnly` serves nothing else: no pages, no socket (headless machines, and the desktop app's endpoint).
+ *
+ * Remote (`allowRemote`, a non-loopback address) needs TLS (`tls`: a certificate and its key, PEM): the token would
+ * otherwise cross the network in clear. The Host check stays on: the names it answers to are its loopback names, the
+ * address it is bound to (for a wildcard bind, this machine's host name and addresses) and `allowedHosts` (`*`:
+ * any). The URLs it reports use a name another machine can reach (`origin`).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -56,12 +64,21 @@ export interface ServerOptions {
   readonly metrics?: MetricsScraper;
   /** Serve /metrics only: no dashboard pages, no WebSocket (needs `metrics`). */
   readonly metricsOnly?: boolean;
+  /** A second token that opens /metrics only (never a page or the socket); must differ from `token`. */
+  readonly metricsToken?: string;
+  /** Serve HTTPS with this certificate and key (PEM). Required for a non-loopback `host`. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** More names the Host header may carry (with the port); `*` turns the Host check off. */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
-  /** `http://127.0.0.1:PORT/?token=…` */
+  /** `http://127.0.0.1:PORT/?token=…` (`/metrics?token=…` when metrics only) */
   readonly url: string;
+  /** `http(s)://NAME:PORT`, NAME one another machine can use when bound to a wildcard address. */
   readonly origin: string;
+  /** `url` without the token. */
+  readonly urlWithoutToken: string;
   readonly token: string;
   readonly port: number;
   /** `http://127.0.0.1:PORT/metrics` when metrics are served (the token goes in a Bearer header or `?token=`). */
@@ -79,6 +96,34 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** An address that binds every interface. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** `[v6]` for an IPv6 address, the name itself otherwise (as a URL and a Host header write it). */
+const urlHost = (name: string): string => (name.includes(':') && !name.startsWith('[') ? `[${name}]` : name);
+
+/** This machine's names for a wildcard bind: its host name and every interface address. */
+function machineNames(): string[] {
+  const names = [hostname()];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) names.push(a.address);
+  }
+  return names;
+}
+
+/** The name the printed URL uses for a wildcard bind: an allowed host, else a non-internal IPv4, else the host name. */
+function publicName(allowed: readonly string[]): string {
+  const named = allowed.find((h) => h !== '*');
+  if (named) return named;
+  for (const list of Object.values(networkInterfaces())) {
+    const v4 = list?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) return v4.address;
+  }
+  return hostname();
 }
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -133,6 +178,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       `--host ${bindHost} is not a loopback address: anyone who can reach it and learns the token controls this process's memory; pass --allow-remote to do it anyway`,
     );
   }
+  if (!isLoopback(bindHost) && !options.tls) {
+    throw new ServeError(
+      `--host ${bindHost} is not a loopback address and there is no TLS: the token would cross the network in clear; give --tls-cert and --tls-key`,
+    );
+  }
+  if (options.metricsToken !== undefined && options.metricsToken === options.token) {
+    throw new ServeError('the metrics token must differ from the control token');
+  }
+  const scheme = options.tls ? 'https' : 'http';
+  const allowed = options.allowedHosts ?? [];
+  const anyHost = allowed.includes('*');
   const metricsOnly = options.metricsOnly ?? false;
   if (metricsOnly && !options.metrics) throw new ServeError('metricsOnly needs metrics to serve');
   if (!metricsOnly && options.staticDir === undefined) throw new ServeError('no renderer folder given');
@@ -145,21 +201,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const service = options.service;
   let port = 0;
 
-  /** Host names this server answers to (the Host header must be one, with the port). */
-  const names = (): Set<string> => {
-    const hosts = new Set<string>(['127.0.0.1', 'localhost', '[::1]']);
-    hosts.add(bindHost.includes(':') ? `[${bindHost}]` : bindHost);
-    return new Set([...hosts].map((h) => `${h}:${port}`));
+  /** Host names this server answers to (the Host header must be one, with the port): made once it listens. */
+  let names = new Set<string>();
+  const answerTo = (): Set<string> => {
+    const hosts = ['127.0.0.1', 'localhost', '::1', ...allowed];
+    if (isWildcard(bindHost)) hosts.push(...machineNames());
+    else hosts.push(bindHost);
+    const defaultPort = port === (options.tls ? 443 : 80);
+    return new Set(
+      hosts.flatMap((h) => {
+        const name = urlHost(h.toLowerCase());
+        return defaultPort ? [`${name}:${port}`, name] : [`${name}:${port}`];
+      }),
+    );
   };
 
-  const check = (req: IncomingMessage): Verdict => {
+  const check = (req: IncomingMessage, metricsRoute = false): Verdict => {
     const hostHeader = req.headers.host ?? '';
-    // A remote bind answers to whatever name reaches it (the token protects it); a loopback one only to its own.
-    if (!options.allowRemote && !names().has(hostHeader.toLowerCase())) {
-      return { ok: false, status: 403, why: 'unexpected Host header' };
+    if (!anyHost && !names.has(hostHeader.toLowerCase())) {
+      return { ok: false, status: 403, why: 'unexpected Host header (--allowed-host adds a name)' };
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${hostHeader}`) {
+    if (origin !== undefined && origin !== `${scheme}://${hostHeader}`) {
       return { ok: false, status: 403, why: 'cross-origin request refused' };
     }
     let query: string | undefined;
@@ -173,9 +236,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       status: 401,
       why: 'a valid token is required (the URL hostmem serve printed, or Authorization: Bearer <token>)',
     };
-    if (query !== undefined) return sameToken(query, token) ? { ok: true, viaQuery: true } : refused;
+    // The metrics token opens /metrics, and nothing else.
+    const good = (given: string | undefined): boolean =>
+      sameToken(given, token) ||
+      (metricsRoute && options.metricsToken !== undefined && sameToken(given, options.metricsToken));
+    if (query !== undefined) return good(query) ? { ok: true, viaQuery: true } : refused;
     const bearer = bearerToken(req);
-    if (bearer !== undefined) return sameToken(bearer, token) ? { ok: true, viaQuery: false } : refused;
+    if (bearer !== undefined) return good(bearer) ? { ok: true, viaQuery: false } : refused;
     if (sameToken(cookieToken(req), token)) return { ok: true, viaQuery: false };
     return refused;
   };
@@ -282,20 +349,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
 
-  const http: Server = createServer((req, res) => {
-    const verdict = check(req);
-    if (!verdict.ok) return refuse(res, verdict.status, verdict.why);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let pathname: string;
     try {
       pathname = new URL(req.url ?? '/', 'http://x').pathname;
     } catch {
       return refuse(res, 403, 'bad path');
     }
+    const verdict = check(req, pathname === METRICS_PATH);
+    if (!verdict.ok) return refuse(res, verdict.status, verdict.why);
     if (pathname === METRICS_PATH && options.metrics) return serveMetrics(req, res, options.metrics);
     if (metricsOnly) return notFound(res, `Not found: this server serves ${METRICS_PATH} only`);
     if (pathname.startsWith(DOWNLOAD_PATH)) return serveDownload(req, res, pathname.slice(DOWNLOAD_PATH.length));
     serveFile(req, res, verdict.viaQuery);
-  });
+  };
+  let http: Server;
+  try {
+    http = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
+      : createServer(onRequest);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ServeError(`the TLS certificate and key cannot be used: ${why}`);
+  }
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const verdict = check(req);
@@ -363,11 +439,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
   port = (http.address() as AddressInfo).port;
-  const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
-  const origin = `http://${urlHost}:${port}`;
+  names = answerTo();
+  const origin = `${scheme}://${urlHost(isWildcard(bindHost) ? publicName(allowed) : bindHost)}:${port}`;
+  const urlWithoutToken = metricsOnly ? `${origin}${METRICS_PATH}` : `${origin}/`;
 
   return {
-    url: metricsOnly ? `${origin}${METRICS_PATH}?token=${token}` : `${origin}/?token=${token}`,
+    url: `${urlWithoutToken}?token=${token}`,
+    urlWithoutToken,
     origin,
     token,
     port,

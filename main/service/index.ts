@@ -18,6 +18,7 @@ import {
   type ApiError,
   type AppSettings,
   type CallAnswer,
+  type ClipboardItem,
   type ExportResult,
   type HelloResult,
   LANGUAGES,
@@ -95,6 +96,11 @@ export interface ServiceOptions {
     get(): SettingsResult;
     update(patch: Partial<AppSettings>): SettingsResult | Promise<SettingsResult>;
   };
+  /**
+   * Copies a value main holds to the system clipboard (the desktop app: Electron's clipboard); throws an Error to
+   * refuse. Without it — `hostmem serve` — copyToClipboard is refused.
+   */
+  readonly copyToClipboard?: (what: ClipboardItem) => void;
   /** Reads other processes for the process requests (./processes.ts); without it they are refused. */
   readonly inspector?: ProcessInspector;
   /** Processes watched at once at most (every UI together). Default MAX_PROCESS_WATCHES. */
@@ -476,6 +482,16 @@ class ServiceImpl implements Service {
     },
     exportReport: (params) => this.exportReport(params),
     getSettings: () => this.settingsAccess().get(),
+    copyToClipboard: (params) => {
+      const copy = this.options.copyToClipboard;
+      if (copy === undefined) throw refused('the clipboard belongs to the desktop app; copy the value from the page');
+      try {
+        copy(params.what);
+      } catch (e) {
+        throw refused(e instanceof Error ? e.message : String(e));
+      }
+      return { copied: params.what };
+    },
     updateSettings: (params) => {
       const access = this.settingsAccess();
       // The app may answer later (the metrics endpoint restarts on a new port): a refusal either way.

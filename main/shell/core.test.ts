@@ -254,6 +254,41 @@ test('without the app (hostmem serve), settings are refused; exporting needs som
   }
 });
 
+test('copyToClipboard copies what main holds (the page names it, never supplies it); refused without the app', async () => {
+  const copied: string[] = [];
+  let failing = false;
+  const core = createShellCore({
+    settings: settings(),
+    systemLocale: 'en',
+    copyToClipboard: (what) => {
+      if (failing) throw new Error('no metrics token yet: turn the endpoint on');
+      copied.push(what);
+    },
+  });
+  const bare = createShellCore({ settings: settings(), systemLocale: 'en' });
+  const page = core.service.connect(() => undefined);
+  const other = bare.service.connect(() => undefined);
+  try {
+    const ok = await page.request({ method: 'copyToClipboard', params: { what: 'metricsToken' } });
+    assert.deepEqual(ok, { ok: true, value: { copied: 'metricsToken' } });
+    assert.deepEqual(copied, ['metricsToken']);
+    const text = await page.request({ method: 'copyToClipboard', params: { what: 'some text', text: 'x' } });
+    assert.equal(!text.ok && text.error.code, 'bad-request', 'the page cannot put its own text on the clipboard');
+    failing = true;
+    const refused = await page.request({ method: 'copyToClipboard', params: { what: 'metricsToken' } });
+    assert.equal(!refused.ok && refused.error.code, 'refused');
+    assert.match(!refused.ok ? refused.error.message : '', /no metrics token/);
+    const serve = await other.request({ method: 'copyToClipboard', params: { what: 'metricsToken' } });
+    assert.equal(!serve.ok && serve.error.code, 'refused');
+    assert.deepEqual(copied, ['metricsToken']);
+  } finally {
+    page.close();
+    other.close();
+    await core.dispose();
+    await bare.dispose();
+  }
+});
+
 test('the tray export goes through the service: the saver gets the live report with the sections asked for', async () => {
   let saved: { format: string; allocations: number; samples: number; omitted: readonly string[] } | null = null;
   const core = createShellCore({

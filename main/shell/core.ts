@@ -19,6 +19,7 @@ import { createPublisher, type Publisher } from '../telemetry/publisher';
 import { createSampler, type Sampler } from '../telemetry/sampler';
 import type {
   AppSettings,
+  ClipboardItem,
   ExportResult,
   Language,
   Params,
@@ -77,6 +78,8 @@ export interface ShellCoreOptions {
   readonly saveProcessReport?: SaveProcessReport;
   /** The app's settings as the contract's getSettings / updateSettings see them (the service answers with these). */
   readonly appSettings?: AppSettingsAccess;
+  /** Copies a value main holds to the clipboard (copyToClipboard; the app's Electron clipboard). */
+  readonly copyToClipboard?: (what: ClipboardItem) => void;
   /** Default: a host over this OS with the settings' policy. */
   readonly host?: Host;
   /** Notification rate limit per kind, ms (default 30 s). */
@@ -201,6 +204,7 @@ class ShellCoreImpl implements ShellCore {
       ...(options.saveReport && { saveReport: options.saveReport }),
       ...(options.saveProcessReport && { saveProcessReport: options.saveProcessReport }),
       ...(options.appSettings && { appSettings: options.appSettings }),
+      ...(options.copyToClipboard && { copyToClipboard: options.copyToClipboard }),
       ...(options.now && { now: options.now }),
     });
     this.metricsEndpoint = new MetricsEndpoint(this.service, this.metrics);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session } from 'electron';
-import type { ExportFormat, ExportResult } from '../contract';
+import log from 'electron-log/main';
+import type { ExportFormat, ExportResult, Language } from '../contract';
 import {
   formatOf,
   omittedSections,
@@ -22,13 +23,14 @@ import {
   type ReportModel,
 } from '../reports';
 import { denyAllPermissions } from './permissions';
+import { PrintPages } from './print-pages';
+import { shellText, type ShellText } from './shell-text';
 
-const FILTERS: Readonly<Record<ExportFormat, Electron.FileFilter>> = {
-  html: { name: 'HTML report', extensions: ['html'] },
-  csv: { name: 'CSV (allocations, failures, samples)', extensions: ['csv'] },
-  json: { name: 'JSON (hostmem.report/1)', extensions: ['json'] },
-  pdf: { name: 'PDF', extensions: ['pdf'] },
-};
+const FORMATS: readonly ExportFormat[] = ['html', 'csv', 'json', 'pdf'];
+
+function filterOf(format: ExportFormat, text: ShellText['export']): Electron.FileFilter {
+  return { name: text[format], extensions: [format] };
+}
 
 /** `hostmem-report-20261130-141502.html` */
 export function defaultReportName(format: ExportFormat, now: Date = new Date()): string {
@@ -37,22 +39,31 @@ export function defaultReportName(format: ExportFormat, now: Date = new Date()):
   return `hostmem-report-${stamp}.${format}`;
 }
 
-/** Print HTML to PDF with this app's Chromium. */
+/** The pages being printed now: the print session's one request filter allows these (./print-pages). */
+const printing = new PrintPages();
+let printSession: Electron.Session | null = null;
+
+/** The print session: in memory, every permission denied, nothing loaded but the pages being printed. Made once. */
+function printSessionOnce(): Electron.Session {
+  if (printSession) return printSession;
+  const created = session.fromPartition('hostmem-print');
+  // One listener for every export (a second onBeforeRequest would replace the first, cancelling its page).
+  created.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !printing.allows(details.url) }));
+  denyAllPermissions(created);
+  printSession = created;
+  return created;
+}
+
+/** Print HTML to PDF with this app's Chromium. Two exports at once each print their own page. */
 export const printWithElectron: PrintHtml = async (html) => {
   const dir = mkdtempSync(join(tmpdir(), 'hostmem-print-'));
   const page = join(dir, 'report.html');
   writeFileSync(page, html);
-  const pageUrl = pathToFileURL(page).href;
-  // An in-memory session of its own: the report page may load nothing but itself (it is self-contained).
-  const printSession = session.fromPartition('hostmem-print');
-  printSession.webRequest.onBeforeRequest((details, callback) => {
-    callback({ cancel: details.url !== pageUrl && !details.url.startsWith('data:') });
-  });
-  denyAllPermissions(printSession);
+  const done = printing.allow(pathToFileURL(page).href);
   const window = new BrowserWindow({
     show: false,
     webPreferences: {
-      session: printSession,
+      session: printSessionOnce(),
       sandbox: true,
       contextIsolation: true,
       nodeIntegration: false,
@@ -68,10 +79,23 @@ export const printWithElectron: PrintHtml = async (html) => {
     await window.loadFile(page);
     return await window.webContents.printToPDF({ printBackground: true, pageSize: 'A4', preferCSSPageSize: true });
   } finally {
+    done();
     window.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    removeTemp(dir);
   }
 };
+
+/**
+ * Remove the print folder. A scanner that opened the page holds it for a moment (EPERM/EBUSY on Windows): Node's own
+ * retries ride that out; a folder still held after them is left in the temp folder and logged, the PDF kept.
+ */
+function removeTemp(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch (error) {
+    log.warn(`export: could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 export interface SaveDialogOptions {
   /** The window the dialog belongs to (modal to it); none: a free dialog (from the tray). */
@@ -80,6 +104,8 @@ export interface SaveDialogOptions {
   readonly format: ExportFormat;
   /** Folder the dialog opens in (the last one used). */
   readonly folder: string;
+  /** The dialogs' language. */
+  readonly language: Language;
 }
 
 /**
@@ -91,16 +117,17 @@ export async function saveReportWithDialog(
   options: SaveDialogOptions,
 ): Promise<ExportResult> {
   const process = 'process' in model ? model : undefined;
-  const others = (Object.keys(FILTERS) as ExportFormat[]).filter((f) => f !== options.format);
+  const text = shellText(options.language).export;
+  const others = FORMATS.filter((f) => f !== options.format);
   const dialogOptions: Electron.SaveDialogOptions = {
-    title: 'Export report',
+    title: text.title,
     defaultPath: join(
       options.folder,
       process
         ? defaultReportName(options.format).replace('hostmem-report-', `hostmem-process-${process.process.pid}-`)
         : defaultReportName(options.format),
     ),
-    filters: [FILTERS[options.format], ...others.map((f) => FILTERS[f])],
+    filters: [filterOf(options.format, text), ...others.map((f) => filterOf(f, text))],
     // Windows and macOS always confirm a replace; Linux's GTK dialog needs asking.
     properties: ['showOverwriteConfirmation', 'createDirectory'],
   };
@@ -120,8 +147,8 @@ export async function saveReportWithDialog(
   const siblings = targets.filter((p) => p !== chosen.filePath && existsSync(p));
   if (siblings.length > 0) {
     const confirm = options.parent
-      ? await dialog.showMessageBox(options.parent, replaceQuestion(siblings))
-      : await dialog.showMessageBox(replaceQuestion(siblings));
+      ? await dialog.showMessageBox(options.parent, replaceQuestion(siblings, text))
+      : await dialog.showMessageBox(replaceQuestion(siblings, text));
     if (confirm.response !== 0) return { outcome: 'cancelled' };
   }
   const files = process
@@ -130,13 +157,13 @@ export async function saveReportWithDialog(
   return { outcome: 'saved', files };
 }
 
-function replaceQuestion(paths: readonly string[]): Electron.MessageBoxOptions {
+function replaceQuestion(paths: readonly string[], text: ShellText['export']): Electron.MessageBoxOptions {
   return {
     type: 'question',
-    title: 'Replace files?',
-    message: `${paths.length === 1 ? 'This file already exists' : 'These files already exist'}; replace?`,
+    title: text.replaceTitle,
+    message: paths.length === 1 ? text.replaceOne : text.replaceMany,
     detail: paths.map((p) => basename(p)).join('\n'),
-    buttons: ['Replace', 'Cancel'],
+    buttons: [text.replace, text.cancel],
     defaultId: 1,
     cancelId: 1,
   };

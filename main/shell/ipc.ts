@@ -13,6 +13,7 @@ import type { ApiError, Push } from '../contract';
 import { IPC_CHANNELS } from '../contract/ipc';
 import type { Answer, Service, ServiceSession } from '../service';
 import { guardIpc, guardSender, type IpcGuardOptions } from './ipc-guard';
+import { PushGate } from './push-gate';
 
 export interface IpcLogger {
   warn(message: string): void;
@@ -24,6 +25,10 @@ export interface IpcTransport {
   readonly sessions: number;
   /** Drop a page's session (its renderer crashed or it is being reloaded); it subscribes again after loading. */
   drop(contents: WebContents): void;
+  /** The page's window was hidden: host deltas are held back (./push-gate). */
+  hidden(contents: WebContents): void;
+  /** The page's window is shown: it is resynced if it missed host messages. */
+  shown(contents: WebContents): void;
   /** Remove the handlers and close every session. */
   close(): void;
 }
@@ -45,12 +50,18 @@ export function serveIpc(
 ): IpcTransport {
   const sessions = new Map<WebContents, ServiceSession>();
   const watched = new WeakSet<WebContents>();
+  const gates = new WeakMap<WebContents, PushGate>();
+  const gateOf = (contents: WebContents): PushGate => {
+    let gate = gates.get(contents);
+    if (!gate) gates.set(contents, (gate = new PushGate()));
+    return gate;
+  };
 
   const open = (contents: WebContents): ServiceSession => {
     sessions.get(contents)?.close();
     const session = service.connect((message: Push) => {
       // A page that is gone or crashed gets nothing; it resubscribes (full message) when it is back.
-      if (contents.isDestroyed() || contents.isCrashed()) return;
+      if (contents.isDestroyed() || contents.isCrashed() || !gateOf(contents).passes(message)) return;
       contents.send(IPC_CHANNELS.push, message);
     });
     sessions.set(contents, session);
@@ -100,6 +111,16 @@ export function serveIpc(
       return sessions.size;
     },
     drop,
+    hidden(contents) {
+      gateOf(contents).hide();
+    },
+    shown(contents) {
+      const session = sessions.get(contents);
+      if (!gateOf(contents).show() || !session) return;
+      void session.request({ method: 'resync' }).then((answer) => {
+        if (!answer.ok) log.warn(`ipc: could not resync page ${contents.id}: ${answer.error.message}`);
+      });
+    },
     close() {
       ipcMain.removeHandler(IPC_CHANNELS.call);
       ipcMain.off(IPC_CHANNELS.subscribe, onSubscribe);

@@ -6,9 +6,11 @@ import { APP_ID, START_MENU_SHORTCUT } from './identity';
 import {
   describeRoute,
   notificationRoute,
+  settleRoute,
   shortcutCarriesAppId,
   startMenuShortcutPaths,
   type NotificationFacts,
+  type NotificationRoute,
 } from './notify-route';
 
 const windows = (installed: boolean): NotificationFacts => ({
@@ -70,4 +72,15 @@ test("a shortcut counts only when it carries the app's ID", () => {
   assert.equal(shortcutCarriesAppId({ appUserModelId: 'com.squirrel.hostmem.hostmem' }, APP_ID), false);
   assert.equal(shortcutCarriesAppId({}, APP_ID), false);
   assert.equal(shortcutCarriesAppId(null, APP_ID), false);
+});
+
+test('the route waits for Electron’s own shortcut work: asked again until toasts or the attempts run out', async () => {
+  const answers: NotificationRoute[] = ['balloon', 'balloon', 'toast', 'balloon'];
+  let asked = 0;
+  const settled = await settleRoute(() => answers[asked++] ?? 'balloon', { attempts: 10, intervalMs: 1 });
+  assert.equal(settled, 'toast');
+  assert.equal(asked, 3, 'stops asking once the shortcut is there');
+  asked = 0;
+  assert.equal(await settleRoute(() => (asked++, 'balloon'), { attempts: 4, intervalMs: 1 }), 'balloon');
+  assert.equal(asked, 4);
 });

@@ -59,3 +59,21 @@ export function startMenuShortcutPaths(folders: WindowsFolders, shortcut: string
 export function shortcutCarriesAppId(details: { readonly appUserModelId?: string } | null, appId: string): boolean {
   return details?.appUserModelId !== undefined && details.appUserModelId.toLowerCase() === appId.toLowerCase();
 }
+
+/**
+ * The route once Electron has done its own shortcut work. Electron 45 writes the app's Start-menu shortcut (with
+ * its AppUserModelID and toast activator) on a background thread after its notification presenter starts, so at
+ * start-up the shortcut may not exist yet: `probe` is asked again every `intervalMs` until it says 'toast' or
+ * `attempts` answers were had; the last answer is the route.
+ */
+export async function settleRoute(
+  probe: () => NotificationRoute,
+  options: { readonly attempts: number; readonly intervalMs: number },
+): Promise<NotificationRoute> {
+  let route = probe();
+  for (let i = 1; i < options.attempts && route !== 'toast'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    route = probe();
+  }
+  return route;
+}

@@ -2,7 +2,8 @@
 // the defaults; a corrupt one (not JSON, not an object, or holding invalid values) is kept aside as
 // `settings.json.corrupt-<timestamp>` for the user or a bug report, its valid fields are kept, the invalid ones take
 // their defaults, the repaired settings are written back, and the caller gets a warning to show — never a throw.
-// Saving is atomic (a temporary file in the same folder, flushed, then renamed over the old one).
+// Saving is atomic (a temporary file in the same folder, flushed, then renamed over the old one; the rename is retried
+// briefly on EPERM/EBUSY, which Windows answers while a scanner holds the old file).
 //
 // No Electron here: the shell passes the path (app.getPath('userData')), so all of it is tested in plain Node.
 import {
@@ -27,6 +28,7 @@ import {
   type SettingsResult,
 } from '../contract';
 import { DEFAULT_SCENARIO, SCENARIOS } from '../workloads';
+import { retrySync } from './retry';
 
 export {
   HISTORY_LENGTHS,
@@ -165,7 +167,8 @@ export function saveSettings(path: string, settings: Settings): void {
     } finally {
       closeSync(fd);
     }
-    renameSync(temp, path);
+    // An antivirus or the indexer holding the old file refuses the rename for a moment (Windows): ./retry.
+    retrySync(() => renameSync(temp, path));
   } catch (error) {
     removeQuietly(temp);
     throw new Error(`Could not save the settings to ${path}: ${describe(error)}`, { cause: error });

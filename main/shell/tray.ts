@@ -22,6 +22,11 @@ export interface TrayHandlers {
 
 export interface TrayMonitor {
   update(view: TrayView): void;
+  /**
+   * Rebuild the menu from `view` even if its template did not change: a checkbox the user clicked has already flipped
+   * in the native menu, and must flip back when the change it asked for failed.
+   */
+  refreshMenu(view: TrayView): void;
   /** What the tray shows now (for the e2e test hook and the log). */
   describe(): { exists: boolean; tooltip: string; menuLabels: string[]; iconKey: string };
   /** A balloon / notification from the tray icon (Windows); false where there is none. */
@@ -109,6 +114,12 @@ export function createTrayMonitor(
         menu = view.menu;
         tray.setContextMenu(Menu.buildFromTemplate(template(menu, handlers)));
       }
+    },
+    refreshMenu(view) {
+      if (tray.isDestroyed()) return;
+      menuKey = view.menuKey;
+      menu = view.menu;
+      tray.setContextMenu(Menu.buildFromTemplate(template(menu, handlers)));
     },
     describe() {
       return { exists: !tray.isDestroyed(), tooltip, menuLabels: labels(menu), iconKey };

@@ -20,7 +20,7 @@ import type { FailureEvent } from '../host/types';
 import { LaunchBooks } from '../launch/books';
 import type { LaunchPolicy } from '../launch/policy';
 import type { LaunchListener, TracedProcess } from '../launch/launcher';
-import type { AgentCounters, AgentEvent, AgentModule } from '../launch/wire';
+import type { AgentCounters, AgentModule, EventColumns } from '../launch/wire';
 import { toExecPolicy, type SessionWriter } from './session';
 
 export const LAUNCH_RECORD_VERSION = 1;
@@ -198,7 +198,7 @@ export class LaunchRecorder implements LaunchListener {
     });
   }
 
-  events(p: TracedProcess, events: readonly AgentEvent[], stacks: readonly number[]): void {
+  events(p: TracedProcess, c: EventColumns, n: number, stacks: Int32Array): void {
     const list = p.books.stackList();
     const told = this.written.get(p.pid) ?? (p.parent ? p.parent.books.stackList().length : 0);
     if (list.length > told) {
@@ -211,14 +211,16 @@ export class LaunchRecorder implements LaunchListener {
       });
       this.written.set(p.pid, list.length);
     }
-    if (events.length === 0) return;
+    if (n === 0) return;
     // Written by hand: hundreds of thousands of rows a second, numbers only.
-    let line = `{"type":"launch-calls","v":1,"t":${Date.now()},"pid":${p.pid},"calls":[`;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      line += `${i === 0 ? '' : ','}[${e.seq},${e.op},${e.tid},${p.time(e.timeNs)},${e.level},${e.result},${e.addr},${e.size},${e.ret},${e.extra},${e.flags},${e.prot},${e.aflags},${e.err},${stacks[i]}]`;
+    const rows = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      rows[i] =
+        `[${c.seq[i]},${c.op[i]},${c.tid[i]},${p.toMs(c.timeNs[i]!)},${c.level[i]},${c.result[i]},${c.addr[i]},${c.size[i]},${c.ret[i]},${c.extra[i]},${c.flags[i]},${c.prot[i]},${c.aflags[i]},${c.err[i]},${stacks[i]}]`;
     }
-    this.writer.appendText(`${line}]}\n`);
+    this.writer.appendText(
+      `{"type":"launch-calls","v":1,"t":${Date.now()},"pid":${p.pid},"calls":[${rows.join(',')}]}\n`,
+    );
   }
 
   counters(p: TracedProcess, c: AgentCounters): void {
@@ -333,25 +335,8 @@ export class LaunchRebuilder {
         const p = this.processes.get(r.pid);
         if (!p) return true;
         for (const row of r.calls) {
-          const [seq, op, tid, t, level, result, addr, size, ret, extra, flags, prot, aflags, err, stack] = row;
-          const e: AgentEvent = {
-            seq,
-            op,
-            tid,
-            timeNs: 0,
-            level,
-            result,
-            addr,
-            size,
-            ret,
-            extra,
-            flags,
-            prot,
-            aflags,
-            err,
-            frames: [],
-          };
-          p.books.apply(e, stack, t);
+          const [, op, , t, level, result, addr, size, ret, extra, flags, prot, aflags, , stack] = row;
+          p.books.applyCall(op, level, result, prot, aflags, flags, addr, size, ret, extra, stack, t);
           p.calls++;
         }
         return true;

@@ -39,13 +39,29 @@ interface TrayState {
   readonly menuLabels: string[];
   readonly iconKey: string;
 }
+type ToastTarget = { kind: 'failure'; seq: number } | { kind: 'failures' } | { kind: 'window' };
+interface OsLoginItem {
+  openAtLogin: boolean;
+  executableWillLaunchAtLogin?: boolean;
+}
 interface TestHook {
   tray(): TrayState;
   windowVisible(): boolean;
   closeWindow(): void;
   open(): void;
   exportReport(path: string): Promise<string[]>;
+  exportReports(paths: string[]): Promise<string[][]>;
   settingsPath(): string;
+  exportFromTray(path: string): Promise<string[]>;
+  activate(args: string | null): void;
+  notifications(): {
+    route: 'toast' | 'balloon' | 'none';
+    balloon: ToastTarget;
+    lastToast: string | null;
+    keptToasts: number;
+  };
+  notifyFailure(seq: number): Promise<void>;
+  loginItem(): { settings: boolean; tray: boolean; os: OsLoginItem | null };
 }
 
 /** `window.hostmem` as the page sees it (the preload's contextBridge object). */
@@ -56,12 +72,30 @@ interface PageBridge {
 /** The page's globals as the functions below use them (they run in the renderer; the Node typecheck has no DOM). */
 interface PageElement {
   getAttribute(name: string): string | null;
+  readonly textContent: string | null;
 }
 interface PageGlobal {
   readonly hostmem?: PageBridge;
   readonly require?: unknown;
   readonly process?: unknown;
   readonly document: { querySelector(selector: string): PageElement | null };
+}
+
+/** A call through the page's bridge (runs in the renderer). */
+async function pageCall(page: Page, method: string, params?: unknown): Promise<unknown> {
+  return page.evaluate(
+    async ({ method, params }) => {
+      const bridge = (globalThis as unknown as PageGlobal).hostmem;
+      if (!bridge) throw new Error('no window.hostmem');
+      try {
+        return { ok: true, value: await bridge.call(method, params) };
+      } catch (error) {
+        const e = error as { code?: unknown; message?: unknown } | null;
+        return { ok: false, code: e?.code ?? null, message: String(e?.message ?? error) };
+      }
+    },
+    { method, params },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- the app
@@ -395,3 +429,152 @@ test(
     );
   },
 );
+
+test(
+  'notifications: clicking a toast (its activation arguments) or the balloon opens the failure it announced',
+  TEST_OPTIONS,
+  async () => {
+    const { app, page } = await theApp();
+    await hook(app, 'closeWindow');
+    await until(
+      'window hidden',
+      () => hook(app, 'windowVisible'),
+      (v) => v === false,
+    );
+    await hook(app, 'notifyFailure', 7);
+    const shown = await hook(app, 'notifications');
+    // Not installed: the tray balloon, unless Electron's own shortcut for this run made toasts visible.
+    assert.ok(shown.route === 'balloon' || shown.route === 'toast', JSON.stringify(shown));
+    if (shown.route === 'toast') {
+      assert.ok(shown.lastToast?.includes('seq=7'), `the toast says where it leads: ${String(shown.lastToast)}`);
+      assert.ok(shown.keptToasts >= 1, 'the toast is kept referenced until clicked');
+    } else {
+      assert.deepEqual(shown.balloon, { kind: 'failure', seq: 7 });
+    }
+    // The click as Windows reports it to Notification.handleActivation (or the balloon's click).
+    await hook(app, 'activate', shown.route === 'toast' ? shown.lastToast : null);
+    await until(
+      'window shown by the click',
+      () => hook(app, 'windowVisible'),
+      (v) => v === true,
+    );
+    await page.locator('[data-testid="view-failures"]').waitFor({ timeout: WAIT });
+  },
+);
+
+test('Settings ▸ Copy puts the metrics token on the clipboard through main', TEST_OPTIONS, async () => {
+  const { app, page } = await theApp();
+  await hook(app, 'open');
+  const port = 20_000 + Math.floor(Math.random() * 30_000);
+  const on = (await pageCall(page, 'updateSettings', { settings: { metricsEnabled: true, metricsPort: port } })) as {
+    ok: boolean;
+    value?: { settings: { metricsToken: string } };
+  };
+  assert.ok(on.ok, JSON.stringify(on));
+  const token = on.value?.settings.metricsToken ?? '';
+  assert.ok(token.length >= 32, 'a token was made');
+  await app.evaluate(({ clipboard }) => clipboard.writeText('before'));
+  await page.locator('[data-testid="settings-open"]').click();
+  const copy = page.locator('[data-testid="settings-metrics-copy"]');
+  await copy.click();
+  await until(
+    'the Copy button says Copied',
+    () => copy.textContent(),
+    (t) => t?.trim() === 'Copied',
+  );
+  assert.equal(await app.evaluate(({ clipboard }) => clipboard.readText()), token);
+  await page.keyboard.press('Escape');
+  await pageCall(page, 'updateSettings', { settings: { metricsEnabled: false } });
+});
+
+test(
+  'started hidden (no window ever opened) with close to tray off: a tray PDF export does not quit the app',
+  TEST_OPTIONS,
+  async () => {
+    // Its own app: started as the login item starts it, so the hidden print window is the only window there is.
+    const userData = tempDir('hostmem-e2e-hidden-');
+    writeFileSync(join(userData, 'settings.json'), JSON.stringify({ language: 'en', closeToTray: false }));
+    const app = await _electron.launch({ args: [root, '--hidden'], cwd: root, env: appEnv(userData), timeout: WAIT });
+    try {
+      await until(
+        'the test hook of the hidden app',
+        () =>
+          hook(app, 'windowVisible').then(
+            (visible) => ({ ready: true, visible }),
+            () => ({ ready: false, visible: false }),
+          ),
+        (v) => v.ready,
+      );
+      assert.equal(await hook(app, 'windowVisible'), false, 'no window');
+      const pdf = join(tempDir('hostmem-e2e-tray-export-'), 'tray.pdf');
+      assert.deepEqual(await hook(app, 'exportFromTray', pdf), [pdf]);
+      assert.equal(readFileSync(pdf).subarray(0, 4).toString('latin1'), '%PDF');
+      // The print window was the last window to close: window-all-closed came, and must not have quit the app.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(app.process().exitCode, null, 'the app is still running');
+      assert.equal((await hook(app, 'tray')).exists, true);
+    } finally {
+      const closed = await Promise.race([
+        app.close().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000).unref()),
+      ]);
+      if (!closed) killTree(app.process());
+    }
+  },
+);
+
+test('two PDF exports at once both finish (the print session serves both pages)', TEST_OPTIONS, async () => {
+  const { app } = await theApp();
+  const dir = tempDir('hostmem-e2e-two-pdfs-');
+  const paths = [join(dir, 'a.pdf'), join(dir, 'b.pdf')];
+  const written = await hook(app, 'exportReports', paths);
+  assert.deepEqual(
+    written,
+    paths.map((p) => [p]),
+  );
+  for (const p of paths) assert.equal(readFileSync(p).subarray(0, 4).toString('latin1'), '%PDF', p);
+});
+
+test(
+  'start at login: a run that is not installed never writes the login item; the tick stays true',
+  TEST_OPTIONS,
+  async () => {
+    const { app, page } = await theApp();
+    const before = await hook(app, 'loginItem');
+    assert.equal(before.os, null, 'not installed: the OS login item is not this run’s to manage');
+    assert.equal(before.tray, before.settings);
+    const refused = (await pageCall(page, 'updateSettings', { settings: { startAtLogin: !before.settings } })) as {
+      ok: boolean;
+      code?: string;
+    };
+    assert.equal(refused.ok, false, JSON.stringify(refused));
+    assert.equal(refused.code, 'refused');
+    assert.deepEqual(await hook(app, 'loginItem'), before, 'nothing changed');
+    if (process.platform === 'win32') {
+      const os = await app.evaluate(({ app: electronApp }) => electronApp.getLoginItemSettings({ args: ['--hidden'] }));
+      assert.equal(os.openAtLogin, false, 'no Run value for this test run');
+    }
+  },
+);
+
+test('the application menu follows the language (fr, zh-CN)', TEST_OPTIONS, async () => {
+  const { app, page } = await theApp();
+  const labels = (): Promise<string[]> =>
+    app.evaluate(({ Menu }) => Menu.getApplicationMenu()?.items.map((i) => i.label) ?? []);
+  try {
+    for (const [language, file] of [
+      ['fr', '&Fichier'],
+      ['zh-CN', '文件(&F)'],
+    ] as const) {
+      const changed = (await pageCall(page, 'updateSettings', { settings: { language } })) as { ok: boolean };
+      assert.ok(changed.ok, JSON.stringify(changed));
+      assert.equal((await labels())[0], file, language);
+    }
+  } finally {
+    await pageCall(page, 'updateSettings', { settings: { language: 'en' } });
+  }
+  assert.equal((await labels())[0], '&File');
+});

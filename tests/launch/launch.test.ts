@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020';
 import { DEFAULT_POLICY } from '../../main/host/types';
 import { OP, RESULT } from '../../main/launch/protocol';
 import { Launch, LaunchError } from '../../main/launch/launcher';
@@ -80,11 +81,7 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
   });
 
   test('a fault rule refuses the Nth malloc: the program sees NULL with ENOMEM, the books the refusals', async () => {
-    const r = await run(
-      program('calls'),
-      ['faults', '30'],
-      policy({ faults: [{ op: ['malloc'], everyNth: 3 }] }),
-    );
+    const r = await run(program('calls'), ['faults', '30'], policy({ faults: [{ op: ['malloc'], everyNth: 3 }] }));
     assert.equal(r.result.status, 0, r.stderr);
     // stdio's buffer is the first malloc: 31 mallocs in all, every third refused.
     const refused = Number(/refused (\d+) of 30/.exec(r.stdout)?.[1]);
@@ -112,7 +109,11 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     assert.ok(got >= 60 && got <= 64, `got ${got} MiB under a 64 MiB limit`);
     const f = r.root.books.stats().failures;
     assert.equal(f.eProcessCritical, 1, 'the refused call was eProcessCritical');
-    assert.equal(r.root.books.hostState().state, 'unavailable', 'a timed-out eProcessCritical call makes the host unavailable');
+    assert.equal(
+      r.root.books.hostState().state,
+      'unavailable',
+      'a timed-out eProcessCritical call makes the host unavailable',
+    );
   });
 
   test('python3 raises MemoryError under a commit budget, and the refusal is in the books by level', async () => {
@@ -128,61 +129,79 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     assert.ok(r.root.books.peaks.committed + r.root.books.peaks.heap <= 40 * 1024 * 1024);
   });
 
-  test('sqlite3 reports out of memory and exits non-zero under a fault rule', { skip: !existsSync('/usr/bin/sqlite3') && 'sqlite3 is not installed (.ci/run installs it)' }, async () => {
-    const sql = "create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i < 20000) insert into t select randomblob(500) from c; select count(*) from t;";
-    const r = await run(
-      '/usr/bin/sqlite3',
-      [':memory:', sql],
-      policy({ faults: [{ op: ['Alloc'], afterBytes: 4 * 1024 * 1024 }] }),
-    );
-    assert.notEqual(r.result.status, 0);
-    assert.match(r.stderr, /out of memory/i);
-    const refused = Object.values(r.root.books.calls).reduce((n, c) => n + c.refused, 0);
-    assert.ok(refused >= 1);
-  });
+  test(
+    'sqlite3 reports out of memory and exits non-zero under a fault rule',
+    { skip: !existsSync('/usr/bin/sqlite3') && 'sqlite3 is not installed (.ci/run installs it)' },
+    async () => {
+      const sql =
+        'create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i < 20000) insert into t select randomblob(500) from c; select count(*) from t;';
+      const r = await run(
+        '/usr/bin/sqlite3',
+        [':memory:', sql],
+        policy({ faults: [{ op: ['Alloc'], afterBytes: 4 * 1024 * 1024 }] }),
+      );
+      assert.notEqual(r.result.status, 0);
+      assert.match(r.stderr, /out of memory/i);
+      const refused = Object.values(r.root.books.calls).reduce((n, c) => n + c.refused, 0);
+      assert.ok(refused >= 1);
+    },
+  );
 
-  test('exit status: the program\'s own, 128 + signal when killed; what cannot be launched is refused with its reason', async () => {
+  test("exit status: the program's own, 128 + signal when killed; what cannot be launched is refused with its reason", async () => {
     const r = await run('/bin/sh', ['-c', 'exit 7'], policy());
     assert.equal(r.result.status, 7);
     const k = await run('/bin/sh', ['-c', 'kill -9 $$'], policy());
     assert.equal(k.result.status, 128 + 9);
-    await assert.rejects(Launch.start({ program: 'no-such-program-hostmem', args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'not-found');
+    await assert.rejects(
+      Launch.start({ program: 'no-such-program-hostmem', args: [] }, { agentPath: AGENT, policy: policy() }),
+      (e) => e instanceof LaunchError && e.code === 'not-found',
+    );
     const staticProgram = program('calls', ['-static']);
-    await assert.rejects(Launch.start({ program: staticProgram, args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'static' && /statically linked/.test(e.message));
+    await assert.rejects(
+      Launch.start({ program: staticProgram, args: [] }, { agentPath: AGENT, policy: policy() }),
+      (e) => e instanceof LaunchError && e.code === 'static' && /statically linked/.test(e.message),
+    );
   });
 
-  test('a set-user-ID program of another user is refused (the loader would ignore the agent)', { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostmem-setuid-'));
-    try {
-      const copy = join(dir, 'calls');
-      copyFileSync(program('calls'), copy);
-      spawnSync('chown', ['nobody', copy]);
-      chmodSync(copy, 0o4755);
-      await assert.rejects(Launch.start({ program: copy, args: [] }, { agentPath: AGENT, policy: policy() }), (e) => e instanceof LaunchError && e.code === 'setuid');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    'a set-user-ID program of another user is refused (the loader would ignore the agent)',
+    { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hostmem-setuid-'));
+      try {
+        const copy = join(dir, 'calls');
+        copyFileSync(program('calls'), copy);
+        spawnSync('chown', ['nobody', copy]);
+        chmodSync(copy, 0o4755);
+        await assert.rejects(
+          Launch.start({ program: copy, args: [] }, { agentPath: AGENT, policy: policy() }),
+          (e) => e instanceof LaunchError && e.code === 'setuid',
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
-  test('fork: followed, the child is its own traced process starting from its parent\'s books; dropped, untraced', async () => {
+  test("fork: followed, the child is its own traced process starting from its parent's books; dropped, untraced", async () => {
     const followed = await run(program('calls'), ['fork'], policy({ followForks: true, sampleBytes: 0 }));
     assert.equal(followed.result.status, 0, followed.stderr);
     assert.equal(followed.result.processes.length, 2);
     const child = followed.result.processes.find((p) => p.pid !== followed.root.pid)!;
     assert.equal(child.parent?.pid, followed.root.pid);
     const made = child.books.calls.malloc;
-    assert.ok(made && made.calls >= 1, 'the child\'s malloc(12345) is seen');
+    assert.ok(made && made.calls >= 1, "the child's malloc(12345) is seen");
     assert.ok(child.books.heapAllocations >= 1);
     const dropped = await run(program('calls'), ['fork'], policy({ followForks: false }));
     assert.equal(dropped.result.processes.length, 1);
     assert.match(dropped.stdout, /child exited 0/);
   });
 
-  test('fork + exec: the exec\'d child is traced with --follow-forks, its known calls seen', async () => {
+  test("fork + exec: the exec'd child is traced with --follow-forks, its known calls seen", async () => {
     const r = await run(program('calls'), ['exec'], policy({ followForks: true, sampleBytes: 0 }));
     assert.equal(r.result.status, 0, r.stderr);
     const execd = r.result.processes.filter((p) => p.books.calls.mremap?.calls === 1);
-    assert.equal(execd.length, 1, 'the exec\'d image did the known calls once');
+    assert.equal(execd.length, 1, "the exec'd image did the known calls once");
   });
 
   test('8 threads allocating and freeing at full speed: no event lost or repeated, no deadlock', async () => {
@@ -205,16 +224,24 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostmem-kill-'));
     try {
       const session = join(dir, 's.jsonl');
-      const child = spawn(process.execPath, [CLI, 'launch', '--quiet', '--record', session, '--', program('calls'), 'sleep', '30'], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'launch', '--quiet', '--record', session, '--', program('calls'), 'sleep', '30'],
+        { stdio: 'ignore' },
+      );
       const pid = await childOf(child.pid!);
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.ok(pid > 0, 'the program runs');
       process.kill(pid, 'SIGKILL');
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       assert.equal(code, 137);
-      const lines = readFileSync(session, 'utf8').split('\n').filter((l) => l !== '');
+      const lines = readFileSync(session, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       for (const l of lines) JSON.parse(l);
-      const report = spawnSync(process.execPath, [CLI, 'report', session, '--out', join(dir, 'r.json')], { encoding: 'utf8' });
+      const report = spawnSync(process.execPath, [CLI, 'report', session, '--out', join(dir, 'r.json')], {
+        encoding: 'utf8',
+      });
       assert.equal(report.status, 0, report.stderr);
       const model = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { summary: { calls: number } };
       assert.ok(model.summary.calls > 100);
@@ -243,7 +270,10 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
       child.kill('SIGKILL');
       // The program goes on: wait for it to end by itself.
       for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'the program finished');
+      assert.ok(
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'),
+        'the program finished',
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.match(stdout, /slept/, 'the program ran to its end');
       const said = stderr.match(/hostmem agent: .*untouched/g) ?? [];
@@ -255,14 +285,29 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
     }
   });
 
-  test('a recorded launch reports: its totals are the books\', its refusal grouped by level', async () => {
+  test("a recorded launch reports: its totals are the books', its refusal grouped by level", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostmem-report-'));
     try {
       const session = join(dir, 's.jsonl');
       const report = join(dir, 'r.json');
       const r = spawnSync(
         process.execPath,
-        [CLI, 'launch', '--record', session, '--report', report, '--sample-bytes', '0', '--fault', 'op=malloc,everyNth=5', '--', program('calls'), 'leak', '50'],
+        [
+          CLI,
+          'launch',
+          '--record',
+          session,
+          '--report',
+          report,
+          '--sample-bytes',
+          '0',
+          '--fault',
+          'op=malloc,everyNth=5',
+          '--',
+          program('calls'),
+          'leak',
+          '50',
+        ],
         { encoding: 'utf8' },
       );
       assert.equal(r.status, 0, r.stderr);
@@ -271,31 +316,123 @@ describe('hostmem launch (Linux agent)', { skip }, () => {
       const model = JSON.parse(readFileSync(report, 'utf8')) as {
         summary: { current: { heap: number }; failures: { byLevel: Record<string, number> } };
         allocations: unknown[];
+        launch: {
+          exitCode: number;
+          topByLive: { site: string; live: number; liveBlocks: number }[];
+          refusals: { level: string; reason: string; frames: string[] }[];
+          processes: { calls: Record<string, { calls: number; refused: number }> }[];
+        };
       };
+      // The report validates against the schema, and its launch section holds what the program did.
+      const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
+        JSON.parse(readFileSync(join(process.cwd(), 'docs', 'report.schema.json'), 'utf8')) as object,
+      );
+      assert.ok(validate(model), JSON.stringify(validate.errors?.slice(0, 3)));
+      assert.equal(model.launch.exitCode, 0);
+      assert.match(model.launch.topByLive[0]!.site, /!leak_here\+/);
+      assert.equal(model.launch.topByLive[0]!.live, 40 * 4096, 'every stack taken (--sample-bytes 0): exact');
+      assert.equal(model.launch.topByLive[0]!.liveBlocks, 40);
+      assert.equal(model.launch.refusals.length, 10);
+      assert.ok(
+        model.launch.refusals.every((r) => r.reason === 'injected' && r.frames.some((f) => f.includes('leak_here'))),
+      );
+      assert.equal(model.launch.processes[0]!.calls.malloc!.refused, 10);
       // 51 mallocs (stdio's buffer first), every fifth refused: 10 refusals at eTaskCritical.
       assert.equal(model.summary.failures.byLevel.eTaskCritical, 10);
       const leaked = Number(/leaked (\d+) of 50/.exec(r.stdout)?.[1]);
       assert.equal(leaked, 40);
       assert.ok(model.summary.current.heap >= 40 * 4096);
+      // replay applies the recorded calls to fresh books and checks them against the agent's own counters.
+      const replay = spawnSync(process.execPath, [CLI, 'replay', session], { encoding: 'utf8' });
+      assert.equal(replay.status, 0, replay.stdout + replay.stderr);
+      assert.match(replay.stdout, /the books agree with the agent's own counters/);
+      // A recorded call changed (a free's usable size) no longer agrees: exit 1, and the figures that differ.
+      const lines = readFileSync(session, 'utf8').split('\n');
+      const at = lines.findIndex((l) => l.includes('"type":"launch-calls"') && l.includes(',['));
+      assert.ok(at > 0);
+      lines[at] = lines[at]!.replace(
+        /\[(\d+),16,(\d+),([\d.]+),(\d+),0,0,(\d+),(\d+),(\d+)/,
+        '[$1,16,$2,$3,$4,0,0,$5,$6,999$7',
+      );
+      writeFileSync(session, lines.join('\n'));
+      const changed = spawnSync(process.execPath, [CLI, 'replay', session], { encoding: 'utf8' });
+      assert.equal(changed.status, 1, changed.stdout);
+      assert.match(changed.stdout, /heap: books \d+, agent \d+/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test('the agent outside hostmem: no socket in the environment, the program runs untraced and silent', () => {
-    const r = spawnSync(program('calls'), ['faults', '5'], { env: { ...process.env, LD_PRELOAD: AGENT }, encoding: 'utf8' });
+    const r = spawnSync(program('calls'), ['faults', '5'], {
+      env: { ...process.env, LD_PRELOAD: AGENT },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0);
     assert.equal(r.stderr, '');
     assert.match(r.stdout, /refused 0 of 5/);
   });
 
-  test('OP codes: a refusal by the OS is recorded as the OS\'s, not as the policy\'s', async () => {
+  test("OP codes: a refusal by the OS is recorded as the OS's, not as the policy's", async () => {
     // mmap of 2^46 bytes: the kernel refuses (ENOMEM) by itself.
-    const r = await run('/usr/bin/python3', ['-c', 'import mmap\ntry:\n  mmap.mmap(-1, 1 << 46)\nexcept OSError as e: print("refused", e.errno)'], policy());
+    const r = await run(
+      '/usr/bin/python3',
+      ['-c', 'import mmap\ntry:\n  mmap.mmap(-1, 1 << 46)\nexcept OSError as e: print("refused", e.errno)'],
+      policy(),
+    );
     assert.match(r.stdout, /refused 12/);
     const mmap = r.root.books.calls.mmap;
     assert.ok(mmap && mmap.failed >= 1);
     void OP;
     void RESULT;
+  });
+
+  test('usage errors and files that are not policies exit 125 with one line saying what is wrong', () => {
+    const cases: [string[], RegExp][] = [
+      [['launch'], /no program given/],
+      [['launch', '--fault', 'op=fopen,everyNth=1', '--', '/bin/true'], /--fault .*op must name allocating calls/],
+      [['launch', '--policy', '/nonexistent/p.json', '--', '/bin/true'], /--policy/],
+      [['launch', '--commit-limit', '0', '--', '/bin/true'], /--commit-limit: expected a limit > 0/],
+      [
+        ['launch', '--report', 'x.txt', '--', '/bin/true'],
+        /--report x\.txt: expected a \.html, \.json, \.csv or \.pdf file/,
+      ],
+      [['launch', '--default-level', 'urgent', '--', '/bin/true'], /--default-level/],
+      [['launch', '--', '/nonexistent/program'], /no such program/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
+    }
+  });
+
+  test('a hostile peer on the agent socket is cut off; the program and its own connection go on', async () => {
+    const { Socket } = await import('node:net');
+    const launch = await Launch.start(
+      { program: program('calls'), args: ['sleep', '2'] },
+      { agentPath: AGENT, stdio: 'pipe', policy: policy() },
+    );
+    const environ = readFileSync(`/proc/${launch.pid}/environ`, 'utf8').split('\0');
+    const path = environ.find((e) => e.startsWith('HOSTMEM_AGENT_SOCKET='))!.slice('HOSTMEM_AGENT_SOCKET='.length);
+    for (const garbage of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.alloc(64, 0xff),
+      Buffer.from([16, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]),
+    ]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = new Socket();
+        s.on('error', () => resolve(true));
+        s.on('close', () => resolve(true));
+        s.connect(path, () => s.write(garbage));
+        setTimeout(() => resolve(false), 5000);
+      });
+      assert.ok(closed, 'hostmem closed the connection');
+    }
+    const result = await launch.done();
+    assert.equal(result.status, 0);
+    assert.equal(result.processes.length, 1, 'only the program was traced');
+    assert.ok((result.processes[0]!.books.calls.malloc?.calls ?? 0) > 100);
   });
 });

@@ -7,7 +7,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY } from '../../main/host/types';
-import { Launch, type LaunchListener, type LaunchOptions, type LaunchResult, type TracedProcess } from '../../main/launch/launcher';
+import {
+  Launch,
+  type LaunchListener,
+  type LaunchOptions,
+  type LaunchResult,
+  type TracedProcess,
+} from '../../main/launch/launcher';
 import { DEFAULT_SAMPLE_BYTES, type LaunchPolicy } from '../../main/launch/policy';
 
 export const AGENT = join(process.cwd(), 'out', 'agent', 'libhostmem-agent.so');
@@ -17,7 +23,8 @@ export function launchSkip(): string | undefined {
   if (process.platform !== 'linux') {
     return `the Linux agent (LD_PRELOAD) runs on Linux; this is ${process.platform} (the Windows agent is its own issue)`;
   }
-  if (!existsSync(AGENT)) return 'the agent was not built (no C compiler when build-node ran: see out/agent/agent-build.json)';
+  if (!existsSync(AGENT))
+    return 'the agent was not built (no C compiler when build-node ran: see out/agent/agent-build.json)';
   return undefined;
 }
 

@@ -13,8 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,51 +22,23 @@ import type { FailureCounts } from '../../main/host/types';
 import { parseExposition, total } from '../../main/metrics/testing';
 import type { StatsRow } from '../../main/telemetry/messages';
 import { httpGet, repoRoot, serve, type Served } from '../e2e/serve';
+import {
+  eventually,
+  promtoolBin,
+  scrapeJob,
+  sleep,
+  startPrometheus,
+  type PromVector,
+  type RunningPrometheus,
+} from './prometheus';
 
-const prometheusBin = process.env.HOSTMEM_PROMETHEUS || '/usr/bin/prometheus';
-const promtoolBin = process.env.HOSTMEM_PROMTOOL || '/usr/bin/promtool';
 const LEVELS = ['eTaskCritical', 'eAppDomainCritical', 'eProcessCritical', 'other'] as const;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A free loopback port (bound, read, released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Poll `check` until it returns a value (not undefined) or `ms` pass; the last error says what was waited for. */
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-      last = 'not yet';
-    } catch (e) {
-      last = e instanceof Error ? e.message : e;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}: ${String(last)}`);
-    await sleep(250);
-  }
-}
-
-interface PromVector {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
+/** The name group watched (copies of `sleep` under this name). */
+const GROUP = 'hmprom-sleep';
 
 let workDir: string;
 let hostmem: Served;
-let prometheus: ChildProcess;
+let prometheus: RunningPrometheus;
 let promUrl: string;
 let socket: WebSocket;
 /** The host's books as its last push said, and whether its pressure workload ended. */
@@ -76,27 +47,26 @@ let pressureEnded = false;
 let hostState = '';
 /** The watched process (a plain `sleep`, ended by the last test). */
 let sleeper: ChildProcess;
+/** A process of the watched name group. */
+let member: ChildProcess;
 
-async function query(expr: string): Promise<PromVector[]> {
-  const r = await httpGet(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  if (r.status !== 200) throw new Error(`query ${expr}: HTTP ${r.status} ${r.body}`);
-  const json = JSON.parse(r.body) as { status: string; data: { resultType: string; result: PromVector[] } };
-  assert.equal(json.status, 'success');
-  return json.data.result;
-}
+const query = (expr: string): Promise<PromVector[]> => prometheus.query(expr);
 
 before(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'hostmem-prometheus-'));
-  const artifacts = join(repoRoot(), 'test-artifacts');
-  mkdirSync(artifacts, { recursive: true });
   // The dashboard is not under test here: a stand-in page, so that this leg does not need the app build.
   const rendererDir = join(workDir, 'renderer');
   mkdirSync(rendererDir);
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>hostmem</title>');
   sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
-  hostmem = await serve(['--scenario', 'pressure', '--commit-limit', '64MiB', '--watch', String(sleeper.pid)], {
-    HOSTMEM_RENDERER_DIR: rendererDir,
-  });
+  const sleepPath = spawnSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).stdout.trim();
+  copyFileSync(sleepPath, join(workDir, GROUP));
+  chmodSync(join(workDir, GROUP), 0o755);
+  member = spawn(join(workDir, GROUP), ['600'], { stdio: 'ignore' });
+  hostmem = await serve(
+    ['--scenario', 'pressure', '--commit-limit', '64MiB', '--watch', String(sleeper.pid), '--watch', GROUP],
+    { HOSTMEM_RENDERER_DIR: rendererDir },
+  );
 
   socket = new WebSocket(`ws://${new URL(hostmem.origin).host}/ws?token=${hostmem.token}`);
   socket.on('message', (data) => {
@@ -121,46 +91,19 @@ before(async () => {
   });
 
   const target = new URL(hostmem.origin).host;
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  const job = (name: string, auth: string): string =>
-    `  - job_name: ${name}\n${auth}    static_configs:\n      - targets: ['${target}']\n`;
   const config =
     'global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\nscrape_configs:\n' +
-    job('hostmem', `    authorization:\n      type: Bearer\n      credentials: '${hostmem.token}'\n`) +
-    job('hostmem-wrong-token', `    authorization:\n      type: Bearer\n      credentials: 'not-the-token'\n`) +
-    job('hostmem-no-token', '');
-  const configFile = join(workDir, 'prometheus.yml');
-  writeFileSync(configFile, config);
-  const log = createWriteStream(join(artifacts, 'prometheus.log'));
-  prometheus = spawn(
-    prometheusBin,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(workDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  prometheus.stdout!.pipe(log);
-  prometheus.stderr!.pipe(log);
-  await eventually('Prometheus to be ready', 30_000, async () => {
-    if (prometheus.exitCode !== null)
-      throw new Error(`prometheus exited ${prometheus.exitCode} (test-artifacts/prometheus.log)`);
-    return (await httpGet(`${promUrl}/-/ready`)).status === 200 ? true : undefined;
-  });
+    scrapeJob('hostmem', target, hostmem.token) +
+    scrapeJob('hostmem-wrong-token', target, 'not-the-token') +
+    scrapeJob('hostmem-no-token', target, null);
+  prometheus = await startPrometheus(workDir, config, 'prometheus.log');
+  promUrl = prometheus.url;
 });
 
 after(async () => {
   socket?.close();
-  if (sleeper && sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
-  if (prometheus && prometheus.exitCode === null) {
-    const exited = new Promise((r) => prometheus.once('exit', r));
-    prometheus.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (prometheus.exitCode === null) prometheus.kill('SIGKILL');
-  }
+  for (const c of [sleeper, member]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await prometheus?.stop();
   if (hostmem) await hostmem.stop();
   rmSync(workDir, { recursive: true, force: true });
 });
@@ -255,6 +198,7 @@ describe('hostmem serve scraped by Prometheus', () => {
         .replaceAll('$__rate_interval', '5s')
         .replaceAll('$__range', '120s')
         .replaceAll('$instance', '.*')
+        .replaceAll('$job', '.*')
         .replaceAll('$process', '.*');
     const rangeQuery = async (expr: string): Promise<unknown[]> => {
       const url = `${promUrl}/api/v1/query_range?query=${encodeURIComponent(fill(expr))}&start=${start}&end=${end}&step=1`;
@@ -272,10 +216,34 @@ describe('hostmem serve scraped by Prometheus', () => {
     }
     assert.ok(panels.some((p) => /latency/i.test(p.title)));
     assert.ok(panels.some((p) => /process/i.test(p.title)));
+    for (const title of ['Scrape up', 'Committed bytes by name group', 'Watch health']) {
+      assert.ok(
+        panels.some((p) => p.title === title),
+        title,
+      );
+    }
+    // Every query but `up` is limited to the chosen job and instances; every legend names the instance.
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        if (!target.expr.startsWith('up{'))
+          assert.match(target.expr, /job=~"\$job", instance=~"\$instance"/, panel.title);
+        const legend = (target as { legendFormat?: string }).legendFormat;
+        if (panel.type !== 'table') assert.match(legend ?? '', /\{\{instance\}\}/, `${panel.title}: ${legend}`);
+      }
+    }
+    assert.deepEqual(
+      dashboard.templating.list.map((v) => v.name),
+      ['datasource', 'job', 'instance', 'process'],
+    );
     for (const panel of panels) {
       let found = 0;
       for (const target of panel.targets ?? []) found += (await rangeQuery(target.expr)).length;
       assert.ok(found > 0, `panel "${panel.title}" shows no data`);
+    }
+    // "Failures in range" gives whole counts.
+    const inRange = panels.find((p) => p.title === 'Failures in range by level')!;
+    for (const s of (await rangeQuery(inRange.targets![0]!.expr)) as { values: [number, string][] }[]) {
+      for (const [, v] of s.values) assert.ok(Number.isInteger(Number(v)), `failures in range: ${v}`);
     }
     for (const variable of dashboard.templating.list) {
       const q = (variable.query as { query?: string }).query;

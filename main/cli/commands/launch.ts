@@ -18,7 +18,7 @@ import {
   type LaunchPolicy,
   type SizeParser,
 } from '../../launch/policy';
-import { summaryText } from '../../launch/summary';
+import { summaryText, topLive } from '../../launch/summary';
 import { LaunchRecorder } from '../../telemetry/launch-records';
 import { createSampler } from '../../telemetry/sampler';
 import { sessionHeader, SessionWriter } from '../../telemetry/session';
@@ -279,7 +279,7 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
             }
           },
           modules: (t, m) => recorder?.modules(t, m),
-          events: (t, e, s) => recorder?.events(t, e, s),
+          events: (t, e, n, s) => recorder?.events(t, e, n, s),
           counters: (t, c) => recorder?.counters(t, c),
           processEnded: (t) => {
             // The program's own end is written once its exit status is known (below).
@@ -323,6 +323,8 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
     failed = true;
   }
   if (!p.quiet) {
+    // file:line for the call sites the summary names (one addr2line per module; nothing when there is no debug info).
+    await Promise.all(result.processes.map((t) => t.resolveLines(topLive(t.books, p.top).map((s) => s.id))));
     io.stderr.write(
       summaryText(
         result.processes.map((t) => ({

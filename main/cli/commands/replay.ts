@@ -10,6 +10,7 @@ import type { CallRecord } from '../../telemetry/session-records';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
 import type { CliIo } from './io';
+import { checkReplayed, rebuildLaunch } from './replay-launch';
 import { inputFileProblem } from './paths';
 import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
 
@@ -134,6 +135,25 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   const problem = inputFileProblem(path, 'session file');
   if (problem !== undefined) {
     io.stderr.write(`hostmem replay: ${problem}\n`);
+    return 2;
+  }
+  // A launched program's session: its calls are applied again to fresh books and checked against the agent's counters.
+  try {
+    const launched = await rebuildLaunch(path, maxLineBytes === undefined ? {} : { maxLineBytes });
+    if (launched.processes.length > 0) {
+      writeIntegrity(io, 'hostmem replay', path, launched.integrity);
+      let ok = true;
+      for (const p of launched.processes) {
+        const r = checkReplayed(p);
+        ok &&= r.ok;
+        for (const line of r.lines) io.stdout.write(`${line}\n`);
+      }
+      if (parsed.values.strict && launched.integrity.damaged > 0) return 2;
+      return ok ? 0 : 1;
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
     return 2;
   }
   let report: ReplayReport;

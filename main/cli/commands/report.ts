@@ -259,7 +259,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
       writeIntegrity(io, 'hostmem report', session, read.integrity);
       notes.push(...integrityNotes(read.integrity));
     }
-    if (model.source.allocationsFrom === 'calls')
+    if (model.source.allocationsFrom === 'calls' && !('launch' in model && model.launch !== undefined))
       notes.push('no usable end snapshot: the live allocations were rebuilt from the recorded calls');
     if (notes.length > 0) io.stderr.write(`hostmem report: ${session}: ${notes.join('; ')}\n`);
     if (strict && model.source.damaged > 0) {

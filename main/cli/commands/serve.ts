@@ -19,11 +19,14 @@ import { createSampler } from '../../telemetry/sampler';
 import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
 import { parseSize } from '../exec/values';
 import type { CliIo } from './io';
+import { CredentialError, readTls, tokenFrom, type Credential } from './serve-credentials';
 
 export const SERVE_SUMMARY = 'serve the live dashboard over loopback HTTP + WebSocket (token-protected)';
 
 export const SERVE_USAGE = `Usage: hostmem serve [--host 127.0.0.1] [--port 0] [--scenario NAME|none] [--commit-limit SIZE]
-                     [--reserve-limit SIZE] [--allow-remote] [--metrics-only] [--watch PID|NAME]... [--pid PID|NAME]
+                     [--reserve-limit SIZE] [--allow-remote --tls-cert FILE --tls-key FILE] [--allowed-host NAME]...
+                     [--token-file FILE] [--metrics-token-file FILE] [--metrics-only] [--watch PID|NAME]...
+                     [--pid PID|NAME]
 
 Runs a host memory manager over this OS and serves the dashboard (the built renderer, out/renderer) with its API
 over a WebSocket. The first line printed is the URL to open; it carries a random token that every request needs.
@@ -31,9 +34,17 @@ Reports exported from the dashboard are downloads: each link works once, for 10 
 /usr/bin/chromium or HOSTMEM_CHROMIUM). Ctrl-C stops the workloads, releases the host's memory and exits.
 
 Prometheus metrics are at /metrics, behind the same token, also accepted as "Authorization: Bearer TOKEN" (a
-scrape_config's authorization). With --metrics-only nothing else is served (no dashboard, no socket): the first line
-printed is then the metrics URL, and the renderer need not be built. Each --watch process is walked once a second
-and exported by region type (hostmem_process_*), until it exits.
+scrape_config's authorization), or behind a metrics-only token (--metrics-token-file) that opens nothing else. With
+--metrics-only nothing else is served (no dashboard, no socket): the first line printed is then the metrics URL, and
+the renderer need not be built. --watch PID walks that process once a second and exports it by region type
+(hostmem_process_*) until it exits; --watch NAME watches every process of that name, now and later (restarts, new
+workers, a program not started yet), per pid and summed (hostmem_namegroup_*). Each watch's health is exported
+(hostmem_watch_*: processes walked, walks, errors by reason).
+
+The token is random at each start unless --token-file FILE (a file only its owner may read: chmod 600) or the
+HOSTMEM_TOKEN variable gives it (the file wins); such a token is never printed. Anything but loopback needs
+--allow-remote and TLS (--tls-cert, --tls-key: PEM files); the Host header must still name this machine (its host
+name or addresses, or an --allowed-host), and the printed URL uses a name another machine can reach.
 
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
@@ -41,14 +52,21 @@ Options:
   --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}; 'none' for none)
   --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
   --reserve-limit SIZE  the host's reserve limit
-  --allow-remote        allow a non-loopback --host (prints a warning: the token is the only protection)
+  --allow-remote        allow a non-loopback --host (needs --tls-cert and --tls-key)
+  --tls-cert FILE       serve HTTPS with this certificate (PEM) ...
+  --tls-key FILE        ... and its private key (PEM)
+  --allowed-host NAME   a name the Host header may also carry, e.g. a DNS name (repeatable; * for any)
+  --token-file FILE     the token, from a file only its owner may read (default: HOSTMEM_TOKEN, else random)
+  --metrics-token-file FILE
+                        a second token that opens /metrics only (default: HOSTMEM_METRICS_TOKEN, else none)
   --metrics-only        serve /metrics only, for Prometheus on headless machines
-  --watch PID|NAME      export this process's memory by region type in /metrics (repeatable)
+  --watch PID|NAME      export this process (PID) or every process of this name (NAME) in /metrics (repeatable)
   --pid PID|NAME        open the dashboard on this process (Processes view, watched at once); a name must match
                         exactly one process
   -h, --help            show this help
 
-Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for.
+Environment: HOSTMEM_RENDERER_DIR overrides where the built renderer is looked for; HOSTMEM_TOKEN and
+HOSTMEM_METRICS_TOKEN as above.
 `;
 
 interface ServeArgs {
@@ -60,13 +78,18 @@ interface ServeArgs {
   readonly metricsOnly: boolean;
   /** Processes to watch, as given (a pid or a name). */
   readonly watch: readonly string[];
+  /** The control token when set from outside (never printed), else null (random, printed in the URL). */
+  readonly token: Credential | null;
+  readonly metricsToken: Credential | null;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | null;
+  readonly allowedHosts: readonly string[];
   /** --pid: a pid or a process name, resolved once the inspector is up. */
   readonly process: string | null;
 }
 
 class UsageError extends Error {}
 
-function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
+function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeArgs | 'help' {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -79,6 +102,11 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
       'metrics-only': { type: 'boolean' },
       watch: { type: 'string', multiple: true },
       pid: { type: 'string' },
+      'token-file': { type: 'string' },
+      'metrics-token-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -123,11 +151,35 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
     allowRemote: values['allow-remote'] ?? false,
     metricsOnly: values['metrics-only'] ?? false,
     watch: (values.watch ?? []).map((q) => {
-      if (q.trim() === '') throw new UsageError('--watch: expected a pid or a process name');
+      if (q.trim() === '' || q.trim().length > 256) throw new UsageError('--watch: expected a pid or a process name');
       return q.trim();
     }),
     process: processQuery,
+    ...credentials(values, env),
+    allowedHosts: (values['allowed-host'] ?? []).map((h) => {
+      const name = h.trim().toLowerCase();
+      if (name === '' || /[\s/@]/.test(name))
+        throw new UsageError(`--allowed-host: ${JSON.stringify(h)} is not a host name`);
+      return name.replace(/^\[(.*)\]$/, '$1');
+    }),
   };
+}
+
+function credentials(
+  values: { 'token-file'?: string; 'metrics-token-file'?: string; 'tls-cert'?: string; 'tls-key'?: string },
+  env: NodeJS.ProcessEnv,
+): Pick<ServeArgs, 'token' | 'metricsToken' | 'tls'> {
+  try {
+    const token = tokenFrom(values['token-file'], '--token-file', env, 'HOSTMEM_TOKEN');
+    const metricsToken = tokenFrom(values['metrics-token-file'], '--metrics-token-file', env, 'HOSTMEM_METRICS_TOKEN');
+    if (token && metricsToken && token.token === metricsToken.token) {
+      throw new UsageError(`${metricsToken.source}: the metrics token must differ from the control token`);
+    }
+    return { token, metricsToken, tls: readTls(values['tls-cert'], values['tls-key']) };
+  } catch (error) {
+    if (error instanceof CredentialError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** out/renderer next to the CLI bundle (out/cli/hostmem.js), or HOSTMEM_RENDERER_DIR. */
@@ -161,7 +213,7 @@ function describeFind(found: Exclude<Awaited<ReturnType<typeof findProcess>>, { 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   let args: ServeArgs | 'help';
   try {
-    args = parseServeArgs(argv);
+    args = parseServeArgs(argv, process.env);
   } catch (error) {
     io.stderr.write(`hostmem serve: ${error instanceof Error ? error.message : String(error)}\n\n${SERVE_USAGE}`);
     return 2;
@@ -172,15 +224,27 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   }
   if (!isLoopback(args.host) && !args.allowRemote) {
     io.stderr.write(
-      `hostmem serve: --host ${args.host} is not a loopback address; anyone who reaches it with the token controls this process's memory. Pass --allow-remote to do it anyway.\n`,
+      `hostmem serve: --host ${args.host} is not a loopback address; anyone who reaches it with the token controls this process's memory. Pass --allow-remote (with --tls-cert and --tls-key) to do it anyway.\n`,
+    );
+    return 2;
+  }
+  if (!isLoopback(args.host) && args.tls === null) {
+    io.stderr.write(
+      `hostmem serve: --host ${args.host} is not a loopback address and there is no TLS: the token would cross the network in clear; give --tls-cert and --tls-key\n`,
     );
     return 2;
   }
 
-  // The processes to open or watch, found before anything starts: a wrong pid or an ambiguous name is a usage error.
+  // The processes to open or watch, found before anything starts: a pid that is not running is a usage error; a
+  // name is a group, watched whether or not such a process runs now.
   const inspector = createProcessInspector();
   const toWatch: { pid: number; name: string }[] = [];
+  const groupsToWatch: string[] = [];
   for (const query of args.watch) {
+    if (!/^[0-9]+$/.test(query)) {
+      groupsToWatch.push(query);
+      continue;
+    }
     const found = await findProcess(inspector, query);
     if (found.kind !== 'found') {
       io.stderr.write(`hostmem serve: --watch ${query}: ${describeFind(found)}\n`);
@@ -241,6 +305,10 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       downloads,
       metrics,
       metricsOnly: args.metricsOnly,
+      ...(args.token && { token: args.token.token }),
+      ...(args.metricsToken && { metricsToken: args.metricsToken.token }),
+      ...(args.tls && { tls: args.tls }),
+      allowedHosts: args.allowedHosts,
     });
   } catch (error) {
     await shutdown();
@@ -248,13 +316,28 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(`hostmem serve: ${message}\n`);
     return error instanceof ServeError ? 2 : 1;
   }
-  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server).
-  io.stdout.write(`hostmem serving at ${server.url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
-  if (!args.metricsOnly) io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (same token)\n`);
+  // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server). A token that
+  // came from a file or the environment is not printed.
+  const url = args.token ? server.urlWithoutToken : server.url;
+  io.stdout.write(`hostmem serving at ${url}${watchPid === null ? '' : `#processes/${watchPid}`}\n`);
+  if (args.token) io.stderr.write(`hostmem serve: the token is the one from ${args.token.source} (not printed)\n`);
+  if (!args.metricsOnly || args.metricsToken) {
+    const which = args.metricsToken ? `the metrics token from ${args.metricsToken.source}, or the token` : 'same token';
+    io.stderr.write(`hostmem serve: Prometheus metrics at ${server.metricsUrl} (${which})\n`);
+  }
   if (!isLoopback(args.host)) {
     io.stderr.write(
-      `hostmem serve: WARNING: listening on ${args.host} (not loopback): anyone who can reach this machine and has the token can allocate and free memory in this process.\n`,
+      `hostmem serve: WARNING: listening on ${args.host} (not loopback, over TLS): anyone who can reach this machine and has the token${args.metricsOnly ? ' can read the metrics' : ' can allocate and free memory in this process'}.\n`,
     );
+  }
+  for (const name of groupsToWatch) {
+    const group = watched.watchName(inspector, name, { keepAlive: false });
+    void group.rescan().then(() => {
+      const pids = group.pids();
+      io.stderr.write(
+        `hostmem serve: watching every process named ${name} (${pids.length === 0 ? 'none running yet' : `pid ${pids.join(', ')}`})\n`,
+      );
+    });
   }
   for (const { pid, name } of toWatch) {
     const watcher = watched.watch(inspector, pid, name);

@@ -34,6 +34,15 @@ uint64_t hm_ring_reserve(hm_ring *ring, unsigned n) {
   return seq;
 }
 
+/* Whether the `count` slots from seq are all published. */
+static int published(hm_ring *ring, uint64_t seq, uint64_t count) {
+  for (uint64_t i = 0; i < count; i++) {
+    hm_event *slot = hm_ring_slot(ring, seq + i);
+    if (atomic_load_explicit((_Atomic uint32_t *)&slot->mark, memory_order_acquire) != (uint32_t)(seq + i)) return 0;
+  }
+  return 1;
+}
+
 size_t hm_ring_read(hm_ring *ring, hm_event *out, size_t max, uint64_t *first, uint64_t stall_ns) {
   uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
   uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
@@ -43,7 +52,12 @@ size_t hm_ring_read(hm_ring *ring, hm_event *out, size_t max, uint64_t *first, u
   while (tail < head && n < max) {
     hm_event *slot = hm_ring_slot(ring, tail);
     uint32_t mark = atomic_load_explicit((_Atomic uint32_t *)&slot->mark, memory_order_acquire);
-    if (mark != (uint32_t)tail) {
+    /* An event and its frames slots go out together, never cut across two batches. */
+    uint64_t run = 1;
+    if (mark == (uint32_t)tail && slot->op != HM_OP_FRAMES)
+      run += (slot->frames + HM_FRAMES_PER_SLOT - 1) / HM_FRAMES_PER_SLOT;
+    if (mark == (uint32_t)tail && n + run > max) break;
+    if (mark != (uint32_t)tail || !published(ring, tail + 1, run - 1)) {
       /* Reserved, not yet published. Wait a little for it only when nothing else is ready to send. */
       if (n > 0 || stall_ns == 0) break;
       uint64_t now = hm_platform_now_ns();
@@ -59,11 +73,13 @@ size_t hm_ring_read(hm_ring *ring, hm_event *out, size_t max, uint64_t *first, u
       lost->op = HM_OP_FRAMES;
       lost->count = 0;
       atomic_fetch_add_explicit(&hm_books.skipped, 1, memory_order_relaxed);
-    } else {
-      memcpy(&out[n], slot, sizeof *slot);
+      n++;
+      tail++;
+      continue;
     }
-    n++;
-    tail++;
+    for (uint64_t i = 0; i < run; i++) memcpy(&out[n + i], hm_ring_slot(ring, tail + i), sizeof *slot);
+    n += run;
+    tail += run;
   }
   atomic_store_explicit(&ring->tail, tail, memory_order_release);
   return n;
@@ -95,7 +111,6 @@ void hm_record(const hm_event *event, const uint64_t *frames, unsigned nframes) 
     hm_ring_publish((hm_event *)f, seq + 1 + i);
   }
   hm_ring_publish(slot, seq);
-  atomic_fetch_add_explicit(&hm_books.events, 1 + extra, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------------------------------ policy */
@@ -266,7 +281,8 @@ int hm_admit(const hm_policy *policy, unsigned op, uint8_t level, uint64_t size,
 
 void hm_counters_fill(hm_counters *out) {
   memset(out, 0, sizeof *out);
-  out->events = atomic_load(&hm_books.events);
+  /* Slots handed out so far (sequence numbers start at 1): no counter on the hot path. */
+  out->events = atomic_load(&hm_events.head) - 1;
   out->nested = atomic_load(&hm_books.nested);
   out->early = atomic_load(&hm_books.early);
   out->skipped = atomic_load(&hm_books.skipped);

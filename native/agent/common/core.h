@@ -22,7 +22,8 @@ void *hm_platform_pages(size_t bytes);           /* zeroed pages, never through 
 void hm_platform_free_pages(void *p, size_t bytes);
 void hm_platform_yield(void);
 void hm_platform_sleep_us(unsigned us);
-uint64_t hm_platform_now_ns(void); /* monotonic */
+uint64_t hm_platform_now_ns(void);    /* monotonic */
+uint64_t hm_platform_coarse_ns(void); /* monotonic, at the clock tick's resolution (a few ms), for heap calls */
 uint32_t hm_platform_tid(void);
 
 /* ---- the ring */
@@ -74,7 +75,6 @@ typedef struct hm_state {
   _Atomic uint64_t early;
   _Atomic uint64_t skipped;
   _Atomic uint64_t waits;
-  _Atomic uint64_t events;
   _Atomic int unavailable;
   _Atomic int tracing; /* 1 while events are recorded and the policy applied */
 } hm_state;

@@ -120,6 +120,11 @@ uint64_t hm_platform_now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+uint64_t hm_platform_coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 uint32_t hm_platform_tid(void) {
   if (!tls_tid) tls_tid = (uint32_t)syscall(SYS_gettid);
   return tls_tid;
@@ -173,9 +178,28 @@ static void resolve(void) {
 
 /* ----------------------------------------------------------------------------------------------- call stacks */
 
+/*
+ * Stacks: libunwind's unw_backtrace with its per-thread cache when the machine has libunwind (heaptrack's choice:
+ * a cached frame costs tens of ns), else glibc's backtrace() (libgcc's unwinder: microseconds a stack).
+ */
+typedef int (*backtrace_fn)(void **, int);
+static backtrace_fn fast_backtrace;
+
+static void load_unwinder(void) {
+  void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return;
+  backtrace_fn bt = (backtrace_fn)dlsym(lib, "unw_backtrace");
+  typedef int (*caching_fn)(void *, int);
+  caching_fn caching = (caching_fn)dlsym(lib, "_ULx86_64_set_caching_policy");
+  void **space = (void **)dlsym(lib, "_ULx86_64_local_addr_space");
+  if (!bt || !caching || !space) return;
+  caching(*space, 2 /* UNW_CACHE_PER_THREAD */);
+  fast_backtrace = bt;
+}
+
 static unsigned capture(uint64_t *out) {
   void *pcs[HM_MAX_FRAMES + 8];
-  int n = backtrace(pcs, HM_MAX_FRAMES + 8);
+  int n = fast_backtrace ? fast_backtrace(pcs, HM_MAX_FRAMES + 8) : backtrace(pcs, HM_MAX_FRAMES + 8);
   unsigned kept = 0;
   int i = 0;
   while (i < n && (uint64_t)pcs[i] >= agent_text_lo && (uint64_t)pcs[i] < agent_text_hi) i++;
@@ -375,12 +399,13 @@ static inline int enter(void) {
 }
 static inline void leave(void) { tls_busy = 0; }
 
+/* Heap calls are many and cheap: they take the coarse clock (ms); virtual-memory calls the precise one. */
 static void event_init(hm_event *e, unsigned op) {
   memset(e, 0, sizeof *e);
   e->op = (uint8_t)op;
   e->level = HM_LEVEL_NONE;
   e->tid = hm_platform_tid();
-  e->time_ns = hm_platform_now_ns();
+  e->time_ns = op >= HM_OP_MALLOC ? hm_platform_coarse_ns() : hm_platform_now_ns();
 }
 
 static int chargeable_mapping(int prot, int flags) {
@@ -655,7 +680,9 @@ static void *heap_alloc(unsigned op, size_t size, size_t alignment, alloc_call c
     if (policy->wire.sample_bytes) e.aflags |= HM_EV_SAMPLED;
   }
   e.level = hm_level_for(policy, op, size, frames, nframes);
-  int result = hm_admit(policy, op, e.level, size, (int64_t)size, 0, 1);
+  /* Charged before the call only under a commit limit (so that threads cannot overshoot it together). */
+  int64_t pre = policy->wire.commit_limit ? (int64_t)size : 0;
+  int result = hm_admit(policy, op, e.level, size, pre, 0, 1);
   void *p = NULL;
   if (result == HM_RESULT_OK) {
     tls_busy = 0;
@@ -665,12 +692,12 @@ static void *heap_alloc(unsigned op, size_t size, size_t alignment, alloc_call c
     tls_busy = 1;
     if (p) {
       size_t u = usable(p);
-      atomic_fetch_add_explicit(&hm_books.heap, (int64_t)u - (int64_t)size, memory_order_relaxed);
+      atomic_fetch_add_explicit(&hm_books.heap, (int64_t)u - pre, memory_order_relaxed);
       e.extra = u;
     } else {
       e.err = ENOMEM;
       result = HM_RESULT_OS_ERROR;
-      hm_uncharge((int64_t)size, 0, 1);
+      if (pre) hm_uncharge(pre, 0, 1);
       hm_os_failure(e.level);
     }
   } else {
@@ -1022,7 +1049,7 @@ static void find_own_text(void) {
 
 /* ------------------------------------------------------------------------------------------- the drain thread */
 
-#define BATCH_SLOTS 1024
+#define BATCH_SLOTS 4096
 
 static uint8_t *batch; /* frame header + first_seq + BATCH_SLOTS slots */
 
@@ -1051,7 +1078,7 @@ static void *drain_main(void *unused) {
   unsigned idle_us = 200;
   while (atomic_load(&hm_books.tracing)) {
     pthread_mutex_lock(&drain_lock);
-    long sent = drain_once(2000000000ull);
+    long sent = drain_once(10000000000ull);
     pthread_mutex_unlock(&drain_lock);
     if (sent < 0) {
       detach("lost the connection to hostmem");
@@ -1228,9 +1255,11 @@ static void start(void) {
   if (socket_path() && hm_ring_init(&hm_events, 1u << 17) == 0) {
     batch = hm_platform_pages(sizeof(hm_frame_header) + sizeof(hm_events_header) + BATCH_SLOTS * sizeof(hm_event));
     find_own_text();
-    /* backtrace() loads libgcc's unwinder on first use (it allocates): do it now, untraced. */
+    /* The unwinders load and allocate on first use: do it now, untraced. */
+    load_unwinder();
     void *warm[4];
     backtrace(warm, 4);
+    if (fast_backtrace) fast_backtrace(warm, 4);
     if (batch) ok = begin(0);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
   }
@@ -1243,7 +1272,7 @@ static void flush_now(void) {
   if (!atomic_load(&hm_books.tracing) || channel < 0) return;
   pthread_mutex_lock(&drain_lock);
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = drain_once(10000000000ull)) > 0) {
   }
   pthread_mutex_unlock(&drain_lock);
   if (sent < 0) detach("lost the connection to hostmem");
@@ -1272,7 +1301,7 @@ __attribute__((destructor)) static void agent_destructor(void) {
   tls_busy = 1;
   pthread_mutex_lock(&drain_lock);
   long sent;
-  while ((sent = drain_once(100000000ull)) > 0) {
+  while ((sent = drain_once(10000000000ull)) > 0) {
   }
   if (sent == 0) {
     send_modules(0);
