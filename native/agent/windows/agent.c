@@ -699,9 +699,10 @@ static FARPROC WINAPI hook_GetProcAddress(HMODULE module, LPCSTR name) {
 
 /* The program is exiting: say everything while the drain thread is still alive (ExitProcess ends it wherever it
  * is, possibly inside a send). DLL_PROCESS_DETACH does the same for exits that do not come through here. */
-static void finish(void);
+static void finish(unsigned wait_ms);
 static void WINAPI hook_ExitProcess(UINT code) {
-  finish();
+  /* The drain thread lives: wait for it to finish its send (hostmem may be slow to read), though never forever. */
+  finish(10000);
   ExitProcess(code);
 }
 
@@ -1096,7 +1097,7 @@ static void start(void) {
 }
 
 /* Normal exit: the other threads are gone; send what is left, the last counters and BYE. */
-static void finish(void) {
+static void finish(unsigned wait_ms) {
   if (atomic_load(&agent_state) != AGENT_READY || !atomic_load(&hm_books.tracing)) return;
   set_busy(1);
   module_frame m;
@@ -1104,7 +1105,8 @@ static void finish(void) {
   /* At DLL_PROCESS_DETACH the drain thread was ended wherever it was: if that was inside a send, the lock stays
    * taken and the stream ends mid-frame, so there is nothing more to say (hostmem has what was flushed). */
   int locked = 0;
-  for (int i = 0; i < 200 && !(locked = TryAcquireSRWLockExclusive(&drain_lock)); i++) Sleep(1);
+  uint64_t deadline = hm_platform_now_ns() + (uint64_t)wait_ms * 1000000ull;
+  while (!(locked = TryAcquireSRWLockExclusive(&drain_lock)) && hm_platform_now_ns() < deadline) Sleep(1);
   if (!locked) {
     atomic_store(&hm_books.tracing, 0);
     set_busy(0);
@@ -1129,7 +1131,7 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved) {
     DisableThreadLibraryCalls(instance);
     start();
   } else if (reason == DLL_PROCESS_DETACH && reserved != NULL) {
-    finish();
+    finish(200);
   }
   return TRUE;
 }
