@@ -90,7 +90,9 @@ export interface OsMemory {
 
   /**
    * Reserve address space, no access, no commit charge. `address` null lets the OS choose; otherwise it must be
-   * granularity-aligned and the call fails with `invalid-address` if any byte of the range is in use.
+   * granularity-aligned and the call fails with `invalid-address` if any byte of the range is in use, or if it is
+   * below the allocation granularity (the first 64 KiB: Windows never allocates there, and on POSIX it is the NULL
+   * page that mmap_min_addr guards; every backend refuses it the same way, before asking the OS).
    * The result is granularity-aligned.
    */
   reserve(address: number | null, size: number, topDown: boolean): OsResult<number>;

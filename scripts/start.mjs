@@ -9,7 +9,7 @@
 // In browser mode the first line on stdout is the URL with its token, as `hostmem serve` prints it; everything this
 // script says itself (build output included) goes to stderr, so scripts and tests can read that line.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -71,6 +71,48 @@ function runBinToStderr(pkg, bin, args) {
   });
 }
 
+/**
+ * electron-vite bundles electron.vite.config.ts into `electron.vite.config.ts.timestamp-….mjs` beside it while it
+ * loads the config; a build stopped at that moment leaves the file behind. Removed before and after every build.
+ */
+function removeBundledConfigs() {
+  for (const name of readdirSync(repoRoot)) {
+    if (/^electron\.vite\.config\.ts\..+\.mjs$/.test(name)) rmSync(join(repoRoot, name), { force: true });
+  }
+}
+
+/** Build the app; Ctrl+C during the build stops it and still cleans up (exit 130). */
+async function build() {
+  removeBundledConfigs();
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const code = await runBinToStderr('electron-vite', 'electron-vite', ['build']);
+    return interrupted ? 130 : code;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    removeBundledConfigs();
+  }
+}
+
+/** A download that failed is not tried again at every start: this file says when it failed, for which version. */
+const downloadMarker = join(repoRoot, '.cache', 'electron-download-failed.json');
+const RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** When the last download of this Electron version failed (within a day), or null: then it is not retried. */
+function recentFailedDownload() {
+  try {
+    const marker = JSON.parse(readFileSync(downloadMarker, 'utf8'));
+    if (marker.version !== electronVersion()) return null;
+    return Date.now() - statSync(downloadMarker).mtimeMs < RETRY_AFTER_MS ? marker.at : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The electron package's own download (node_modules/electron/install.js), once. Resolves with the binary or null. */
 function tryDownload() {
   console.error('hostmem: the Electron binary is missing; trying to download it (node_modules/electron/install.js)');
@@ -81,7 +123,14 @@ function tryDownload() {
   });
   const reason = (download.stderr ?? '').split('\n').find((line) => line.trim()) ?? download.error?.message;
   if (download.status !== 0 && reason) console.error(`hostmem: download failed: ${reason.trim()}`);
-  return electronBinary();
+  const binary = electronBinary();
+  if (binary === null) {
+    mkdirSync(join(repoRoot, '.cache'), { recursive: true });
+    writeFileSync(downloadMarker, JSON.stringify({ version: electronVersion(), at: new Date().toISOString() }));
+  } else {
+    rmSync(downloadMarker, { force: true });
+  }
+  return binary;
 }
 
 function launchElectron(binary, args) {
@@ -189,7 +238,11 @@ async function main() {
     return;
   }
 
-  const built = await runBinToStderr('electron-vite', 'electron-vite', ['build']);
+  const built = await build();
+  if (built === 130) {
+    console.error('hostmem: build stopped (Ctrl+C)');
+    await exit(130);
+  }
   if (built !== 0) {
     console.error('hostmem: electron-vite build failed');
     await exit(built);
@@ -203,8 +256,15 @@ async function main() {
     !process.env.ELECTRON_OVERRIDE_DIST_PATH &&
     process.env.ELECTRON_SKIP_BINARY_DOWNLOAD !== '1'
   ) {
-    downloadTried = true;
-    binary = tryDownload();
+    const failedAt = recentFailedDownload();
+    if (failedAt === null) {
+      downloadTried = true;
+      binary = tryDownload();
+    } else {
+      console.error(
+        `hostmem: the Electron download failed at ${failedAt}; not tried again for a day (\`npx install-electron\` tries now)`,
+      );
+    }
   }
   if (binary && !options.browser) {
     launchElectron(binary, options.rest);

@@ -18,6 +18,7 @@ import {
   runCommand,
   scenariosCommand,
 } from './commands/run';
+import { quote } from '../vocabulary';
 import { SERVE_SUMMARY, SERVE_USAGE, serveCommand } from './commands/serve';
 
 interface Command {
@@ -71,7 +72,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       allowPositionals: false,
     }));
   } catch (error) {
-    io.stderr.write(`hostmem: ${error instanceof Error ? error.message : String(error)}\n\n${usage()}`);
+    io.stderr.write(`hostmem: ${error instanceof Error ? error.message : String(error)}\nsee 'hostmem --help'\n`);
     return 2;
   }
   if (values.version) {
@@ -88,7 +89,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const topic = rest[0];
     const command = topic === undefined ? undefined : COMMANDS[topic];
     if (topic !== undefined && !command) {
-      io.stderr.write(`hostmem: unknown command ${JSON.stringify(topic)}\n\n${usage()}`);
+      io.stderr.write(`hostmem: unknown command ${quote(topic)}\nsee 'hostmem --help'\n`);
       return 2;
     }
     io.stdout.write(command ? command.usage : usage());
@@ -96,7 +97,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr.write(`hostmem: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    io.stderr.write(`hostmem: unknown command ${quote(name)}\nsee 'hostmem --help'\n`);
     return 2;
   }
   return command.run(rest, io);

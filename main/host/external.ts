@@ -6,8 +6,13 @@ import type { OsMemory } from '../../native/os-memory';
 import { OK } from './base';
 import { HeapHost } from './heaps';
 import { HR } from './hresult';
-import { isValidAddress, isValidSize } from './flags';
+import { isValidAddress, isValidSize, USER_ADDRESS_LIMIT } from './flags';
 import type { FailureReason, HostPolicy, HostResult } from './types';
+
+/** The range lies in user space (below USER_ADDRESS_LIMIT), as address space a runtime acquired must. */
+function inUserSpace(address: number, size: number): boolean {
+  return address + size <= USER_ADDRESS_LIMIT;
+}
 
 export abstract class ExternalHost extends HeapHost {
   private readonly external = new Map<number, number>();
@@ -41,7 +46,8 @@ export abstract class ExternalHost extends HeapHost {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('NeedsVirtualAddressSpace', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (!isValidSize(size) || !isValidAddress(address)) return failWith(HR.E_INVALIDARG, 'invalid');
+    if (!isValidSize(size) || !isValidAddress(address) || !inUserSpace(address, size))
+      return failWith(HR.E_INVALIDARG, 'invalid');
     const limit = this.currentPolicy.reserveLimit;
     if (limit !== null && this.reservedBytes + this.externalBytes + size > limit) {
       return failWith(HR.E_OUTOFMEMORY, 'policy');
@@ -53,7 +59,11 @@ export abstract class ExternalHost extends HeapHost {
     const failWith = (hr: number, reason: FailureReason): HostResult =>
       this.fail<HostResult>('AcquiredVirtualAddressSpace', hr, reason, 'other', size, address, 0, undefined, {});
     if (this.state === 'unavailable') return failWith(HR.HOST_E_CLRNOTAVAILABLE, 'unavailable');
-    if (!isValidSize(size) || !isValidAddress(address)) return failWith(HR.E_INVALIDARG, 'invalid');
+    if (!isValidSize(size) || !isValidAddress(address) || !inUserSpace(address, size))
+      return failWith(HR.E_INVALIDARG, 'invalid');
+    // More external address space than a process has (ranges reported over each other): the client's books are
+    // wrong, and the host's total stays an exact number.
+    if (this.externalBytes + size > USER_ADDRESS_LIMIT) return failWith(HR.E_INVALIDARG, 'invalid');
     // Reported twice at the same start: the client's books are wrong, not the host's.
     if (this.external.has(address)) return failWith(HR.E_INVALIDARG, 'invalid');
     this.external.set(address, size);

@@ -260,7 +260,12 @@ export class Host extends ExternalHost implements HostMemoryManager {
     // A reservation starts on a 64 KiB boundary and spans every page that holds a byte of the request.
     const base = at === null ? null : Math.floor(at / G) * G;
     const bytes = at === null ? Math.ceil(size / page) * page : Math.ceil((at + size) / page) * page - base!;
-    if (base !== null && (base + bytes > USER_ADDRESS_LIMIT || this.regions.overlapping(base, bytes) !== undefined)) {
+    // Nothing is ever allocated in the first 64 KiB (Windows' rule; the NULL page on POSIX): ERROR_INVALID_ADDRESS on
+    // both backends, before the OS is asked, so that it never counts as an OS failure.
+    if (
+      base !== null &&
+      (base < G || base + bytes > USER_ADDRESS_LIMIT || this.regions.overlapping(base, bytes) !== undefined)
+    ) {
       return this.allocFailed(HR.ERROR_INVALID_ADDRESS, 'invalid', level, size, address, type, tag);
     }
     const limit = this.currentPolicy.reserveLimit;

@@ -212,11 +212,8 @@ export interface HostPolicy {
   readonly seed: number;
 }
 
-/**
- * The longest wait a timer can do: Node's timers hold a signed 32-bit count of ms, and a longer delay fires after
- * 1 ms (with a warning). A policy's eProcessCritical wait and exec's Sleep are refused above it, never cut short.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
+/** The longest wait a timer can do (declared in main/vocabulary/quantities.ts, with the duration parser). */
+export { MAX_TIMER_MS } from '../vocabulary';
 
 export const DEFAULT_POLICY: HostPolicy = {
   commitLimit: null,

@@ -177,8 +177,13 @@ export class LaunchBooks {
   readonly totals: LaunchTotals = { committed: 0, reserved: 0, heap: 0, heapRequested: 0 };
   readonly peaks: LaunchPeaks = { committed: 0, reserved: 0, heap: 0, heapRequested: 0, charged: 0 };
   readonly failureCounts: FailureCounts = { eTaskCritical: 0, eAppDomainCritical: 0, eProcessCritical: 0, other: 0 };
-  /** Heap allocations made (successful), and frees of blocks the books never saw allocated. */
-  heapAllocations = 0;
+  /** Heap allocations sent one by one (successful), and frees of blocks the books never saw allocated. */
+  private sentAllocations = 0;
+  /** What the agent counted and did not send (sampled heap events): by op code, frees, and the last heap peak. */
+  private readonly unsentCalls = new Float64Array(64);
+  private unsentFrees = 0;
+  /** The agent's counters own the heap totals: heap calls without a stack are counted there, not sent. */
+  private readonly heapFromAgent: boolean;
   untrackedFrees = 0;
   untrackedFreeBytes = 0;
   events = 0;
@@ -192,13 +197,53 @@ export class LaunchBooks {
     this.backend = options.backend;
     this.currentPolicy = options.policy ?? DEFAULT_POLICY;
     this.sampleBytes = options.sampleBytes;
+    this.heapFromAgent = options.sampleBytes > 0;
     this.callSite = options.callSite ?? (() => undefined);
+  }
+
+  /** Heap allocations made: sent one by one, and counted by the agent. */
+  get heapAllocations(): number {
+    let unsent = 0;
+    for (let op = OP.MALLOC; op <= OP.PVALLOC; op++) unsent += this.unsentCalls[op]!;
+    return this.sentAllocations + unsent;
+  }
+
+  /**
+   * The agent's counters (sent with every batch while calls flow). Under sampling they own the heap totals and add
+   * the heap calls that were counted, not sent.
+   */
+  applyCounters(c: {
+    readonly heap: number;
+    readonly heapPeak: number;
+    readonly unsent: Readonly<Record<number, number>>;
+    readonly unsentFrees: number;
+  }): void {
+    if (!this.heapFromAgent) return;
+    for (const [op, n] of Object.entries(c.unsent)) this.unsentCalls[Number(op)] = n;
+    this.unsentFrees = c.unsentFrees;
+    this.totals.heap = c.heap;
+    // The size asked of blocks that were not sent is not known: under sampling "asked" is the usable size.
+    this.totals.heapRequested = c.heap;
+    if (c.heapPeak > this.peaks.heap) this.peaks.heap = c.heapPeak;
+    this.peaks.heapRequested = this.peaks.heap;
+    this.afterChange();
   }
 
   /** How stacks are named in region and failure tags. */
   setCallSite(callSite: (stack: number) => string | undefined): void {
     this.callSite = callSite;
+    this.siteNames.clear();
   }
+
+  /** A stack's call-site name, looked up once (a program maps from the same few sites again and again). */
+  private siteName(stack: number): string | undefined {
+    if (stack === 0) return undefined;
+    if (this.siteNames.has(stack)) return this.siteNames.get(stack);
+    const name = this.callSite(stack);
+    this.siteNames.set(stack, name);
+    return name;
+  }
+  private readonly siteNames = new Map<number, string | undefined>();
 
   /** A forked child starts with a copy of its parent's books (its address space is a copy). */
   cloneFor(pid: number): LaunchBooks {
@@ -317,9 +362,10 @@ export class LaunchBooks {
   get calls(): CallCounts {
     const out: CallCounts = {};
     for (let op = 0; op < 64; op++) {
-      if (this.opCalls[op]! === 0) continue;
+      const unsent = this.unsentCalls[op]! + (op === OP.FREE ? this.unsentFrees : 0);
+      if (this.opCalls[op]! + unsent === 0) continue;
       out[OP_FUNCTION[op] ?? `op${op}`] = {
-        calls: this.opCalls[op]!,
+        calls: this.opCalls[op]! + unsent,
         refused: this.opRefused[op]!,
         failed: this.opFailed[op]!,
       };
@@ -471,9 +517,11 @@ export class LaunchBooks {
     t.stack[slot] = stack;
     t.level[slot] = levelCode <= 2 ? levelCode : 0;
     t.time[slot] = time;
-    this.heapAllocations++;
-    this.totals.heap += usable;
-    this.totals.heapRequested += size;
+    this.sentAllocations++;
+    if (!this.heapFromAgent) {
+      this.totals.heap += usable;
+      this.totals.heapRequested += size;
+    }
     if (stack > 0) {
       const s = this.stacks[stack - 1]!;
       const w = (aflags & EV.SAMPLED) !== 0 && this.sampleBytes > size ? this.sampleBytes : size;
@@ -490,8 +538,10 @@ export class LaunchBooks {
     const slot = t.delete(address);
     if (slot < 0) return false;
     const size = t.size[slot]!;
-    this.totals.heap -= usable < 0 ? t.usable[slot]! : usable;
-    this.totals.heapRequested -= size;
+    if (!this.heapFromAgent) {
+      this.totals.heap -= usable < 0 ? t.usable[slot]! : usable;
+      this.totals.heapRequested -= size;
+    }
     const stack = t.stack[slot]!;
     if (stack > 0) {
       const s = this.stacks[stack - 1]!;
@@ -507,7 +557,7 @@ export class LaunchBooks {
     // Allocated before the agent was ready, or untraced (nested): the agent's counter drops it all the same.
     this.untrackedFrees++;
     this.untrackedFreeBytes += usable;
-    this.totals.heap -= usable;
+    if (!this.heapFromAgent) this.totals.heap -= usable;
   }
 
   private reallocated(
@@ -567,7 +617,7 @@ export class LaunchBooks {
       size,
       pages,
       level: 'eTaskCritical',
-      tag: inHeap ? 'heap (allocator)' : file ? 'file' : this.callSite(stack),
+      tag: inHeap ? 'heap (allocator)' : file ? 'file' : this.siteName(stack),
       allocationProtect: protect,
       created: time,
       runs: committed ? [{ start: 0, end: pages, protect }] : [],
@@ -902,7 +952,7 @@ export class LaunchBooks {
       level: group,
       hr: hresultOf(result),
       reason,
-      tag: this.callSite(stack) ?? OP_FUNCTION[op],
+      tag: this.siteName(stack) ?? OP_FUNCTION[op],
     };
     this.lastFailureStack.set(failure.seq, stack);
     this.emit({ kind: 'failure', failure });

@@ -529,6 +529,7 @@ export class Launch {
             const c = parseCounters(f.payload);
             if (c instanceof Error) return fail(c.message);
             proc.counters = c;
+            proc.books.applyCounters(c);
             this.listener.counters?.(proc, c);
             break;
           }

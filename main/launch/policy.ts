@@ -114,6 +114,9 @@ export function toWire(policy: LaunchPolicy, sites: CallSiteIndex, unavailable: 
     sampleBytes: policy.sampleBytes,
     unavailable,
     followForks: policy.followForks,
+    // With sampling, heap calls that carry no stack are counted in the agent, not sent: a malloc-heavy program runs
+    // at the agent's speed, not at the speed hostmem reads events (docs/spec/agent-protocol.md, "Events").
+    sampledHeap: policy.sampleBytes > 0,
     defaultLevel: levelIndex(policy.defaultLevel),
     faults,
     levelRules,

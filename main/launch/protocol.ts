@@ -26,7 +26,7 @@ export const MSG = {
 export const OS = { LINUX: 1, WINDOWS: 2 } as const;
 export const HELLO_FORKED = 1;
 export const DECISION = { DROP: 0, TRACE: 1 } as const;
-export const POLICY_FLAGS = { UNAVAILABLE: 1, FOLLOW_FORKS: 2 } as const;
+export const POLICY_FLAGS = { UNAVAILABLE: 1, FOLLOW_FORKS: 2, SAMPLED_HEAP: 4 } as const;
 export const FAULT_KIND = { PROBABILITY: 1, EVERY_NTH: 2, AFTER_BYTES: 3 } as const;
 export const LEVEL_ANY = 0xff;
 export const LEVEL_NONE = 0xff;
@@ -180,5 +180,9 @@ export const COUNTERS_LAYOUT = {
   heap: 48,
   waits: 56,
   state: 64,
-  bytes: 72,
+  heapPeak: 72,
+  unsent: 80,
+  unsentFrees: 152,
+  unsentBytes: 160,
+  bytes: 168,
 } as const;

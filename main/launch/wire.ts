@@ -318,6 +318,12 @@ export interface AgentCounters {
   readonly heap: number;
   readonly waits: number;
   readonly unavailable: boolean;
+  /** Under sampled heap events: the heap's peak, and what was counted and not sent. */
+  readonly heapPeak: number;
+  /** Successful calls not sent, by op code (MALLOC .. PVALLOC). */
+  readonly unsent: Readonly<Record<number, number>>;
+  readonly unsentFrees: number;
+  readonly unsentBytes: number;
 }
 
 export function parseCounters(p: Buffer): AgentCounters | Error {
@@ -333,6 +339,14 @@ export function parseCounters(p: Buffer): AgentCounters | Error {
     heap: s64(COUNTERS_LAYOUT.heap),
     waits: u64(p, COUNTERS_LAYOUT.waits),
     unavailable: p.readUInt32LE(COUNTERS_LAYOUT.state) !== 0,
+    heapPeak: s64(COUNTERS_LAYOUT.heapPeak),
+    unsent: Object.fromEntries(
+      Array.from({ length: 9 }, (_, i) => [OP.MALLOC + i, u64(p, COUNTERS_LAYOUT.unsent + 8 * i)] as const).filter(
+        ([, n]) => n > 0,
+      ),
+    ),
+    unsentFrees: u64(p, COUNTERS_LAYOUT.unsentFrees),
+    unsentBytes: u64(p, COUNTERS_LAYOUT.unsentBytes),
   };
 }
 
@@ -352,6 +366,8 @@ export interface WirePolicy {
   readonly sampleBytes: number;
   readonly unavailable: boolean;
   readonly followForks: boolean;
+  /** Heap calls without a stack are counted in the agent, not sent (the default sampling mode). */
+  readonly sampledHeap: boolean;
   readonly defaultLevel: number;
   readonly faults: readonly {
     readonly opMask: bigint;
@@ -379,7 +395,7 @@ export function policyFrame(w: WirePolicy): Buffer {
   p.writeUInt32LE(w.processCriticalWaitMs, P.processCriticalWaitMs);
   p.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.seed)), P.seed);
   p.writeBigUInt64LE(BigInt(w.sampleBytes), P.sampleBytes);
-  p.writeUInt32LE((w.unavailable ? 1 : 0) | (w.followForks ? 2 : 0), P.flags);
+  p.writeUInt32LE((w.unavailable ? 1 : 0) | (w.followForks ? 2 : 0) | (w.sampledHeap ? 4 : 0), P.flags);
   p.writeUInt8(w.defaultLevel, P.defaultLevel);
   p.writeUInt16LE(w.faults.length, P.nFaults);
   p.writeUInt16LE(w.levelRules.length, P.nLevelRules);

@@ -225,7 +225,8 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
       committed: books.peaks.committed,
       heap: books.peaks.heap,
     });
-    calls = root.calls;
+    // Every call the program made: those recorded one by one, and the heap calls the agent counted (sampling).
+    calls = Object.values(books.calls).reduce((n, c) => n + c.calls, 0);
     for (const f of root.failures) {
       failures.push({
         seq: f.seq,

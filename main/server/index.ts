@@ -167,9 +167,37 @@ function cookieToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** How many times a header came (Node folds some repeats into one value: `rawHeaders` still has them all). */
+function headerCount(req: IncomingMessage, name: string): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === name) n++;
+  return n;
+}
+
+/**
+ * Why the server could not listen, as one sentence (a ServeError: a usage problem, exit 2). The OS's code stays on it
+ * (`code: 'EADDRINUSE'`) for callers that say it in their own words (the app's Settings).
+ */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const sentence = (text: string): Error => Object.assign(new ServeError(text), { code: error.code });
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return sentence(`port ${port} on ${host} is already in use: pick another --port, or 0 for any free port`);
+    case 'EACCES':
+      return sentence(`port ${port} on ${host} needs privileges this user does not have: pick a port above 1023`);
+    case 'EADDRNOTAVAIL':
+      return sentence(`${host} is not an address of this machine: pick one of its addresses for --host`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return sentence(`--host ${host}: no such host name`);
+    default:
+      return error;
+  }
+}
+
 type Verdict =
   | { readonly ok: true; readonly viaQuery: boolean }
-  | { readonly ok: false; readonly status: 401 | 403; readonly why: string };
+  | { readonly ok: false; readonly status: 400 | 401 | 403; readonly why: string };
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const bindHost = options.host ?? '127.0.0.1';
@@ -217,6 +245,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const check = (req: IncomingMessage, metricsRoute = false): Verdict => {
+    // Node keeps the first of several Host headers: a request with two is ambiguous (which name was checked?).
+    if (headerCount(req, 'host') > 1) return { ok: false, status: 400, why: 'more than one Host header' };
     const hostHeader = req.headers.host ?? '';
     if (!anyHost && !names.has(hostHeader.toLowerCase())) {
       return { ok: false, status: 403, why: 'unexpected Host header (--allowed-host adds a name)' };
@@ -253,7 +283,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       'cache-control': 'no-store',
       ...(status === 401 && { 'www-authenticate': 'Bearer realm="hostmem"' }),
     });
-    res.end(`${status === 401 ? 'Unauthorized' : 'Forbidden'}: ${why}\n`);
+    res.end(`${status === 401 ? 'Unauthorized' : status === 400 ? 'Bad Request' : 'Forbidden'}: ${why}\n`);
   };
 
   const serveFile = (req: IncomingMessage, res: ServerResponse, viaQuery: boolean): void => {
@@ -432,7 +462,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   await new Promise<void>((resolveListen, rejectListen) => {
-    http.once('error', rejectListen);
+    http.once('error', (error: NodeJS.ErrnoException) => rejectListen(listenError(error, bindHost, options.port ?? 0)));
     http.listen(options.port ?? 0, bindHost, () => {
       http.off('error', rejectListen);
       resolveListen();

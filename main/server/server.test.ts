@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -147,6 +148,32 @@ describe('refusals', () => {
     assert.equal((await get(server.url, { origin: server.origin })).status, 200);
     assert.equal((await get(server.url, { host: `evil.example:${server.port}` })).status, 403);
     assert.equal((await get(server.url, { host: `localhost:${server.port}` })).status, 200);
+  });
+
+  test('two Host headers are 400 (Node keeps only the first: the check would see one name, a proxy another)', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write(
+          `GET /?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /more than one Host header/);
+  });
+
+  test('a port in use is one sentence (a ServeError), not listen EADDRINUSE', async () => {
+    await assert.rejects(
+      startServer({ service, staticDir, port: server.port }),
+      (error: Error) =>
+        error instanceof ServeError &&
+        error.message ===
+          `port ${server.port} on 127.0.0.1 is already in use: pick another --port, or 0 for any free port`,
+    );
   });
 
   test('sockets without the token, with a wrong one, or from another Origin are refused', async () => {

@@ -109,6 +109,10 @@ export const LAUNCH_RECORD_SCHEMAS = {
       heap: z.number().int(),
       waits: count,
       unavailable: z.boolean(),
+      heapPeak: z.number().int(),
+      unsent: z.record(z.string().regex(/^\d{1,2}$/), count),
+      unsentFrees: count,
+      unsentBytes: count,
     }),
     lost: count,
     abandoned: count,
@@ -344,7 +348,12 @@ export class LaunchRebuilder {
       case 'launch-counters': {
         const r = record as unknown as LaunchRecordOf<'launch-counters'>;
         const p = this.processes.get(r.pid);
-        if (p) p.counters = r;
+        if (p) {
+          p.counters = r;
+          const unsent: Record<number, number> = {};
+          for (const [op, n] of Object.entries(r.counters.unsent)) unsent[Number(op)] = n;
+          p.books.applyCounters({ ...r.counters, unsent });
+        }
         return true;
       }
       case 'launch-end': {

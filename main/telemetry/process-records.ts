@@ -16,6 +16,7 @@
 import { hostname, release } from 'node:os';
 import { z } from 'zod';
 import type { ProcessRegion, ProcessWalk } from '../../native';
+import { durationMs, hexAddressText, time } from './record-fields';
 import { SESSION_FORMAT, type SessionHeader, type SessionWriter } from './session';
 import { BACKENDS, type Backend } from '../vocabulary';
 
@@ -24,10 +25,7 @@ export const PROCESS_RECORD_TYPES = ['process-walk', 'process-delta', 'process-e
 export type ProcessRecordType = (typeof PROCESS_RECORD_TYPES)[number];
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const address = z
-  .string()
-  .regex(/^0x[0-9a-f]+$/i, 'an address as "0x…"')
-  .transform((s) => Number.parseInt(s.slice(2), 16));
+const address = hexAddressText.transform((s) => Number.parseInt(s.slice(2), 16));
 const bytes = z.number().int().nonnegative();
 const nullableBytes = bytes.nullable();
 
@@ -76,7 +74,7 @@ export function regionFromJson(json: z.output<typeof regionJsonSchema>): Process
   return { ...rest, baseAddress: base, type: type ?? undefined };
 }
 
-const recordBase = { v: z.literal(PROCESS_RECORD_VERSION), t: z.number(), pid: z.number().int().positive() };
+const recordBase = { v: z.literal(PROCESS_RECORD_VERSION), t: time, pid: z.number().int().positive() };
 
 export const processWalkRecordSchema = z.strictObject({
   type: z.literal('process-walk'),
@@ -84,7 +82,7 @@ export const processWalkRecordSchema = z.strictObject({
   name: z.string().nullable(),
   backend: z.enum(BACKENDS),
   pageSize: bytes,
-  durationMs: z.number().nonnegative(),
+  durationMs,
   addressLimit: address,
   regions: z.array(regionJsonSchema),
 });
@@ -92,7 +90,7 @@ export const processWalkRecordSchema = z.strictObject({
 export const processDeltaRecordSchema = z.strictObject({
   type: z.literal('process-delta'),
   ...recordBase,
-  durationMs: z.number().nonnegative(),
+  durationMs,
   removed: z.array(address),
   upserted: z.array(regionJsonSchema),
 });

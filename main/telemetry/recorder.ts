@@ -39,7 +39,7 @@ export class SessionRecorder {
     this.unsubscribe = host.subscribe((e) => this.onEvent(e));
   }
 
-  /** Calls recorded so far. */
+  /** Call lines the session file holds so far (SetPolicy and Reset lines included; none past the size cap). */
   get recorded(): number {
     return this.calls;
   }
@@ -48,9 +48,10 @@ export class SessionRecorder {
     this.unsubscribe();
   }
 
+  /** Write a call line; `recorded` counts the lines the file holds (none past the size cap). */
   private write(line: Record<string, unknown>): void {
     this.options.onLine?.(line);
-    this.writer.append(line);
+    if (this.writer.append(line)) this.calls++;
   }
 
   private ref(address: number | null | string): string | null {
@@ -153,15 +154,15 @@ export class SessionRecorder {
       case 'GetMemoryLoad':
         break;
     }
-    this.calls++;
     if (this.options.onLine) {
       this.write({ type: 'call', t, request, result: resultFields(result.hr, result.reason, address) });
       return;
     }
     // Fast path (100,000+ calls/s while recording): the line is assembled as text, the result part cached.
-    this.writer.appendText(
+    const kept = this.writer.appendText(
       `{"type":"call","t":${t},"request":${JSON.stringify(request)},"result":${this.resultJson(result.hr, result.reason, address)}}\n`,
     );
+    if (kept) this.calls++;
   }
 
   private readonly resultCache = new Map<string, string>();

@@ -18,20 +18,32 @@ import { z } from 'zod';
 import { LEVELS } from '../host/types';
 import { LAUNCH_RECORD_SCHEMAS } from './launch-records';
 import { PROCESS_RECORD_SCHEMAS } from './process-records';
+import { isExactHexAddress, isTime, time } from './record-fields';
 
-const MAX_TIME = 8.64e15; // the largest time a Date can hold, ms since the epoch
-
-/** ms since the epoch. */
-const time = z.number().min(0).max(MAX_TIME);
 /** A byte count or an index: a safe integer ≥ 0. */
 const count = z.number().int().min(0);
 const integer = z.number().int();
 const text = z.string();
-/** A recorded address: a reference to an earlier result ("r12", "r12+0x3000"), a hex address, or null. */
-const address = z.union([z.string().min(1).max(1000), z.null()]);
+/**
+ * A recorded address: a reference to an earlier result ("r12", "r12+0x3000"), a hex address below 2^53 (what exec
+ * takes), or null.
+ */
+const address = z.union([
+  z
+    .string()
+    .min(1)
+    .max(1000)
+    .refine((s) => !/^0x[0-9a-f]+$/i.test(s) || (isExactHexAddress(s) && Number(s) <= Number.MAX_SAFE_INTEGER), {
+      message: 'expected a reference or an address "0x…" below 2^53',
+    }),
+  z.null(),
+]);
 const id = z.union([z.string().min(1), integer]);
 const byte = z.number().int().min(0).max(255);
-const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{1,16}$/, 'expected a hex address');
+/** A result's address: what the host returned, below 2^53. */
+const hexAddress = z
+  .string()
+  .refine((s) => isExactHexAddress(s) && Number(s) <= Number.MAX_SAFE_INTEGER, 'expected a hex address below 2^53');
 
 /** A field of a recorded request: its schema, and a regular expression (one capture) matching a subset of it. */
 interface FieldKind {
@@ -53,7 +65,8 @@ const FIELD: Readonly<Record<'size' | 'flags' | 'int' | 'byte' | 'address' | 'te
   byte: { schema: byte, pattern: String.raw`(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`, decode: asNumber },
   address: {
     schema: address,
-    pattern: String.raw`(null|"[^"\\\u0000-\u001f]{1,1000}")`,
+    // A hex address of 14 digits or more may be past 2^53: the schema decides (the fast path only accepts less).
+    pattern: String.raw`(null|"(?![0][xX][0-9a-fA-F]{14,}")[^"\\\u0000-\u001f]{1,1000}")`,
     decode: (s) => (s === 'null' ? null : asString(s)),
   },
   text: { schema: text, pattern: `(${STRING})`, decode: asString },
@@ -369,7 +382,6 @@ export function matchCall(line: string): CallRecord | undefined {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
-const isTime = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= MAX_TIME;
 const LEVEL_NAMES: readonly unknown[] = LEVELS;
 
 /**

@@ -119,29 +119,31 @@ export class SessionWriter {
     return this.failure;
   }
 
-  append(line: Record<string, unknown>): void {
-    this.appendText(JSON.stringify(line) + '\n');
+  /** Append one record; false when it was not kept (the writer is closed or stopped at its size cap). */
+  append(line: Record<string, unknown>): boolean {
+    return this.appendText(JSON.stringify(line) + '\n');
   }
 
-  /** Append one already-serialised line (with its newline): the recorder's fast path. */
-  appendText(text: string): void {
-    if (this.closed || this.capped) return;
+  /** Append one already-serialised line (with its newline): the recorder's fast path. False when not kept. */
+  appendText(text: string): boolean {
+    if (this.closed || this.capped) return false;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: the exact length is only needed when that bound is close.
     const bound = text.length * 3;
     if (this.position + this.pendingBytes + bound > this.maxBytes) {
       if (this.position + this.pendingBytes + Buffer.byteLength(text) > this.maxBytes) {
         this.cap();
-        return;
+        return false;
       }
     }
     if (this.pendingBytes + bound > this.buffer.length) {
       this.flush();
       if (bound > this.buffer.length) {
         this.writeAt(Buffer.from(text), text.length === 0 ? 0 : Buffer.byteLength(text));
-        return;
+        return true;
       }
     }
     this.pendingBytes += this.buffer.write(text, this.pendingBytes);
+    return true;
   }
 
   private cap(): void {

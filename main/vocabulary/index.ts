@@ -168,3 +168,16 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 /** Report sections a user may leave out; the summary, clerks, policy and host info are always there. */
 export const REPORT_SECTIONS = ['allocations', 'failures', 'samples'] as const;
 export type ReportSection = (typeof REPORT_SECTIONS)[number];
+
+// ---------------------------------------------------------------------------------------------- quantities
+
+export {
+  DURATION_HINT,
+  MAX_QUOTED_CHARS,
+  MAX_TIMER_MS,
+  SIZE_HINT,
+  parseDurationValue,
+  parseSizeValue,
+  quote,
+  type Quantity,
+} from './quantities';

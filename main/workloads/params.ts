@@ -5,32 +5,21 @@
  */
 import { z } from 'zod';
 import { LEVELS, type LevelName } from '../host';
-
-const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-const SIZE_TEXT = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)?$/i;
+import { parseDurationValue, parseSizeValue } from '../vocabulary';
 
 /** A byte count from a number or a string like "4096", "0x1000", "64KiB", "1.5MiB"; undefined when it is not one. */
 export function parseSize(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  const text = value.trim();
-  if (/^0x[0-9a-f]+$/i.test(text)) return parseSize(Number(text));
-  const match = SIZE_TEXT.exec(text);
-  const unit = match ? SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] : undefined;
-  if (!match || unit === undefined) return undefined;
-  const bytes = Number(match[1]) * unit;
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
+  const size = parseSizeValue(value);
+  return size.ok ? size.value : undefined;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-const DURATION_TEXT = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)?$/i;
-
-/** Milliseconds from a number or a string like "500ms", "30s", "2m", "1h" (a bare number is ms). */
+/**
+ * Milliseconds from a number or a string like "500ms", "30s", "2m", "1h" (a bare number is ms); undefined when it is
+ * not one or is longer than the longest timer (MAX_TIMER_MS). The one duration parser: main/vocabulary/quantities.ts.
+ */
 export function parseDuration(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
-  const match = DURATION_TEXT.exec(value.trim());
-  const unit = match ? DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()] : undefined;
-  if (!match || unit === undefined) return undefined;
-  return Math.round(Number(match[1]) * unit);
+  const ms = parseDurationValue(value);
+  return ms.ok ? ms.value : undefined;
 }
 
 /** A size parameter: bytes as a number, or a string with a unit. `min` in bytes. */
@@ -38,14 +27,12 @@ export function size(min = 1): z.ZodType<number, number | string> {
   return z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
-      const bytes = parseSize(value);
-      if (bytes === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a size like 65536, "64KiB" or "1MiB", got ${JSON.stringify(value)}`,
-        });
+      const size = parseSizeValue(value);
+      if (!size.ok) {
+        ctx.addIssue({ code: 'custom', message: size.error });
         return z.NEVER;
       }
+      const bytes = size.value;
       if (bytes < min) {
         ctx.addIssue({ code: 'custom', message: `expected at least ${min} bytes, got ${bytes}` });
         return z.NEVER;
@@ -60,15 +47,12 @@ export function duration(): z.ZodType<number, number | string> {
   return z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a duration like 5000, "500ms", "30s" or "2m", got ${JSON.stringify(value)}`,
-        });
+      const ms = parseDurationValue(value);
+      if (!ms.ok) {
+        ctx.addIssue({ code: 'custom', message: ms.error });
         return z.NEVER;
       }
-      return ms;
+      return ms.value;
     })
     .meta({ unit: 'ms' });
 }

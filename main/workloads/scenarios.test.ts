@@ -263,7 +263,7 @@ describe('parameters', () => {
       { scenario: 'steady', params: { reserveMin: '2MiB', reserveMax: '1MiB' } },
       /reserveMin must not exceed reserveMax/,
     );
-    refused({ scenario: 'gc-heap', params: { segmentSize: 'huge' } }, /segmentSize: expected a size like/);
+    refused({ scenario: 'gc-heap', params: { segmentSize: 'huge' } }, /segmentSize: expected a size \(/);
     refused({ scenario: 'leak', params: { durationMs: 'soon' } }, /durationMs: expected a duration/);
     refused({ scenario: 'pressure', params: { onUnavailable: 'panic' } }, /onUnavailable/);
     refused(

@@ -251,6 +251,32 @@ describe('user scripts: misbehaving scripts are stopped and reported', () => {
     assertClean(h, s);
   });
 
+  test('a script that posts millions of calls without waiting is stopped in its own thread at its pending cap', async () => {
+    // Before: each call was a message to this thread (2 M messages: minutes and hundreds of MB, Ctrl+C ignored).
+    const h = make();
+    const s = await script(`for (let i = 0; i < 2e6; i++) host.VirtualQuery(0); await ctx.sleep(60000);`, {
+      maxPending: 1000,
+    }).done;
+    assert.equal(s.end, 'flood');
+    assert.match(s.error ?? '', /more than 1000 host calls in flight/);
+    assert.ok(s.calls <= 1000, `${s.calls} calls reached the host`);
+    assertClean(h, s);
+  });
+
+  test('calls queued faster than the host answers do not hold the event loop: the duration still ends the script', async () => {
+    // 150,000 calls posted at once, then a spin: served in slices, so the duration timer and the grace run on time
+    // and the calls still queued are never made (before: every one was served first, the timers waiting).
+    const h = make();
+    const s = await script(`for (let i = 0; i < 150000; i++) host.VirtualQuery(0); for (;;) {}`, {
+      maxPending: 200_000,
+      durationMs: 200,
+      stopGraceMs: 200,
+    }).done;
+    assert.equal(s.end, 'duration');
+    assert.ok(s.calls < 150_000, `${s.calls} of the 150,000 queued calls were served before the script was stopped`);
+    assertClean(h, s);
+  });
+
   test('a script that exits its worker is reported', async () => {
     const h = make();
     const s = await script(`

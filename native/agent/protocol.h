@@ -84,6 +84,7 @@ typedef struct hm_policy_wire {
 enum {
   HM_POLICY_UNAVAILABLE = 1u << 0, /* start unavailable (hostmem's host was unavailable when the policy was sent) */
   HM_POLICY_FOLLOW_FORKS = 1u << 1, /* a forked child is traced too (it connects anew); else it runs untraced */
+  HM_POLICY_SAMPLED_HEAP = 1u << 2, /* heap calls without a stack that succeed are counted, not sent (COUNTERS) */
 };
 
 /* Which calls a rule applies to: a mask of op bits (1u << op), see HM_OP_*; HM_OPS_* are the usual sets. */
@@ -230,6 +231,11 @@ typedef struct hm_counters {
   uint64_t waits;       /* times a writer waited for room in the ring */
   uint32_t state;       /* HM_STATE_* */
   uint32_t reserved2;
+  /* Under HM_POLICY_SAMPLED_HEAP: what was counted and not sent. */
+  uint64_t heap_peak;     /* the highest `heap` so far */
+  uint64_t unsent[9];     /* successful calls of ops HM_OP_MALLOC .. HM_OP_PVALLOC not sent, by op */
+  uint64_t unsent_frees;  /* frees of blocks whose allocation was not sent */
+  uint64_t unsent_bytes;  /* bytes asked by the allocations not sent */
 } hm_counters;
 
 enum { HM_STATE_AVAILABLE = 0, HM_STATE_UNAVAILABLE = 1 };

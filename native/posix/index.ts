@@ -235,6 +235,8 @@ export function createPosixMemory(): OsMemory {
     if (!(size > 0) || !Number.isSafeInteger(size)) return fail('invalid-argument', c.EINVAL, 'mmap', 'bad size');
     const flags = ANON | c.MAP_NORESERVE;
     if (address !== null) {
+      // The first 64 KiB hold no allocation on Windows; here they are the NULL page (mmap_min_addr): refused alike.
+      if (address < GRANULARITY) return fail('invalid-address', c.EINVAL, 'mmap', 'below the first 64 KiB');
       // Windows rounds a requested start down to the allocation granularity and covers every page up to the end.
       const base = Math.floor(address / GRANULARITY) * GRANULARITY;
       const len = Math.ceil((address + size) / pageSize) * pageSize - base;

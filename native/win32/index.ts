@@ -19,6 +19,9 @@ import {
   type OsResult,
 } from '../os-memory';
 
+/** The allocation granularity: reservations start on it, and none starts below it. */
+const GRANULARITY = 0x10000;
+
 const ERROR_ACCESS_DENIED = 5;
 const ERROR_NOT_ENOUGH_MEMORY = 8;
 const ERROR_OUTOFMEMORY = 14;
@@ -289,6 +292,9 @@ export function createWin32Memory(): OsMemory {
     allocationGranularity,
 
     reserve(address, size, topDown) {
+      // Windows answers ERROR_INVALID_ADDRESS below 64 KiB; said here so that every Windows (and Wine) agrees.
+      if (address !== null && address < GRANULARITY)
+        return fail('invalid-address', ERROR_INVALID_ADDRESS, 'VirtualAlloc', 'below the first 64 KiB');
       const p = VirtualAlloc(address ?? 0, size, MEM.RESERVE | (topDown ? MEM.TOP_DOWN : 0), PAGE.NOACCESS);
       if (p !== 0) return ok(p);
       const r = lastError<number>('VirtualAlloc');

@@ -12,9 +12,13 @@ import { invalid, parsed, type Parsed } from '../exec/parsed';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
 import { parseSize } from '../exec/values';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
+import { inputFileProblem, outputFileProblem, outputIsInputProblem, reason } from './paths';
 import { EXEC_MAX_LINE_BYTES, LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
+
+/** The largest policy file read: a policy is a few hundred bytes; a megabyte leaves room for many fault rules. */
+const MAX_POLICY_BYTES = 1024 ** 2;
 
 export const EXEC_SUMMARY = 'drive the host memory manager with JSON Lines requests (one result per line)';
 
@@ -22,7 +26,7 @@ export const EXEC_USAGE = `Usage: hostmem exec [--in FILE] [--out FILE] [--commi
                     [--policy FILE.json] [--events] [--max-line-length SIZE]
 
 Runs one request per line (JSON Lines) against a fresh host memory manager over this OS, in order, and writes
-one result per line. See spec/exec-protocol.md for the requests and results.
+one result per line. See docs/spec/exec-protocol.md for the requests and results, and examples/requests.jsonl.
 
 Options:
   --in FILE             read requests from FILE (default: standard input)
@@ -47,6 +51,8 @@ export interface ExecArgs {
   readonly events: boolean;
   readonly policy: HostPolicy;
   readonly maxLineBytes: number;
+  /** Files read besides --in (the --policy file), which --out must not be. */
+  readonly inputs: readonly (readonly [string, string])[];
 }
 
 /** Parse `exec`'s arguments, reading the `--policy` file if any. Errors are usage errors (exit 2). */
@@ -113,12 +119,13 @@ export function parseExecArgs(argv: readonly string[]): Parsed<ExecArgs> {
     output: values.out,
     events: values.events ?? false,
     policy,
+    inputs: values.policy === undefined ? [] : [['--policy', values.policy]],
   });
 }
 
 /** Read and check a policy file (JSON, the policy object of the spec). */
 export function loadPolicy(path: string): Parsed<HostPolicy> {
-  const problem = inputFileProblem(path, 'policy file');
+  const problem = inputFileProblem(path, 'policy file', { maxBytes: MAX_POLICY_BYTES });
   if (problem !== undefined) return invalid(problem);
   let text: string;
   try {
@@ -142,13 +149,14 @@ export type HostFactory = (policy: HostPolicy) => HostMemoryManager;
 export const osHost: HostFactory = (policy) => createHost({ os: createOsMemory(), policy });
 
 function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
-  const problem = flags === 'r' ? inputFileProblem(path, 'request file') : outputFileProblem(path, 'result file');
+  const problem =
+    flags === 'r' ? inputFileProblem(path, 'request file', { pipes: true }) : outputFileProblem(path, 'result file');
   if (problem !== undefined) return invalid(problem);
   try {
     return parsed(openSync(path, flags));
   } catch (error) {
     const verb = flags === 'r' ? 'read' : 'write';
-    return invalid(`cannot ${verb} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return invalid(`cannot ${verb} ${path}: ${reason(error)}`);
   }
 }
 
@@ -156,14 +164,21 @@ function openOrFail(path: string, flags: 'r' | 'w'): Parsed<number> {
 export async function execCommand(argv: readonly string[], io: CliIo, makeHost: HostFactory = osHost): Promise<number> {
   const args = parseExecArgs(argv);
   if (!args.ok) {
-    io.stderr.write(`hostmem exec: ${args.error}\nRun 'hostmem exec --help' for usage.\n`);
-    return 2;
+    return usageFailure(io, 'exec', args.error);
   }
   if (args.value.help) {
     io.stdout.write(EXEC_USAGE);
     return 0;
   }
   const { input, output, events, policy, maxLineBytes } = args.value;
+  const same =
+    output === undefined
+      ? undefined
+      : outputIsInputProblem(
+          [['--out', output]],
+          [...(input === undefined ? [] : [['--in', input] as const]), ...args.value.inputs],
+        );
+  if (same !== undefined) return usageFailure(io, 'exec', same);
 
   const inFd = input === undefined ? undefined : openOrFail(input, 'r');
   if (inFd && !inFd.ok) {
@@ -181,6 +196,8 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
   const sink = outFd?.ok ? createWriteStream('', { fd: outFd.value }) : io.stdout;
   const writer = new LineWriter(sink);
   const host = makeHost(policy);
+  const where = output === undefined ? 'standard output' : output;
+  let exitCode: number;
   try {
     const summary = await runExec(readLines(source, maxLineBytes), host, (line) => writer.write(line), { events });
     if (summary.internalErrors > 0) {
@@ -188,10 +205,25 @@ export async function execCommand(argv: readonly string[], io: CliIo, makeHost: 
         `hostmem exec: the host threw during ${summary.internalErrors} request(s); see the error lines\n`,
       );
     }
-    return summary.exitCode;
+    exitCode = summary.exitCode;
+  } catch (error) {
+    if (!isWriteFailure(error)) throw error;
+    io.stderr.write(`hostmem exec: cannot write the results to ${where}: ${reason(error)}\n`);
+    return 1;
   } finally {
     host.dispose();
     if (inFd?.ok) source.destroy();
-    await writer.close(outFd?.ok === true);
   }
+  try {
+    await writer.close(outFd?.ok === true);
+  } catch (error) {
+    io.stderr.write(`hostmem exec: cannot write the results to ${where}: ${reason(error)}\n`);
+    return 1;
+  }
+  return exitCode;
+}
+
+/** An error of the OS while writing (ENOSPC, EIO, EPIPE…), as opposed to a bug. */
+function isWriteFailure(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
 }

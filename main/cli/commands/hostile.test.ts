@@ -268,6 +268,7 @@ test('property: damaged sessions — report and replay exit 0/2 (replay 1: a dif
     ),
     {
       numRuns: Number(process.env.HOSTMEM_HOSTILE_RUNS ?? 100),
+      includeErrorInReport: true,
       // To replay a failure: HOSTMEM_HOSTILE_SEED=<seed> HOSTMEM_HOSTILE_PATH=<path> (fast-check prints both).
       ...(process.env.HOSTMEM_HOSTILE_SEED ? { seed: Number(process.env.HOSTMEM_HOSTILE_SEED) } : {}),
       ...(process.env.HOSTMEM_HOSTILE_PATH ? { path: process.env.HOSTMEM_HOSTILE_PATH } : {}),

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { createProcessInspector, type ProcessInfo, type ProcessInspector } from '../../../native';
 import { formatSize } from './inspect-text';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 
 export const PS_SUMMARY = 'list running processes with their committed and resident bytes';
@@ -84,8 +85,7 @@ export async function psCommand(
       allowPositionals: false,
     }));
   } catch (error) {
-    io.stderr.write(`hostmem ps: ${error instanceof Error ? error.message : String(error)}\n\n${PS_USAGE}`);
-    return 2;
+    return usageFailure(io, 'ps', error);
   }
   if (values.help) {
     io.stdout.write(PS_USAGE);

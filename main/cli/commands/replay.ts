@@ -9,6 +9,7 @@ import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '.
 import type { CallRecord } from '../../telemetry/session-records';
 import { parsePolicy } from '../exec/policy';
 import { runExec } from '../exec/run';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 import { checkReplayed, rebuildLaunch } from './replay-launch';
 import { inputFileProblem } from './paths';
@@ -43,9 +44,17 @@ export interface ReplayDifference {
   readonly replayed: string;
 }
 
+/** Differences kept (and printed) one by one; the rest are counted. */
+export const MAX_LISTED_DIFFERENCES = 1000;
+
 export interface ReplayReport {
   readonly calls: number;
+  /** The first MAX_LISTED_DIFFERENCES differences, in file order. */
   readonly differences: ReplayDifference[];
+  /** Every differing HRESULT, listed or not. */
+  readonly differing: number;
+  /** Records of a recorded process watch (process-walk…): a session of walks has no calls to replay. */
+  readonly walks: number;
   readonly torn: boolean;
   readonly integrity: SessionIntegrity;
 }
@@ -55,6 +64,8 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   const pending: Array<{ line: number; call: CallRecord }> = [];
   const differences: ReplayDifference[] = [];
   let calls = 0;
+  let differing = 0;
+  let walks = 0;
 
   const reader = new SessionReader(path, options);
   const header = await reader.header();
@@ -65,6 +76,7 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   async function* requests(): AsyncGenerator<string> {
     for await (const batch of reader.entries()) {
       for (const { line, record } of batch) {
+        if (record.type === 'process-walk' || record.type === 'process-delta') walks++;
         if (record.type !== 'call') continue;
         pending.push({ line, call: record });
         yield JSON.stringify(record.request);
@@ -73,31 +85,38 @@ export async function replaySession(path: string, options: SessionReadOptions = 
   }
 
   try {
-    await runExec(requests(), host, (text) => {
-      const expected = pending.shift();
-      if (!expected) return;
-      calls++;
-      const out = JSON.parse(text) as { hr?: string; hrName?: string; error?: string };
-      const recorded = expected.call.result;
-      if (out.hr === recorded.hr) return;
-      const id = expected.call.request.id;
-      differences.push({
-        line: expected.line,
-        id: id === undefined ? undefined : String(id),
-        op: expected.call.request.op,
-        recorded: `${recorded.hr} ${recorded.hrName}`,
-        // exec numbers its own lines: the session's line is given instead.
-        replayed:
-          out.hr === undefined
-            ? `no result (${(out.error ?? 'no result').replace(/^line \d+: /, '')})`
-            : `${out.hr} ${out.hrName ?? ''}`.trim(),
-      });
-    });
+    await runExec(
+      requests(),
+      host,
+      (text) => {
+        const expected = pending.shift();
+        if (!expected) return;
+        calls++;
+        const out = JSON.parse(text) as { hr?: string; hrName?: string; error?: string };
+        const recorded = expected.call.result;
+        if (out.hr === recorded.hr) return;
+        if (++differing > MAX_LISTED_DIFFERENCES) return;
+        const id = expected.call.request.id;
+        differences.push({
+          line: expected.line,
+          id: id === undefined ? undefined : String(id),
+          op: expected.call.request.op,
+          recorded: `${recorded.hr} ${recorded.hrName}`,
+          // exec numbers its own lines: the session's line is given instead.
+          replayed:
+            out.hr === undefined
+              ? `no result (${(out.error ?? 'no result').replace(/^line \d+: /, '')})`
+              : `${out.hr} ${out.hrName ?? ''}`.trim(),
+        });
+        // Only ids of live memory are kept: memory follows the live allocations, not the number of calls.
+      },
+      { liveIdsOnly: true },
+    );
   } finally {
     host.dispose();
   }
   const integrity = reader.integrity;
-  return { calls, differences, torn: integrity.torn, integrity };
+  return { calls, differences, differing, walks, torn: integrity.torn, integrity };
 }
 
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -120,19 +139,17 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     });
     maxLineBytes = maxLineOption(parsed.values['max-line-length']);
   } catch (error) {
-    io.stderr.write(`hostmem replay: ${error instanceof Error ? error.message : String(error)}\n\n${REPLAY_USAGE}`);
-    return 2;
+    return usageFailure(io, 'replay', error);
   }
   if (parsed.values.help) {
     io.stdout.write(REPLAY_USAGE);
     return 0;
   }
   if (parsed.positionals.length !== 1) {
-    io.stderr.write(`hostmem replay: expected one SESSION file\n\n${REPLAY_USAGE}`);
-    return 2;
+    return usageFailure(io, 'replay', 'expected one SESSION file');
   }
   const path = parsed.positionals[0]!;
-  const problem = inputFileProblem(path, 'session file');
+  const problem = inputFileProblem(path, 'session file', { pipes: true });
   if (problem !== undefined) {
     io.stderr.write(`hostmem replay: ${problem}\n`);
     return 2;
@@ -172,10 +189,14 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
       );
     }
   }
+  if (!parsed.values.quiet && report.differing > report.differences.length)
+    io.stdout.write(`${path}: ${report.differing - report.differences.length} more differences not listed\n`);
   const notes = integrityNotes(report.integrity);
+  if (report.calls === 0 && report.walks > 0)
+    notes.unshift('it holds a recorded watch of a process, which has no calls to replay (see hostmem report)');
   io.stdout.write(
-    `replayed ${report.calls} calls: ${report.differences.length} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
+    `replayed ${report.calls} calls: ${report.differing} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
   );
   if (parsed.values.strict && report.integrity.damaged > 0) return 2;
-  return report.differences.length === 0 ? 0 : 1;
+  return report.differing === 0 ? 0 : 1;
 }

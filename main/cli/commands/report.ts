@@ -23,11 +23,12 @@ import {
   type ReportModel,
 } from '../../reports';
 import { SessionFormatError } from '../../telemetry/session';
-import { isLanguage, LANGUAGES, type Language } from '../../vocabulary';
+import { isLanguage, LANGUAGES, quote, type Language } from '../../vocabulary';
 import type { SessionIntegrity } from '../../telemetry/session-reader';
+import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
-import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
+import { inputFileProblem, outputFileProblem, outputIsInputProblem, reason } from './paths';
+import { integrityNotes, maxLineOption, sessionSource, writeIntegrity } from './session-output';
 
 export const REPORT_SUMMARY = 'write an allocation report (HTML, CSV, JSON, PDF) from a recorded session';
 
@@ -76,10 +77,10 @@ export function checkReportTargets(targets: readonly string[], force: boolean, o
   for (const target of targets) {
     if (formatOf(target) === undefined)
       throw new ReportUsageError(
-        `${option} ${JSON.stringify(target)}: unknown report format (the extension must be .html, .csv, .json or .pdf)`,
+        `${option} ${quote(target)}: unknown report format (the extension must be .html, .csv, .json or .pdf)`,
       );
     for (const path of outputPaths(target)) {
-      if (seen.has(path)) throw new ReportUsageError(`${option} ${JSON.stringify(path)}: given twice`);
+      if (seen.has(path)) throw new ReportUsageError(`${option} ${quote(path)}: given twice`);
       seen.add(path);
       if (existsSync(path)) {
         if (statSync(path).isDirectory()) throw new ReportUsageError(`${option} ${path}: is a folder`);
@@ -168,7 +169,7 @@ async function writeProcessReports(
 export function parseLanguage(text: string | undefined): Language {
   if (text === undefined) return 'en';
   if (!isLanguage(text))
-    throw new ReportUsageError(`--lang: expected one of ${LANGUAGES.join(', ')}, got ${JSON.stringify(text)}`);
+    throw new ReportUsageError(`--lang: expected one of ${LANGUAGES.join(', ')}, got ${quote(text)}`);
   return text;
 }
 
@@ -210,19 +211,50 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     if (values.pid !== undefined) {
       pid = Number(values.pid);
       if (!/^[0-9]+$/.test(values.pid) || !Number.isSafeInteger(pid) || pid < 1) {
-        throw new ReportUsageError(`--pid: expected a process id, got ${JSON.stringify(values.pid)}`);
+        throw new ReportUsageError(`--pid: expected a process id, got ${quote(values.pid)}`);
       }
     }
+    const same = outputIsInputProblem(
+      outs.flatMap((out) => outputPaths(out).map((path) => ['--out', path] as const)),
+      [['SESSION', session]],
+    );
+    if (same !== undefined) throw new ReportUsageError(same);
     checkReportTargets(outs, force, '--out');
   } catch (error) {
-    io.stderr.write(`hostmem report: ${error instanceof Error ? error.message : String(error)}\n\n${REPORT_USAGE}`);
-    return 2;
+    return usageFailure(io, 'report', error);
   }
-  const problem = inputFileProblem(session, 'session file');
+  const problem = inputFileProblem(session, 'session file', { pipes: true });
   if (problem !== undefined) {
     io.stderr.write(`hostmem report: ${problem}\n`);
     return 2;
   }
+  let source: Awaited<ReturnType<typeof sessionSource>>;
+  try {
+    source = await sessionSource(session);
+  } catch (error) {
+    io.stderr.write(`hostmem report: ${session}: cannot read the session: ${reason(error)}\n`);
+    return 1;
+  }
+  try {
+    return await reportFrom(source.path, session, { outs, language, force, strict, maxLineBytes, pid }, io);
+  } finally {
+    source.dispose();
+  }
+}
+
+interface ReportArgs {
+  readonly outs: readonly string[];
+  readonly language: Language;
+  readonly force: boolean;
+  readonly strict: boolean;
+  readonly maxLineBytes: number | undefined;
+  readonly pid: number | undefined;
+}
+
+/** The report of the session at `path`, which messages and the report call `session` (a pipe's name). */
+async function reportFrom(path: string, session: string, args: ReportArgs, io: CliIo): Promise<number> {
+  const { outs, language, force, strict, maxLineBytes, pid } = args;
+  const named = (text: string): string => (path === session ? text : text.replaceAll(path, session));
   let print: ChromiumPrinter | undefined;
   try {
     print = printerFor(outs);
@@ -241,17 +273,18 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     };
     const limits = maxLineBytes === undefined ? {} : { maxLineBytes };
     try {
-      const kinds = await sessionKinds(session, limits);
+      const kinds = await sessionKinds(path, limits);
       model =
         pid !== undefined || (kinds.walks && !kinds.calls)
-          ? await buildRecordedWatchReport(session, { language, onRead, ...limits, ...(pid !== undefined && { pid }) })
-          : await buildSessionReport(session, { language, onRead, ...limits });
+          ? await buildRecordedWatchReport(path, { language, onRead, ...limits, ...(pid !== undefined && { pid }) })
+          : await buildSessionReport(path, { language, onRead, ...limits });
+      if (path !== session) model = { ...model, source: { ...model.source, session } };
     } catch (error) {
       // What reading found (damage) explains a session with nothing left to report.
       if (read.integrity) writeIntegrity(io, 'hostmem report', session, read.integrity);
-      const message = error instanceof Error ? error.message : String(error);
-      const named = error instanceof SessionFormatError || error instanceof NoRecordedWatchError;
-      io.stderr.write(`hostmem report: ${named ? message : `${session}: ${message}`}\n`);
+      const message = named(error instanceof Error ? error.message : String(error));
+      const isNamed = error instanceof SessionFormatError || error instanceof NoRecordedWatchError;
+      io.stderr.write(`hostmem report: ${isNamed ? message : `${session}: ${message}`}\n`);
       return 2;
     }
     const notes: string[] = [];

@@ -3,18 +3,18 @@
  * live progress line, an optional recorded session, and a final summary (peaks, failures by level).
  * `hostmem scenarios`: the built-in scenarios and their parameters.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_POLICY, createHost, FAILURE_GROUPS, type FailureCounts, type HostPolicy } from '../../host';
 import {
   buildLiveReport,
   ChromiumMissingError,
   collectReportEvents,
+  outputPaths,
   type ChromiumPrinter,
   type PrintHtml,
 } from '../../reports';
 import { SessionRecorder } from '../../telemetry/recorder';
-import type { Language } from '../../vocabulary';
+import { quote, type Language } from '../../vocabulary';
 import { createSampler } from '../../telemetry/sampler';
 import { takeSnapshot } from '../../telemetry/snapshot';
 import { SessionWriter, sessionHeader } from '../../telemetry/session';
@@ -22,16 +22,33 @@ import {
   SCENARIOS,
   describeParams,
   getScenario,
-  parseDuration,
   startWorkload,
   type WorkloadSpec,
   type WorkloadSummary,
 } from '../../workloads';
-import { parsePolicy } from '../exec/policy';
-import { parseSize } from '../exec/values';
+import {
+  durationOption,
+  integerOption,
+  limitOption,
+  rateOption,
+  sizeOption,
+  usageFailure,
+  UsageError,
+} from '../parse-values';
+import { loadPolicy } from './exec';
 import type { CliIo } from './io';
-import { inputFileProblem, outputFileProblem } from './paths';
+import {
+  existingOutputProblem,
+  inputFileProblem,
+  isSameFile,
+  outputFileProblem,
+  outputIsInputProblem,
+  reason,
+} from './paths';
 import { checkReportTargets, parseLanguage, printerFor, writeReports } from './report';
+
+/** The largest workload script read (a module, not data). */
+const MAX_SCRIPT_BYTES = 16 * 1024 ** 2;
 
 export const RUN_SUMMARY = 'run a built-in scenario or a workload script, with live progress and a summary';
 export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their parameters';
@@ -39,7 +56,7 @@ export const SCENARIOS_SUMMARY = 'list the built-in scenarios and their paramete
 export const RUN_USAGE = `Usage: hostmem run (--scenario NAME | --script FILE) [--seed N] [--duration 30s] [--rate N]
                    [--max-calls N] [--param NAME=VALUE ...] [--commit-limit SIZE] [--reserve-limit SIZE]
                    [--policy FILE.json] [--record FILE] [--max-record-size SIZE]
-                   [--report FILE ...] [--lang LANG] [--force] [--quiet]
+                   [--out FILE ...] [--lang LANG] [--force] [--quiet]
 
 Runs a workload against a fresh host memory manager over this OS until it ends (its duration, --max-calls, or
 Ctrl-C), then prints a summary: calls, peaks, failures by critical level. 'hostmem scenarios' lists the scenarios.
@@ -58,10 +75,10 @@ Options:
   --record FILE           record the session (every call in exec format, samples, snapshots) to FILE
   --snapshot-every D      with --record, a region-map snapshot every D (e.g. 10s; default: at start and end)
   --max-record-size SIZE  stop recording past SIZE (default 1GiB)
-  --report FILE           at the end, write an allocation report; format by extension: .html .csv .json .pdf
-                          (repeatable; see 'hostmem report --help')
+  --out FILE              at the end, write an allocation report; format by extension: .html .csv .json .pdf
+                          (repeatable; see 'hostmem report --help'); --report FILE is the old spelling
   --lang LANG             language of the HTML/PDF report: en (default), fr, zh-CN
-  --force                 replace report files that exist
+  --force                 replace a --record or --out file that exists
   --quiet                 no progress line
   -h, --help              show this help
 
@@ -87,8 +104,6 @@ interface RunArgs {
   readonly force: boolean;
 }
 
-class UsageError extends Error {}
-
 function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   const { values } = parseArgs({
     args: [...argv],
@@ -106,6 +121,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
       record: { type: 'string' },
       'snapshot-every': { type: 'string' },
       'max-record-size': { type: 'string' },
+      out: { type: 'string', short: 'o', multiple: true },
       report: { type: 'string', multiple: true },
       lang: { type: 'string' },
       force: { type: 'boolean' },
@@ -116,13 +132,15 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
+  // --out, as in `hostmem report`; --report is its old spelling, kept as an alias for one release.
+  const reports = [...(values.out ?? []), ...(values.report ?? [])];
   if ((values.scenario === undefined) === (values.script === undefined)) {
     throw new UsageError('give exactly one of --scenario NAME or --script FILE');
   }
   const params: Record<string, unknown> = {};
   for (const p of values.param ?? []) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(p)}: expected NAME=VALUE`);
+    if (eq <= 0) throw new UsageError(`--param ${quote(p)}: expected NAME=VALUE`);
     const raw = p.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -132,53 +150,20 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     }
     params[p.slice(0, eq)] = value;
   }
-  const integer = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
-    return n;
-  };
-  const seed = integer('seed', values.seed);
-  if (seed !== undefined) params.seed = seed;
-  const maxCalls = integer('max-calls', values['max-calls']);
-  if (maxCalls !== undefined) params.maxCalls = maxCalls;
-  if (values.rate !== undefined) {
-    const rate = Number(values.rate);
-    if (!Number.isFinite(rate) || rate < 0)
-      throw new UsageError(`--rate: expected calls per second (>= 0), got ${JSON.stringify(values.rate)}`);
-    params.rate = rate;
-  }
-  if (values.duration !== undefined) {
-    const ms = parseDuration(values.duration);
-    if (ms === undefined)
-      throw new UsageError(
-        `--duration: expected e.g. 30s, 2m, 500ms or a number of ms, got ${JSON.stringify(values.duration)}`,
-      );
-    params.durationMs = ms;
-  }
+  if (values.seed !== undefined) params.seed = integerOption('--seed', values.seed);
+  if (values['max-calls'] !== undefined) params.maxCalls = integerOption('--max-calls', values['max-calls']);
+  if (values.rate !== undefined) params.rate = rateOption('--rate', values.rate);
+  if (values.duration !== undefined) params.durationMs = durationOption('--duration', values.duration);
   let policy: HostPolicy | undefined;
   if (values.policy !== undefined) {
-    const problem = inputFileProblem(values.policy, 'policy file');
-    if (problem !== undefined) throw new UsageError(`--policy ${problem}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(values.policy, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--policy ${values.policy}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const p = parsePolicy(json);
-    if (!p.ok) throw new UsageError(`--policy ${values.policy}: ${p.error}`);
-    policy = p.value;
+    const loaded = loadPolicy(values.policy);
+    if (!loaded.ok) throw new UsageError(`--policy ${loaded.error}`);
+    policy = loaded.value;
   }
-  const size = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const p = parseSize(text);
-    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
-    return p.value;
-  };
-  const commitLimit = size('commit-limit', values['commit-limit']);
-  const reserveLimit = size('reserve-limit', values['reserve-limit']);
+  const commitLimit =
+    values['commit-limit'] === undefined ? undefined : limitOption('--commit-limit', values['commit-limit']);
+  const reserveLimit =
+    values['reserve-limit'] === undefined ? undefined : limitOption('--reserve-limit', values['reserve-limit']);
   const base = policy ?? DEFAULT_POLICY;
   const finalPolicy: HostPolicy = {
     ...base,
@@ -186,24 +171,40 @@ function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
     reserveLimit: reserveLimit ?? base.reserveLimit,
   };
   if (values.script !== undefined) {
-    const problem = inputFileProblem(values.script, 'workload script');
+    const problem = inputFileProblem(values.script, 'workload script', { maxBytes: MAX_SCRIPT_BYTES });
     if (problem !== undefined) throw new UsageError(`--script ${problem}`);
   }
+  const inputs = [
+    ...(values.script === undefined ? [] : [['--script', values.script] as const]),
+    ...(values.policy === undefined ? [] : [['--policy', values.policy] as const]),
+  ];
+  const outputs = [
+    ...(values.record === undefined ? [] : [['--record', values.record] as const]),
+    ...reports.flatMap((r) => outputPaths(r).map((path) => ['--out', path] as const)),
+  ];
+  const same = outputIsInputProblem(outputs, inputs);
+  if (same !== undefined) throw new UsageError(same);
+  for (const [, report] of outputs.filter(([option]) => option === '--out'))
+    if (values.record !== undefined && isSameFile(report, values.record))
+      throw new UsageError(`--out ${report} is the --record file: choose another name`);
   const spec: WorkloadSpec =
     values.scenario !== undefined ? { scenario: values.scenario, params } : { script: values.script!, params };
   if (values.scenario !== undefined && !getScenario(values.scenario)) {
     throw new UsageError(
-      `unknown scenario ${JSON.stringify(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`,
+      `unknown scenario ${quote(values.scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`,
     );
   }
   return {
     spec,
     policy: finalPolicy,
-    record: checkedRecordPath(values.record),
-    maxRecordBytes: size('max-record-size', values['max-record-size']) ?? 1024 ** 3,
+    record: checkedRecordPath(values.record, values.force ?? false),
+    maxRecordBytes:
+      values['max-record-size'] === undefined
+        ? 1024 ** 3
+        : sizeOption('--max-record-size', values['max-record-size'], 1),
     snapshotEveryMs: snapshotEvery(values['snapshot-every']),
     quiet: values.quiet ?? false,
-    ...reportArgs(values.report ?? [], values.lang, values.force ?? false),
+    ...reportArgs(reports, values.lang, values.force ?? false),
   };
 }
 
@@ -213,7 +214,7 @@ function reportArgs(
   force: boolean,
 ): { reports: readonly string[]; language: Language; force: boolean } {
   try {
-    checkReportTargets(reports, force, '--report');
+    checkReportTargets(reports, force, '--out');
     return { reports, language: parseLanguage(lang), force };
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -221,11 +222,7 @@ function reportArgs(
 }
 
 function snapshotEvery(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 0)
-    throw new UsageError(`--snapshot-every: expected e.g. 10s, got ${JSON.stringify(text)}`);
-  return ms;
+  return text === undefined ? 0 : durationOption('--snapshot-every', text, 1);
 }
 
 export function formatBytes(n: number): string {
@@ -248,8 +245,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   try {
     args = parseRunArgs(argv);
   } catch (error) {
-    io.stderr.write(`hostmem run: ${error instanceof Error ? error.message : String(error)}\n\n${RUN_USAGE}`);
-    return 2;
+    return usageFailure(io, 'run', error);
   }
   if (args === 'help') {
     io.stdout.write(RUN_USAGE);
@@ -260,7 +256,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     print = printerFor(args.reports);
   } catch (error) {
     if (!(error instanceof ChromiumMissingError)) throw error;
-    io.stderr.write(`hostmem run: --report: ${error.message}\n`);
+    io.stderr.write(`hostmem run: --out: ${error.message}\n`);
     return 2;
   }
   // A PDF report: Chromium starts now, while the workload runs, and prints the report at the end.
@@ -293,22 +289,31 @@ async function runWorkload(
         },
       );
     } catch (error) {
-      io.stderr.write(
-        `hostmem run: cannot record to ${args.record}: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      io.stderr.write(`hostmem run: cannot record to ${args.record}: ${reason(error)}\n`);
       host.dispose();
-      return 2;
+      return 1;
     }
     recorder = new SessionRecorder(host, writer);
   }
 
-  // Host-wide samples (every 250 ms) give the peaks and, when recording, the session's sample lines.
+  // The host-wide peaks from the host's own books after every call (samples every 250 ms would miss a short peak),
+  // so they are never below the workload's own.
   let peakReserved = 0;
   let peakCommitted = 0;
+  // Every host call (and policy change or reset: a recording holds them as call lines), whoever made it: the
+  // workload, or the run releasing what the workload still held at its end.
+  let hostCalls = 0;
+  const stopPeaks = host.subscribe((event) => {
+    if (event.kind === 'policy' || event.kind === 'reset') hostCalls++;
+    if (event.kind !== 'call') return;
+    hostCalls++;
+    const { reserved, committed } = host.stats();
+    if (reserved > peakReserved) peakReserved = reserved;
+    if (committed > peakCommitted) peakCommitted = committed;
+  });
+  // Samples every 250 ms: the session's sample lines.
   const sampler = createSampler(host, { intervalMs: 250 });
   sampler.onSample((sample) => {
-    peakReserved = Math.max(peakReserved, sample.reserved);
-    peakCommitted = Math.max(peakCommitted, sample.committed);
     writer?.append({ type: 'sample', ...sample });
   });
   const snapshot = (label: string): void => {
@@ -383,9 +388,15 @@ async function runWorkload(
   sampler.stop();
   snapshot('end');
   if (tty && !args.quiet) io.stderr.write('\r\x1b[K');
+  stopPeaks();
   const calls = recorder?.recorded;
   recorder?.stop();
-  await writer?.close();
+  let recordFailed: string | undefined;
+  try {
+    await writer?.close();
+  } catch (error) {
+    recordFailed = `hostmem run: the session ${args.record ?? ''} is incomplete: ${error instanceof Error ? error.message : String(error)}`;
+  }
   const final = host.stats();
   let reportsOk = true;
   if (collector) {
@@ -406,7 +417,7 @@ async function runWorkload(
   const lines = [
     `${summary.name} (${summary.kind}, seed ${summary.seed}): ${summary.end}${summary.error ? ` — ${summary.error}` : ''}`,
     `  duration      ${seconds.toFixed(2)} s`,
-    `  calls         ${summary.calls} (${seconds > 0 ? Math.round(summary.calls / seconds) : summary.calls} calls/s)`,
+    `  calls         ${hostCalls} (${seconds > 0 ? Math.round(summary.calls / seconds) : summary.calls} calls/s)${hostCalls === summary.calls ? '' : `: ${summary.calls} by the workload, ${hostCalls - summary.calls} around it (policy changes, releasing what it held at the end)`}`,
     `  peak          reserved ${formatBytes(peakReserved)}, committed ${formatBytes(peakCommitted)} (workload's own: reserved ${formatBytes(summary.peak.reserved)}, committed ${formatBytes(summary.peak.committed)}, heap ${formatBytes(summary.peak.heap)})`,
     `  failures      ${formatFailures(summary.failures)}`,
   ];
@@ -423,7 +434,8 @@ async function runWorkload(
       `  recorded      ${calls ?? 0} calls to ${args.record}${writer?.isCapped ? ' (stopped at the size cap)' : ''}`,
     );
   io.stdout.write(lines.join('\n') + '\n');
-  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) || !reportsOk ? 1 : 0;
+  if (recordFailed !== undefined) io.stderr.write(`${recordFailed}\n`);
+  return ['error', 'hang', 'flood', 'exit'].includes(summary.end) || !reportsOk || recordFailed !== undefined ? 1 : 0;
 }
 
 export async function scenariosCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -440,10 +452,7 @@ export async function scenariosCommand(argv: readonly string[], io: CliIo): Prom
     }
     json = values.json ?? false;
   } catch (error) {
-    io.stderr.write(
-      `hostmem scenarios: ${error instanceof Error ? error.message : String(error)}\n\n${SCENARIOS_USAGE}`,
-    );
-    return 2;
+    return usageFailure(io, 'scenarios', error);
   }
   const list = SCENARIOS.map((s) => ({ name: s.name, description: s.description, params: describeParams(s.params) }));
   if (json) {
@@ -460,10 +469,10 @@ export async function scenariosCommand(argv: readonly string[], io: CliIo): Prom
   return 0;
 }
 
-/** `--record FILE`: a file that can be created or replaced (not a folder, in a folder that exists). */
-function checkedRecordPath(path: string | undefined): string | undefined {
+/** `--record FILE`: a file that can be created, or replaced with --force (not a folder, in a folder that exists). */
+function checkedRecordPath(path: string | undefined, force: boolean): string | undefined {
   if (path === undefined) return undefined;
-  const problem = outputFileProblem(path, 'session file');
-  if (problem !== undefined) throw new UsageError(`--record ${problem}`);
+  const problem = outputFileProblem(path, 'session file') ?? existingOutputProblem('--record', path, force);
+  if (problem !== undefined) throw new UsageError(problem.startsWith('--record') ? problem : `--record ${problem}`);
   return path;
 }

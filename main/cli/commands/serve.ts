@@ -17,7 +17,8 @@ import { describeProcessError } from '../../service/processes';
 import { createPublisher } from '../../telemetry/publisher';
 import { createSampler } from '../../telemetry/sampler';
 import { DEFAULT_SCENARIO, getScenario, SCENARIOS } from '../../workloads';
-import { parseSize } from '../exec/values';
+import { quote } from '../../vocabulary';
+import { integerOption, limitOption, usageFailure, UsageError } from '../parse-values';
 import type { CliIo } from './io';
 import { CredentialError, readTls, tokenFrom, type Credential } from './serve-credentials';
 
@@ -49,7 +50,8 @@ name or addresses, or an --allowed-host), and the printed URL uses a name anothe
 Options:
   --host ADDR           address to listen on (default 127.0.0.1; anything but loopback needs --allow-remote)
   --port N              port (default 0: any free port)
-  --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}; 'none' for none)
+  --scenario NAME       workload started at once (default ${DEFAULT_SCENARIO}, or none with --metrics-only;
+                        'none' for none)
   --commit-limit SIZE   the host's commit limit, e.g. 256MiB (default: none)
   --reserve-limit SIZE  the host's reserve limit
   --allow-remote        allow a non-loopback --host (needs --tls-cert and --tls-key)
@@ -87,8 +89,6 @@ interface ServeArgs {
   readonly process: string | null;
 }
 
-class UsageError extends Error {}
-
 function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeArgs | 'help' {
   const { values } = parseArgs({
     args: [...argv],
@@ -113,23 +113,17 @@ function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeA
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(values.port)}`);
-  }
-  const scenario = values.scenario ?? DEFAULT_SCENARIO;
+  const port = values.port === undefined ? 0 : integerOption('--port', values.port);
+  if (port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+  // A metrics-only exporter watches; it runs a workload only when asked for one.
+  const scenario = values.scenario ?? (values['metrics-only'] ? 'none' : DEFAULT_SCENARIO);
   if (scenario !== 'none' && !getScenario(scenario)) {
     throw new UsageError(
-      `unknown scenario ${JSON.stringify(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
+      `unknown scenario ${quote(scenario)} (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, none)`,
     );
   }
-  const size = (name: string, text: string | undefined): number | null => {
-    if (text === undefined) return null;
-    const p = parseSize(text);
-    if (!p.ok) throw new UsageError(`--${name}: ${p.error}`);
-    if (p.value === 0) throw new UsageError(`--${name}: a limit must be > 0`);
-    return p.value;
-  };
+  const size = (name: string, text: string | undefined): number | null =>
+    text === undefined ? null : limitOption(`--${name}`, text);
   const host = values.host ?? '127.0.0.1';
   if (host.length === 0) throw new UsageError('--host: expected an address');
   const processQuery = values.pid?.trim() ?? null;
@@ -215,8 +209,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     args = parseServeArgs(argv, process.env);
   } catch (error) {
-    io.stderr.write(`hostmem serve: ${error instanceof Error ? error.message : String(error)}\n\n${SERVE_USAGE}`);
-    return 2;
+    return usageFailure(io, 'serve', error);
   }
   if (args === 'help') {
     io.stdout.write(SERVE_USAGE);
@@ -316,6 +309,36 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stderr.write(`hostmem serve: ${message}\n`);
     return error instanceof ServeError ? 2 : 1;
   }
+  // Listening for Ctrl-C before the URL is out: a Ctrl-C right after it still stops cleanly.
+  // The first Ctrl-C (or SIGTERM) stops gracefully: connections closed, workloads stopped, memory released. A second
+  // one during that finishes at once — the temporary download folder removed and the host's memory released — rather
+  // than killing the process with its temporary files left behind.
+  // A terminal's Ctrl-C under `npm start` can arrive twice at once (the terminal's and the one npm forwards): a repeat
+  // within REPEAT_MS of the first is that same Ctrl-C.
+  const REPEAT_MS = 1000;
+  let signals = 0;
+  let firstAt = 0;
+  let onSecond: (() => void) | undefined;
+  const onSignal = (signal: string): void => {
+    if (signals === 1 && Date.now() - firstAt < REPEAT_MS) return;
+    signals++;
+    if (signals === 1) {
+      firstAt = Date.now();
+      io.stderr.write(`hostmem serve: stopping (${signal})… (again to stop at once)\n`);
+      resolveStop?.();
+    } else if (signals === 2) {
+      io.stderr.write(`hostmem serve: stopping at once (${signal})\n`);
+      onSecond?.();
+    }
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  let resolveStop: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStop = resolve;
+  });
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   // The page opens the Processes view on `#processes/PID` (a fragment: never sent to the server). A token that
   // came from a file or the environment is not printed.
   const url = args.token ? server.urlWithoutToken : server.url;
@@ -357,20 +380,28 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     }
   }
 
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      io.stderr.write(`hostmem serve: stopping (${signal})…\n`);
-      resolveStop();
-    };
-    const onInt = (): void => stop('SIGINT');
-    const onTerm = (): void => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
-  await server.close();
-  await shutdown();
+  try {
+    await stopped;
+    const graceful = (async () => {
+      await server.close();
+      await shutdown();
+      return 'graceful' as const;
+    })();
+    const atOnce = new Promise<'at once'>((resolve) => {
+      onSecond = () => resolve('at once');
+    });
+    const how = await Promise.race([graceful, atOnce]);
+    if (how === 'at once') {
+      await downloads.close();
+      sampler.stop();
+      host.dispose();
+      io.stderr.write('hostmem serve: stopped\n');
+      return 130;
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
   io.stderr.write('hostmem serve: stopped\n');
   return 0;
 }

@@ -2,6 +2,10 @@
  * What `replay` and `report` say about a session's reading, in the same words: each damaged line as
  * `FILE:LINE: what is wrong (skipped)`, a summary of what was skipped, and the `--max-line-length` option.
  */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { LONGEST_LINE_BYTES } from '../../telemetry/line-reader';
 import { damageSummary, damageText, type SessionIntegrity } from '../../telemetry/session-reader';
 import { parseSize } from '../exec/values';
@@ -41,4 +45,23 @@ export function writeIntegrity(io: CliIo, command: string, path: string, integri
     io.stderr.write(
       `${command}: ${path}:${u.firstLine}: a "${kind}" record, a kind this hostmem does not know: passed over (${u.count} in all)\n`,
     );
+}
+
+/**
+ * A session given as a pipe (`hostmem report <(…)`, `/dev/stdin`) can be read only once, and a report reads its
+ * session twice (what kinds it holds, then the records): the pipe is copied once into a private temporary file,
+ * read from there and removed by `dispose`. A regular file is read where it is. `name` is what messages call it.
+ */
+export async function sessionSource(path: string): Promise<{ readonly path: string; dispose(): void }> {
+  if (!statSync(path).isFIFO()) return { path, dispose: () => undefined };
+  const folder = mkdtempSync(join(tmpdir(), 'hostmem-session-'));
+  const copy = join(folder, 'session');
+  const dispose = (): void => rmSync(folder, { recursive: true, force: true });
+  try {
+    await pipeline(createReadStream(path), createWriteStream(copy, { mode: 0o600 }));
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return { path: copy, dispose };
 }

@@ -1,5 +1,6 @@
 /** zod glue: fields parsed by our own parsers (so messages say what was expected), and issues as one line. */
 import { z } from 'zod';
+import { quote } from '../../vocabulary';
 import type { Parsed } from './parsed';
 
 /** A zod field that runs one of our parsers, so every message says what was expected and what was given. */
@@ -29,7 +30,7 @@ export function formatIssues(
         .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
         .join('');
       if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ');
+        const keys = issue.keys.map((key) => quote(key)).join(', ');
         const inside = where === '' ? '' : ` in "${where}"`;
         return `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}${inside} (fields: ${fieldsOf(issue.path).join(', ')})`;
       }

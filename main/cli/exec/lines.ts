@@ -58,11 +58,26 @@ export class LineWriter {
 
   /** Flush: for a file, end it; for stdout (which must not be ended), wait until what was written is out. */
   async close(end: boolean): Promise<void> {
+    try {
+      await this.finish(end);
+    } catch (error) {
+      // The stream's own error (ENOSPC…) says more than "write after destroy".
+      throw this.failure ?? error;
+    }
     if (this.failure) throw this.failure;
+  }
+
+  private async finish(end: boolean): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.stream.destroyed) {
+      // The 'error' that destroyed it comes once the stream is closed (a file stream closes its fd first).
+      if (!this.stream.closed) await new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
+      throw this.failure ?? new Error('the output stream was closed');
+    }
     if (end) {
       await new Promise<void>((resolve, reject) => {
         this.stream.once('error', reject);
-        this.stream.end(() => resolve());
+        this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
       });
     } else {
       await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@
  * Win32 flag names, both ways: parsing a request's flag fields (a name, `"A|B"`, an array of names, or a number)
  * and printing protections and states in results.
  */
-import { BASE_PROTECTIONS, MEM, PROTECTION_MODIFIERS } from '../../vocabulary';
+import { BASE_PROTECTIONS, MEM, PROTECTION_MODIFIERS, quote } from '../../vocabulary';
 import { MALLOC_EXECUTABLE, MALLOC_THREADSAFE } from '../../host/types';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
@@ -58,7 +58,7 @@ function parseToken(token: string, flags: FlagTable): Parsed<number> {
   const known = flags.names.get(name);
   if (known !== undefined) return parsed(known);
   if (NUMBER_TOKEN.test(name)) return parseDword(Number(name), flags.what);
-  return invalid(`unknown name ${JSON.stringify(name)} (${flags.what}: ${[...flags.names.keys()].join(', ')})`);
+  return invalid(`unknown name ${quote(name)} (${flags.what}: ${[...flags.names.keys()].join(', ')})`);
 }
 
 /**

@@ -192,3 +192,77 @@ test('LineWriter waits for drain and ends files', async () => {
   await writer.close(true);
   assert.equal(received.join(''), Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
 });
+
+test('liveIdsOnly (replay): only ids of live memory are kept — released, failed and address-less results are forgotten', async () => {
+  // Replay keeps one entry per live allocation rather than one per call: 400,000 recorded calls replay in a 40 MB
+  // heap (before: out of memory), and memory no longer grows with the length of the session.
+  const lines = [
+    '{"op":"VirtualAlloc","id":"a","address":null,"size":65536,"type":"MEM_RESERVE","protect":"PAGE_READWRITE","level":0}',
+    '{"op":"VirtualAlloc","id":"b","address":null,"size":65536,"type":"MEM_RESERVE","protect":"PAGE_READWRITE","level":0}',
+    '{"op":"VirtualFree","id":"f","address":"a","size":0,"type":"MEM_RELEASE"}',
+    '{"op":"VirtualQuery","id":"q","address":"b"}',
+    '{"op":"VirtualQuery","address":"a"}',
+    '{"op":"VirtualQuery","address":"q"}',
+    '{"op":"VirtualQuery","address":"b+0x10"}',
+    '{"op":"CreateMalloc","id":"h","type":0}',
+    '{"op":"Alloc","id":"x","malloc":"h","size":16,"level":0}',
+    '{"op":"Free","malloc":"h","address":"x"}',
+    '{"op":"Free","malloc":"h","address":"x"}',
+  ];
+  const host = createHost();
+  const out: Line[] = [];
+  try {
+    await runExec(lines, host, (line) => void out.push(JSON.parse(line) as Line), { liveIdsOnly: true });
+  } finally {
+    host.dispose();
+  }
+  assert.equal(out[2]?.hrName, 'S_OK');
+  assert.match(String(out[4]?.error), /unknown id "a"/, 'a released reservation is forgotten');
+  assert.match(String(out[5]?.error), /unknown id "q"/, 'a result without an address is not kept');
+  assert.equal(out[6]?.hrName, 'S_OK', 'live memory is still named');
+  assert.equal(out[9]?.hrName, 'S_OK');
+  assert.match(String(out[10]?.error), /unknown id "x"/, 'a freed heap block is forgotten');
+  // exec's own rule is unchanged: every id is kept.
+  const all = await exec(lines);
+  assert.equal(all.out[4]?.error, undefined, 'exec still knows "a" (VirtualQuery of the freed range answers)');
+  assert.match(String(all.out[5]?.error), /names line 4 \(VirtualQuery\), which has no address/);
+});
+
+test('error lines quote at most ~200 characters of a bad value, whatever its size', async () => {
+  const long = 'r'.repeat(10_000);
+  const { out } = await exec([
+    JSON.stringify({ op: long }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: long,
+      size: 1,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: 0,
+    }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: null,
+      size: long,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: 0,
+    }),
+    JSON.stringify({ op: 'VirtualAlloc', address: null, size: 1, type: long, protect: 'PAGE_READWRITE', level: 0 }),
+    JSON.stringify({
+      op: 'VirtualAlloc',
+      address: null,
+      size: 1,
+      type: 'MEM_RESERVE',
+      protect: 'PAGE_READWRITE',
+      level: long,
+    }),
+    JSON.stringify({ op: 'Sleep', ms: long }),
+  ]);
+  assert.equal(out.length, 6);
+  for (const line of out) {
+    const error = String(line.error);
+    assert.ok(error.length < 700, `${error.length} characters: ${error.slice(0, 120)}…`);
+    assert.match(error, /… \(10000 characters\)/);
+  }
+});

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HR, hresultName } from '../../host/hresult';
+import { MEM, quote } from '../../vocabulary';
 import type { HostEvent, HostMalloc, HostMemoryManager, HostResult } from '../../host/types';
 import { invalid, parsed, type Parsed } from './parsed';
 import { toHostPolicy } from './policy';
@@ -25,6 +26,13 @@ import type { ExecLine } from './lines';
 export interface ExecOptions {
   /** Interleave `{"event":"failure"|"notification",…}` lines as they happen (`--events`). */
   readonly events?: boolean;
+  /**
+   * Keep only the ids that name live memory or a heap (a successful VirtualAlloc, Alloc, DebugAlloc or
+   * CreateMalloc), and forget one when a VirtualFree(MEM_RELEASE) or Free names it exactly and succeeds. What a
+   * recorded session needs (its recorder only ever refers to live memory), in memory that follows the live
+   * allocations rather than the number of calls: `hostmem replay`. Default: every id is kept (exec's rule).
+   */
+  readonly liveIdsOnly?: boolean;
 }
 
 /** Writes one line (without its newline). May return a promise to ask the driver to wait (backpressure). */
@@ -67,7 +75,7 @@ export async function runExec(
   write: WriteLine,
   options: ExecOptions = {},
 ): Promise<ExecSummary> {
-  const driver = new Driver(host, write);
+  const driver = new Driver(host, write, options.liveIdsOnly ?? false);
   const unsubscribe = options.events ? host.subscribe((event) => driver.onEvent(event)) : undefined;
   try {
     let lineNumber = 0;
@@ -98,6 +106,7 @@ class Driver {
   constructor(
     private readonly host: HostMemoryManager,
     private readonly write: WriteLine,
+    private readonly liveIdsOnly = false,
   ) {}
 
   summary(): ExecSummary {
@@ -159,7 +168,14 @@ class Driver {
 
   private remember(line: number, request: Request, hr: number, produced: Pick<Named, 'address' | 'malloc'> = {}): void {
     if (request.id === undefined) return;
+    if (this.liveIdsOnly && (produced.address ?? produced.malloc ?? null) === null) return;
     this.names.set(String(request.id), { line, op: request.op, hr, ...produced });
+  }
+
+  /** With liveIdsOnly: memory released through an exact reference to its id is forgotten with it. */
+  private forget(spec: AddressSpec, hr: number): void {
+    if (this.liveIdsOnly && hr === HR.S_OK && spec.kind === 'reference' && spec.offset === 0)
+      this.names.delete(spec.id);
   }
 
   private async execute(line: number, request: Request): Promise<OutputLine> {
@@ -184,7 +200,9 @@ class Driver {
       }
       case 'VirtualFree': {
         const address = this.nonNullAddress(request.address, 'address');
-        return head(await host.VirtualFree(address, request.size, request.type));
+        const result = await host.VirtualFree(address, request.size, request.type);
+        if (request.type === MEM.RELEASE) this.forget(request.address, result.hr);
+        return head(result);
       }
       case 'VirtualQuery': {
         const result = await host.VirtualQuery(this.nonNullAddress(request.address, 'address'));
@@ -236,7 +254,9 @@ class Driver {
       }
       case 'Free': {
         const heap = this.heap(request.malloc);
-        return head(await heap.Free(this.nonNullAddress(request.address, 'address')));
+        const result = await heap.Free(this.nonNullAddress(request.address, 'address'));
+        this.forget(request.address, result.hr);
+        return head(result);
       }
       case 'Fill':
         return head(await host.Fill(this.nonNullAddress(request.address, 'address'), request.size, request.byte));
@@ -278,22 +298,19 @@ class Driver {
     if (spec.kind === 'null') return parsed(null);
     if (spec.kind === 'absolute') return parsed(spec.value);
     const named = this.names.get(spec.id);
-    if (!named)
-      return invalid(`field "${name}": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+    if (!named) return invalid(`field "${name}": unknown id ${quote(spec.id)} (no earlier result has that id)`);
     if (named.address === undefined) {
-      return invalid(
-        `field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), which has no address`,
-      );
+      return invalid(`field "${name}": ${quote(spec.id)} names line ${named.line} (${named.op}), which has no address`);
     }
     if (named.address === null) {
       return invalid(
-        `field "${name}": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), whose address is null ` +
+        `field "${name}": ${quote(spec.id)} names line ${named.line} (${named.op}), whose address is null ` +
           `(it failed with ${hresultName(named.hr)})`,
       );
     }
     const address = named.address + spec.offset;
     if (address < 0 || !Number.isSafeInteger(address)) {
-      return invalid(`field "${name}": ${JSON.stringify(spec.text)} is outside 0..2^53`);
+      return invalid(`field "${name}": ${quote(spec.text)} is outside 0..2^53`);
     }
     return parsed(address);
   }
@@ -304,16 +321,15 @@ class Driver {
       number = spec.value;
     } else {
       const named = this.names.get(spec.id);
-      if (!named)
-        throw new LineError(`field "malloc": unknown id ${JSON.stringify(spec.id)} (no earlier result has that id)`);
+      if (!named) throw new LineError(`field "malloc": unknown id ${quote(spec.id)} (no earlier result has that id)`);
       if (named.malloc === undefined) {
         throw new LineError(
-          `field "malloc": ${JSON.stringify(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`,
+          `field "malloc": ${quote(spec.id)} names line ${named.line} (${named.op}), not a CreateMalloc`,
         );
       }
       if (named.malloc === null) {
         throw new LineError(
-          `field "malloc": ${JSON.stringify(spec.id)} names line ${named.line}, whose CreateMalloc failed with ${hresultName(named.hr)}`,
+          `field "malloc": ${quote(spec.id)} names line ${named.line}, whose CreateMalloc failed with ${hresultName(named.hr)}`,
         );
       }
       number = named.malloc;

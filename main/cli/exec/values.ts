@@ -3,40 +3,18 @@
  * Each returns a value or a message that says what was expected and what was given.
  */
 import { LEVELS, MAX_TIMER_MS, type LevelName } from '../../host/types';
+import { parseSizeValue, quote } from '../../vocabulary';
 import { describeValue, invalid, parsed, type Parsed } from './parsed';
 
-const UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-};
-
-const SIZE_TEXT = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)?$/i;
 const HEX_TEXT = /^0x[0-9a-f]+$/i;
 
-const SIZE_HINT = 'a byte count or a string like "4096", "0x1000", "64KiB", "1MiB", "1GiB"';
-
-/** A byte count: a non-negative integer, or a string with an optional KiB/MiB/GiB/TiB unit (`"1.5MiB"`, `"0x1000"`). */
+/**
+ * A byte count: a non-negative integer, or a string with an optional KiB/MiB/GiB/TiB unit (`"1.5MiB"`, `"0x1000"`).
+ * The one size parser (main/vocabulary/quantities.ts), in this module's Parsed form.
+ */
 export function parseSize(value: unknown): Parsed<number> {
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) return invalid(`expected a size (${SIZE_HINT}), got ${value}`);
-    return parsed(value);
-  }
-  if (typeof value !== 'string') return invalid(`expected a size (${SIZE_HINT}), got ${describeValue(value)}`);
-  const text = value.trim();
-  if (HEX_TEXT.test(text)) return checkSize(Number(text), value);
-  const match = SIZE_TEXT.exec(text);
-  const unit = match ? UNITS[(match[2] ?? 'b').toLowerCase()] : undefined;
-  if (!match || unit === undefined) return invalid(`expected a size (${SIZE_HINT}), got ${JSON.stringify(value)}`);
-  return checkSize(Number(match[1]) * unit, value);
-}
-
-function checkSize(bytes: number, text: string): Parsed<number> {
-  if (!Number.isSafeInteger(bytes))
-    return invalid(`size ${JSON.stringify(text)} is not a whole number of bytes below 2^53`);
-  return parsed(bytes);
+  const size = parseSizeValue(value);
+  return size.ok ? parsed(size.value) : invalid(size.error);
 }
 
 /** An address as written in a request, before references are resolved. */
@@ -74,7 +52,7 @@ export function parseAddress(value: unknown, isId: (id: string) => boolean): Par
   if (match) {
     const [, id = '', sign, amount = '0'] = match;
     const magnitude = Number(amount);
-    if (!Number.isSafeInteger(magnitude)) return invalid(`offset in ${JSON.stringify(text)} is above 2^53`);
+    if (!Number.isSafeInteger(magnitude)) return invalid(`offset in ${quote(text)} is above 2^53`);
     return parsed({ kind: 'reference', id: id.trim(), offset: sign === '-' ? -magnitude : magnitude, text });
   }
   return parsed({ kind: 'reference', id: text, offset: 0, text });
@@ -85,7 +63,7 @@ export function parseLevel(value: unknown): Parsed<number> {
   if (typeof value === 'string') {
     const index = LEVELS.indexOf(value as LevelName);
     if (index >= 0) return parsed(index);
-    return invalid(`unknown level ${JSON.stringify(value)} (levels: ${LEVELS.join(', ')}, or 0, 1, 2)`);
+    return invalid(`unknown level ${quote(value)} (levels: ${LEVELS.join(', ')}, or 0, 1, 2)`);
   }
   if (typeof value === 'number' && Number.isSafeInteger(value)) return parsed(value);
   return invalid(`expected a level (${LEVELS.join(', ')}, or 0, 1, 2), got ${describeValue(value)}`);
@@ -114,7 +92,7 @@ export function parseMs(value: unknown): Parsed<number> {
 export function parseId(value: unknown): Parsed<string | number> {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return parsed(value);
   if (typeof value === 'string' && value.trim() !== '' && value === value.trim()) {
-    if (HEX_TEXT.test(value)) return invalid(`id ${JSON.stringify(value)} looks like a hex address; pick another name`);
+    if (HEX_TEXT.test(value)) return invalid(`id ${quote(value)} looks like a hex address; pick another name`);
     return parsed(value);
   }
   return invalid(

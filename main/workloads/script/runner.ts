@@ -66,6 +66,9 @@ interface WorkerMessage {
   readonly ms?: unknown;
 }
 
+/** How long the parent serves queued script calls before it lets timers and signals run. */
+const DRAIN_SLICE_MS = 5;
+
 const MAX_LOG_LINE = 2000;
 const MAX_LOG_LINES = 10_000;
 
@@ -131,6 +134,8 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
       backend: host.backend,
       pageSize: host.pageSize,
       allocationGranularity: host.allocationGranularity,
+      maxPending: p.maxPending,
+      maxCalls: p.maxCalls,
     },
     resourceLimits: { maxOldGenerationSizeMb: p.memoryLimitMb },
     stdout: true,
@@ -223,7 +228,7 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
 
     run.onPauseChange((paused) => {
       lastActivity = performance.now();
-      if (!paused) for (const m of queue.splice(0)) handle(m);
+      if (!paused) scheduleDrain();
     });
 
     const reject = (id: number, message: string, type: 'TypeError' | 'Error' = 'TypeError'): void => {
@@ -336,6 +341,42 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
       }
     };
 
+    // Calls wait in `queue` and are served in slices of DRAIN_SLICE_MS, each its own macrotask: a script that posts
+    // thousands of calls at once never holds the event loop, so the duration timer, the stop grace and Ctrl+C run
+    // on time (the worker itself stops posting at maxPending calls in flight).
+    let draining = false;
+    const drain = (): void => {
+      draining = false;
+      const until = performance.now() + DRAIN_SLICE_MS;
+      while (!settled && !run.paused && queue.length > 0) {
+        const m = queue.shift()!;
+        call(m.id as number, m.method, m.args);
+        if (performance.now() >= until) break;
+      }
+      if (!settled && !run.paused && queue.length > 0) scheduleDrain();
+    };
+    const scheduleDrain = (): void => {
+      if (draining || run.paused) return;
+      draining = true;
+      setImmediate(drain);
+    };
+    // A call that arrives while nothing waits is served at once (a script that awaits each call pays no extra hop),
+    // as long as this turn of the event loop has not spent DRAIN_SLICE_MS on calls already.
+    let sliceStart = 0;
+    let inSlice = false;
+    const mayServeNow = (): boolean => {
+      if (run.paused || queue.length > 0 || draining) return false;
+      const now = performance.now();
+      if (!inSlice) {
+        inSlice = true;
+        sliceStart = now;
+        setImmediate(() => {
+          inSlice = false;
+        });
+      }
+      return now - sliceStart < DRAIN_SLICE_MS;
+    };
+
     const handle = (m: WorkerMessage): void => {
       if (settled) return;
       lastActivity = performance.now();
@@ -346,8 +387,12 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
             ledger.rejectedCalls++;
             return;
           }
-          if (run.paused) queue.push(m);
-          else call(m.id, m.method, m.args);
+          if (mayServeNow()) {
+            call(m.id, m.method, m.args);
+            return;
+          }
+          queue.push(m);
+          scheduleDrain();
           return;
         }
         case 'log':
@@ -360,6 +405,13 @@ function bridge(run: WorkloadRun, url: string, p: ScriptParams): Promise<void> {
           return;
         case 'done':
           settle(undefined);
+          return;
+        case 'flood':
+          // Calls still queued are never made: the script is ending (settle clears the queue).
+          settle({
+            reason: 'flood',
+            error: typeof m.message === 'string' && m.message !== '' ? m.message.slice(0, 200) : 'too many host calls',
+          });
           return;
         case 'error':
           settle({ reason: 'error', error: typeof m.message === 'string' ? m.message : 'the script failed' });

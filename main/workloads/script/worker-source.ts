@@ -15,6 +15,7 @@
  *                    { t: 'sleep', ms }                ctx.sleep: the hang watchdog allows for it
  *                    { t: 'done' }                     the default export resolved
  *                    { t: 'error', message, stack }    it threw / rejected, or the module could not be loaded
+ *                    { t: 'flood', message }           too many calls in flight, or too many calls: none is posted more
  *   parent → worker  { t: 'result', id, result }       the host's answer
  *                    { t: 'reject', id, message, type } the parent refused the call (unknown method, bad argument, …)
  *                    { t: 'stop' }                     ctx.signal aborts; the script has stopGraceMs to return
@@ -25,7 +26,7 @@
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { url, seed, rate, backend, pageSize, allocationGranularity } = workerData;
+const { url, seed, rate, backend, pageSize, allocationGranularity, maxPending, maxCalls } = workerData;
 
 function seededRandom(s) {
   let a = s >>> 0;
@@ -44,7 +45,26 @@ const callbacks = [];
 let nextId = 1;
 let calls = 0;
 
+// A script that calls faster than it awaits (a loop of host calls without await) is stopped here, in its own
+// thread, once maxPending calls wait for an answer or it made more than maxCalls: nothing more is posted, so the
+// parent never holds a flood of messages and stays free to stop it (duration, Ctrl+C).
+// Every refused call gets the same settled promise: a loop of millions of calls costs no memory.
+let flooded;
+
+function flood(reason) {
+  if (!flooded) {
+    parentPort.postMessage({ t: 'flood', message: reason });
+    flooded = Promise.reject(new Error('host calls refused: ' + reason));
+    flooded.catch(() => undefined);
+  }
+  return flooded;
+}
+
 function call(method, args) {
+  if (flooded) return flooded;
+  if (maxPending > 0 && pending.size >= maxPending)
+    return flood('more than ' + maxPending + ' host calls in flight at once (maxPending)');
+  if (maxCalls > 0 && calls >= maxCalls) return flood('more than ' + maxCalls + ' host calls (maxCalls)');
   return new Promise((resolve, reject) => {
     const id = nextId++;
     pending.set(id, { resolve, reject });

@@ -6,6 +6,19 @@
 hm_state hm_books;
 hm_ring hm_events;
 
+typedef struct tally {
+  _Atomic uint64_t calls[9];
+  _Atomic uint64_t frees;
+  _Atomic uint64_t bytes;
+  uint64_t pad[5]; /* a block to itself: 128 bytes, two cache lines */
+} tally;
+#define MAX_TALLIES 4096
+#define TALLIES_PER_PAGE 256
+static _Atomic(tally *) tallies[MAX_TALLIES];
+static _Atomic(tally *) tally_pages[MAX_TALLIES / TALLIES_PER_PAGE];
+static _Atomic unsigned n_tallies;
+static tally shared_tally;
+
 static _Atomic(hm_policy *) current_policy;
 
 /* ------------------------------------------------------------------------------------------------ the ring */
@@ -291,4 +304,156 @@ void hm_counters_fill(hm_counters *out) {
   out->heap = (uint64_t)atomic_load(&hm_books.heap);
   out->waits = atomic_load(&hm_books.waits);
   out->state = atomic_load(&hm_books.unavailable) ? HM_STATE_UNAVAILABLE : HM_STATE_AVAILABLE;
+  out->heap_peak = (uint64_t)atomic_load(&hm_books.heap_peak);
+  for (unsigned t = 0; t < atomic_load(&n_tallies) && t < MAX_TALLIES; t++) {
+    tally *y = atomic_load(&tallies[t]);
+    if (!y) continue;
+    for (unsigned i = 0; i < 9; i++) out->unsent[i] += atomic_load_explicit(&y->calls[i], memory_order_relaxed);
+    out->unsent_frees += atomic_load_explicit(&y->frees, memory_order_relaxed);
+    out->unsent_bytes += atomic_load_explicit(&y->bytes, memory_order_relaxed);
+  }
+  for (unsigned i = 0; i < 9; i++) out->unsent[i] += atomic_load(&shared_tally.calls[i]);
+  out->unsent_frees += atomic_load(&shared_tally.frees);
+  out->unsent_bytes += atomic_load(&shared_tally.bytes);
+}
+
+/* ------------------------------------------------------------------------------------ counted, not sent */
+
+/*
+ * Each thread counts in a block of its own (from the agent's pages, never freed: the reader may sum a thread's counts
+ * after it exited), so that the hot path is a plain add on a line no other writer touches. Past MAX_TALLIES threads,
+ * one shared block with atomic adds.
+ */
+static _Thread_local tally *my_tally;
+
+static tally *tally_of_thread(void) {
+  if (my_tally) return my_tally;
+  unsigned i = atomic_fetch_add(&n_tallies, 1);
+  if (i >= MAX_TALLIES) return my_tally = &shared_tally;
+  if (i % TALLIES_PER_PAGE == 0) {
+    tally *page = hm_platform_pages(TALLIES_PER_PAGE * sizeof(tally));
+    if (!page) return my_tally = &shared_tally;
+    atomic_store(&tally_pages[i / TALLIES_PER_PAGE], page);
+  }
+  tally *page;
+  while (!(page = atomic_load(&tally_pages[i / TALLIES_PER_PAGE]))) hm_platform_yield();
+  my_tally = &page[i % TALLIES_PER_PAGE];
+  atomic_store(&tallies[i], my_tally);
+  return my_tally;
+}
+
+void hm_count_unsent(unsigned op, uint64_t bytes) {
+  tally *t = tally_of_thread();
+  unsigned i = op - HM_OP_MALLOC;
+  if (i >= 9) return;
+  if (t == &shared_tally) {
+    atomic_fetch_add(&t->calls[i], 1);
+    atomic_fetch_add(&t->bytes, bytes);
+    return;
+  }
+  atomic_store_explicit(&t->calls[i], atomic_load_explicit(&t->calls[i], memory_order_relaxed) + 1, memory_order_relaxed);
+  atomic_store_explicit(&t->bytes, atomic_load_explicit(&t->bytes, memory_order_relaxed) + bytes, memory_order_relaxed);
+}
+
+void hm_count_unsent_free(void) {
+  tally *t = tally_of_thread();
+  if (t == &shared_tally) atomic_fetch_add(&t->frees, 1);
+  else atomic_store_explicit(&t->frees, atomic_load_explicit(&t->frees, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+void hm_heap_grew(int64_t now) {
+  int64_t peak = atomic_load_explicit(&hm_books.heap_peak, memory_order_relaxed);
+  while (now > peak && !atomic_compare_exchange_weak_explicit(&hm_books.heap_peak, &peak, now, memory_order_relaxed,
+                                                                memory_order_relaxed)) {
+  }
+}
+
+/*
+ * The sampled blocks: an exact set under a spin lock, with a counting filter in front so that the free of a block
+ * that was not sampled (nearly every free) costs one relaxed load and no lock.
+ */
+#define FILTER_BITS 16
+static _Atomic uint8_t sampled_filter[1u << FILTER_BITS];
+static uint64_t *sampled_keys;
+static size_t sampled_cap, sampled_count;
+static atomic_flag sampled_lock = ATOMIC_FLAG_INIT;
+
+static inline size_t addr_hash(uint64_t a) { return (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull >> 20); }
+
+static void lock_sampled(void) {
+  while (atomic_flag_test_and_set_explicit(&sampled_lock, memory_order_acquire)) hm_platform_yield();
+}
+static void unlock_sampled(void) { atomic_flag_clear_explicit(&sampled_lock, memory_order_release); }
+
+static int sampled_insert_locked(uint64_t key);
+
+static int sampled_grow(void) {
+  size_t cap = sampled_cap ? sampled_cap * 2 : 4096;
+  uint64_t *old = sampled_keys;
+  size_t old_cap = sampled_cap;
+  uint64_t *keys = hm_platform_pages(cap * sizeof(uint64_t));
+  if (!keys) return -1;
+  sampled_keys = keys;
+  sampled_cap = cap;
+  sampled_count = 0;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i]) sampled_insert_locked(old[i]);
+  if (old) hm_platform_free_pages(old, old_cap * sizeof(uint64_t));
+  return 0;
+}
+
+static int sampled_insert_locked(uint64_t key) {
+  if ((sampled_count + 1) * 2 > sampled_cap && sampled_grow() != 0) return -1;
+  for (size_t i = addr_hash(key) & (sampled_cap - 1);; i = (i + 1) & (sampled_cap - 1)) {
+    if (sampled_keys[i] == key) return 0;
+    if (sampled_keys[i] == 0) {
+      sampled_keys[i] = key;
+      sampled_count++;
+      return 0;
+    }
+  }
+}
+
+void hm_sampled_add(uint64_t address) {
+  lock_sampled();
+  if (sampled_insert_locked(address) == 0) {
+    _Atomic uint8_t *f = &sampled_filter[addr_hash(address) & ((1u << FILTER_BITS) - 1)];
+    if (atomic_load_explicit(f, memory_order_relaxed) < 255) atomic_fetch_add_explicit(f, 1, memory_order_relaxed);
+  }
+  unlock_sampled();
+}
+
+int hm_sampled_remove(uint64_t address) {
+  _Atomic uint8_t *f = &sampled_filter[addr_hash(address) & ((1u << FILTER_BITS) - 1)];
+  if (atomic_load_explicit(f, memory_order_relaxed) == 0) return 0;
+  int found = 0;
+  lock_sampled();
+  if (sampled_cap) {
+    size_t mask = sampled_cap - 1, i = addr_hash(address) & mask;
+    for (;; i = (i + 1) & mask) {
+      if (sampled_keys[i] == 0) break;
+      if (sampled_keys[i] == address) {
+        found = 1;
+        break;
+      }
+    }
+    if (found) {
+      /* Backward-shift deletion: no tombstones. */
+      size_t hole = i;
+      for (size_t j = (i + 1) & mask; sampled_keys[j]; j = (j + 1) & mask) {
+        size_t home = addr_hash(sampled_keys[j]) & mask;
+        int between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!between) {
+          sampled_keys[hole] = sampled_keys[j];
+          hole = j;
+        }
+      }
+      sampled_keys[hole] = 0;
+      sampled_count--;
+      uint8_t v = atomic_load_explicit(f, memory_order_relaxed);
+      if (v > 0 && v < 255) atomic_fetch_sub_explicit(f, 1, memory_order_relaxed);
+    }
+  }
+  unlock_sampled();
+  return found;
 }

@@ -75,6 +75,7 @@ typedef struct hm_state {
   _Atomic uint64_t early;
   _Atomic uint64_t skipped;
   _Atomic uint64_t waits;
+  _Atomic int64_t heap_peak;
   _Atomic int unavailable;
   _Atomic int tracing; /* 1 while events are recorded and the policy applied */
 } hm_state;
@@ -100,5 +101,15 @@ void hm_os_failure(uint8_t level);
 void hm_record(const hm_event *event, const uint64_t *frames, unsigned nframes);
 
 void hm_counters_fill(hm_counters *out);
+
+/* ---- heap calls counted, not sent (HM_POLICY_SAMPLED_HEAP) */
+/* Count a successful heap call that carries no stack (op HM_OP_MALLOC..HM_OP_PVALLOC; bytes asked). */
+void hm_count_unsent(unsigned op, uint64_t bytes);
+void hm_count_unsent_free(void);
+/* After the heap counter grew: keep its peak. */
+void hm_heap_grew(int64_t now);
+/* The blocks whose allocation was sent (sampled): their free is sent too. Lock-free check first. */
+void hm_sampled_add(uint64_t address);
+int hm_sampled_remove(uint64_t address); /* 1 when it was there */
 
 #endif

@@ -664,6 +664,10 @@ HM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, .
 
 /* The heap family. */
 
+/* Under HM_POLICY_SAMPLED_HEAP a successful heap call without a stack is counted, not sent; a block whose allocation was
+ * sent is remembered, so that its free is sent too. */
+static inline int sampled_mode(const hm_policy *policy) { return (policy->wire.flags & HM_POLICY_SAMPLED_HEAP) != 0; }
+
 static size_t usable(void *p) { return p && real.usable ? real.usable(p) : 0; }
 
 /* One allocation through the policy: `call` does the real work inside the allocator. */
@@ -692,7 +696,8 @@ static void *heap_alloc(unsigned op, size_t size, size_t alignment, alloc_call c
     tls_busy = 1;
     if (p) {
       size_t u = usable(p);
-      atomic_fetch_add_explicit(&hm_books.heap, (int64_t)u - pre, memory_order_relaxed);
+      int64_t add = (int64_t)u - pre;
+      hm_heap_grew(atomic_fetch_add_explicit(&hm_books.heap, add, memory_order_relaxed) + add);
       e.extra = u;
     } else {
       e.err = ENOMEM;
@@ -705,7 +710,12 @@ static void *heap_alloc(unsigned op, size_t size, size_t alignment, alloc_call c
   }
   e.result = (uint8_t)result;
   e.size = size, e.ret = (uint64_t)p, e.flags = (uint32_t)alignment;
-  hm_record(&e, frames, nframes);
+  if (result == HM_RESULT_OK && sampled_mode(policy) && nframes == 0) {
+    hm_count_unsent(op, size);
+  } else {
+    hm_record(&e, frames, nframes);
+    if (p && sampled_mode(policy)) hm_sampled_add((uint64_t)p);
+  }
   *refused = result != HM_RESULT_OK;
   /* A refusal may be the program's last act (it crashes on NULL): hostmem has it before the program sees it. */
   if (result != HM_RESULT_OK) flush_now();
@@ -767,16 +777,23 @@ HM_EXPORT void free(void *p) {
     return;
   }
   size_t u = usable(p);
-  hm_event e;
-  event_init(&e, HM_OP_FREE);
-  e.addr = (uint64_t)p, e.extra = u;
+  const hm_policy *policy = hm_policy_current();
+  /* Under sampled heap events, the free of a block whose allocation was not sent is only counted. */
+  int send = !sampled_mode(policy) || hm_sampled_remove((uint64_t)p);
   tls_busy = 0;
   tls_in_heap = 1;
   real.free(p);
   tls_in_heap = 0;
   tls_busy = 1;
   atomic_fetch_sub_explicit(&hm_books.heap, (int64_t)u, memory_order_relaxed);
-  hm_record(&e, NULL, 0);
+  if (send) {
+    hm_event e;
+    event_init(&e, HM_OP_FREE);
+    e.addr = (uint64_t)p, e.extra = u;
+    hm_record(&e, NULL, 0);
+  } else {
+    hm_count_unsent_free();
+  }
   leave();
 }
 
@@ -803,6 +820,8 @@ HM_EXPORT void *realloc(void *p, size_t n) {
     if (policy->wire.sample_bytes) e.aflags |= HM_EV_SAMPLED;
   }
   int result = HM_RESULT_OK;
+  /* Out of the sampled set before the real call frees it (another thread may get the address at once). */
+  int old_sent = sampled_mode(policy) && p && hm_sampled_remove((uint64_t)p);
   if (n > 0) {
     e.level = hm_level_for(policy, HM_OP_REALLOC, n, frames, nframes);
     result = hm_admit(policy, HM_OP_REALLOC, e.level, n, grow > 0 ? grow : 0, 0, 1);
@@ -816,8 +835,8 @@ HM_EXPORT void *realloc(void *p, size_t n) {
     tls_busy = 1;
     if (q || n == 0) {
       size_t after = usable(q);
-      atomic_fetch_add_explicit(&hm_books.heap, (int64_t)after - (int64_t)before - (grow > 0 ? grow : 0),
-                                memory_order_relaxed);
+      int64_t add = (int64_t)after - (int64_t)before - (grow > 0 ? grow : 0);
+      hm_heap_grew(atomic_fetch_add_explicit(&hm_books.heap, add, memory_order_relaxed) + add);
       e.extra = after;
     } else {
       e.err = ENOMEM;
@@ -831,7 +850,14 @@ HM_EXPORT void *realloc(void *p, size_t n) {
   e.result = (uint8_t)result;
   e.addr = (uint64_t)p, e.size = n, e.ret = (uint64_t)q;
   e.flags = (uint32_t)before; /* the old block's usable size, so the books need not look it up */
-  hm_record(&e, frames, nframes);
+  /* Sent when it failed, carries a stack, or moves a block whose allocation was sent; else counted. */
+  if (old_sent && result != HM_RESULT_OK) hm_sampled_add((uint64_t)p); /* the old block stays */
+  if (result == HM_RESULT_OK && sampled_mode(policy) && nframes == 0 && !old_sent) {
+    hm_count_unsent(HM_OP_REALLOC, n);
+  } else {
+    hm_record(&e, frames, nframes);
+    if (q && sampled_mode(policy)) hm_sampled_add((uint64_t)q);
+  }
   if (result != HM_RESULT_OK) flush_now();
   leave();
   if (result != HM_RESULT_OK) errno = ENOMEM;
@@ -1074,7 +1100,7 @@ static int send_counters(void) {
 static void *drain_main(void *unused) {
   (void)unused;
   tls_busy = 1; /* nothing this thread does is the program's */
-  uint64_t last_counters = 0;
+  uint64_t last_counters = 0, last_modules = 0;
   unsigned idle_us = 200;
   while (atomic_load(&hm_books.tracing)) {
     pthread_mutex_lock(&drain_lock);
@@ -1085,10 +1111,13 @@ static void *drain_main(void *unused) {
       break;
     }
     uint64_t now = hm_platform_now_ns();
-    if (now - last_counters > 1000000000ull) {
+    /* The counters carry what sampled heap calls did not send: every 100 ms; the module list is looked at every s. */
+    if (now - last_counters > 100000000ull) {
+      int modules = now - last_modules > 1000000000ull;
       last_counters = now;
+      if (modules) last_modules = now;
       pthread_mutex_lock(&drain_lock);
-      int rc = send_modules(0) | send_counters();
+      int rc = (modules ? send_modules(0) : 0) | send_counters();
       pthread_mutex_unlock(&drain_lock);
       if (rc != 0) {
         detach("lost the connection to hostmem");

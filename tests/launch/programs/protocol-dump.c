@@ -14,7 +14,7 @@ int main(void) {
   VAL(HM_MSG_HELLO); VAL(HM_MSG_EVENTS); VAL(HM_MSG_MODULES); VAL(HM_MSG_COUNTERS); VAL(HM_MSG_BYE);
   VAL(HM_MSG_WELCOME); VAL(HM_MSG_POLICY); VAL(HM_MSG_RESET);
   VAL(HM_OS_LINUX); VAL(HM_OS_WINDOWS); VAL(HM_HELLO_FORKED); VAL(HM_DECISION_DROP); VAL(HM_DECISION_TRACE);
-  VAL(HM_POLICY_UNAVAILABLE); VAL(HM_POLICY_FOLLOW_FORKS);
+  VAL(HM_POLICY_UNAVAILABLE); VAL(HM_POLICY_FOLLOW_FORKS); VAL(HM_POLICY_SAMPLED_HEAP);
   VAL(HM_FAULT_PROBABILITY); VAL(HM_FAULT_EVERY_NTH); VAL(HM_FAULT_AFTER_BYTES); VAL(HM_LEVEL_ANY); VAL(HM_LEVEL_NONE);
   VAL(HM_OP_MMAP); VAL(HM_OP_MUNMAP); VAL(HM_OP_MPROTECT); VAL(HM_OP_MADVISE); VAL(HM_OP_MREMAP);
   VAL(HM_OP_MALLOC); VAL(HM_OP_CALLOC); VAL(HM_OP_REALLOC); VAL(HM_OP_FREE); VAL(HM_OP_POSIX_MEMALIGN);
@@ -45,7 +45,8 @@ int main(void) {
   OFF(hm_module, load_bias); OFF(hm_module, start); OFF(hm_module, end); OFF(hm_module, path_length);
   OFF(hm_counters, events); OFF(hm_counters, nested); OFF(hm_counters, early); OFF(hm_counters, skipped);
   OFF(hm_counters, committed); OFF(hm_counters, reserved); OFF(hm_counters, heap); OFF(hm_counters, waits);
-  OFF(hm_counters, state);
+  OFF(hm_counters, state); OFF(hm_counters, heap_peak); OFF(hm_counters, unsent); OFF(hm_counters, unsent_frees);
+  OFF(hm_counters, unsent_bytes);
   printf("\"end\":0}\n");
   return 0;
 }
