@@ -569,6 +569,7 @@ static LPVOID WINAPI hook_HeapAlloc(HANDLE heap, DWORD flags, SIZE_T size) {
       /* A Windows heap block's size (HeapSize) is the size asked, on Windows and in Wine: no need to ask it. */
       int64_t usable = (int64_t)size;
       heap_charge(heap, usable);
+      hm_heap_grew(atomic_load_explicit(&hm_books.heap, memory_order_relaxed));
       e.extra = (uint64_t)usable;
       SetLastError(saved);
     } else {
@@ -616,6 +617,7 @@ static LPVOID WINAPI hook_HeapReAlloc(HANDLE heap, DWORD flags, LPVOID old, SIZE
       int64_t after = (int64_t)size; /* HeapSize of the new block: the size asked */
       atomic_fetch_add_explicit(&hm_books.heap, after - (int64_t)before - (grow > 0 ? grow : 0), memory_order_relaxed);
       heap_charge(heap, after - (int64_t)before);
+      hm_heap_grew(atomic_load_explicit(&hm_books.heap, memory_order_relaxed));
       e.extra = (uint64_t)after;
       SetLastError(saved);
     } else {
