@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
-import { buildAgent } from './build-agent.mjs';
+import { buildAgent, buildWindowsAgent, buildWindowsTestPrograms } from './build-agent.mjs';
 import { findFiles, formatDuration, isMain, repoRelative, repoRoot } from './util.mjs';
 
 const cliEntry = join(repoRoot, 'main', 'cli', 'index.ts');
@@ -130,6 +130,9 @@ export async function buildNode({ quiet = false } = {}) {
     Promise.resolve().then(() => {
       const agent = buildAgent({ quiet: true });
       built.agent = agent.built ? 'out/agent/libhostmem-agent.so' : `no agent (${agent.reason})`;
+      const windows = buildWindowsAgent({ quiet: true });
+      if (windows.built) buildWindowsTestPrograms();
+      built.agent += windows.built ? ', out/agent/hostmem-agent.dll' : ', no Windows agent';
     }),
   );
 

@@ -8,7 +8,9 @@
 // (@koromix/koffi-win32-x64), both via scripts/fetch-win32-natives.mjs, and a Wine prefix in the temp folder.
 // Where Wine is missing it says how to install it and exits 0 ("skipped"), except under CI=true, where a missing
 // Wine is a failure. On Windows itself the normal node test leg already runs the win32 backend natively.
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from './fetch-win32-natives.mjs';
 import { compiledTestFiles, formatDuration, isMain, parseNodeTestSummary, repoRoot } from './util.mjs';
@@ -95,6 +97,13 @@ export async function runWin32Leg({ files, log = (line) => console.log(line) } =
     cliNote = cliOk ? '; hostmem --help OK' : '; hostmem --help FAILED';
   }
 
+  // A session recorded by `hostmem launch` under Wine must report on Linux (the same session format).
+  const session = await checkWineSession(nodeExe, log);
+  if (session) {
+    cliOk &&= session.ok;
+    cliNote += `; ${session.note}`;
+  }
+
   const skipped = counts.skipped + counts.todo;
   const message =
     `win32 (Wine): ${counts.tests} tests ran under Wine, ${counts.pass} passed, ${counts.fail} failed` +
@@ -105,6 +114,48 @@ export async function runWin32Leg({ files, log = (line) => console.log(line) } =
     counts,
     message: counts.tests === 0 ? `${message}: no tests ran` : message,
   };
+}
+
+/**
+ * `hostmem launch --record` of wincalls.exe under Wine, then `hostmem report` of that session with this (Linux)
+ * Node: the report must rebuild the program's books (1 MiB reserved, 192 KiB committed at the peak, no damage).
+ * null when there is nothing to check with (no CLI, no Windows agent or test program built).
+ */
+async function checkWineSession(nodeExe, log) {
+  const cli = join(repoRoot, 'out', 'cli', 'hostmem.js');
+  const program = join(repoRoot, 'out', 'tests', 'launch', 'programs', 'wincalls.exe');
+  if (!existsSync(cli) || !existsSync(program) || !existsSync(join(repoRoot, 'out', 'agent', 'hostmem-agent.dll'))) {
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hostmem-wine-session-'));
+  try {
+    const sessionFile = join(dir, 'wincalls.session');
+    const recorded = await runUnderWine(
+      nodeExe,
+      [toWindowsPath(cli), 'launch', '--record', toWindowsPath(sessionFile), '--', toWindowsPath(program), 'known'],
+      { timeoutMs: 120_000 },
+    );
+    if (recorded.code !== 0 || !existsSync(sessionFile)) {
+      process.stderr.write(recorded.stdout + recorded.stderr);
+      return { ok: false, note: `hostmem launch --record under Wine FAILED (exit ${recorded.code})` };
+    }
+    const reportFile = join(dir, 'report.json');
+    const report = spawnSync(process.execPath, [cli, 'report', sessionFile, '--out', reportFile], { encoding: 'utf8' });
+    const r = report.status === 0 ? JSON.parse(readFileSync(reportFile, 'utf8')) : null;
+    const ok =
+      r !== null &&
+      r.host.backend === 'win32' &&
+      r.source.damaged === 0 &&
+      r.summary.peak.reserved === 1 << 20 &&
+      r.summary.peak.committed === 3 << 16;
+    if (!ok) process.stderr.write(`${report.stderr}${r ? JSON.stringify(r.summary) : ''}\n`);
+    log(
+      `win32 (Wine): a session recorded by hostmem launch under Wine ${ok ? 'reports on Linux' : 'FAILED to report on Linux'}`,
+    );
+    return { ok, note: ok ? 'Wine launch session reports on Linux' : 'Wine launch session report FAILED' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (isMain(import.meta.url)) {

@@ -27,7 +27,7 @@ import {
   type MemoryAvailable,
   type Region,
 } from '../host';
-import { LEVELS, PAGE, type Backend } from '../vocabulary';
+import { LEVELS, MEM, PAGE, type Backend } from '../vocabulary';
 import { AddressTable } from './address-table';
 import { EV, OP, OP_FUNCTION, RESULT } from './protocol';
 import type { AgentEvent, EventColumns } from './wire';
@@ -479,6 +479,17 @@ export class LaunchBooks {
       case OP.MREMAP:
         this.remapped(addr, size, ret, extra, aflags, stack, time);
         break;
+      case OP.VIRTUAL_ALLOC:
+      case OP.VIRTUAL_FREE:
+      case OP.VIRTUAL_PROTECT:
+      case OP.VIRTUAL_QUERY:
+      case OP.HEAP_CREATE:
+      case OP.HEAP_DESTROY:
+      case OP.HEAP_ALLOC:
+      case OP.HEAP_REALLOC:
+      case OP.HEAP_FREE:
+        this.applyWindows(op, levelCode, prot, aflags, flags, addr, size, ret, extra, stack, time);
+        break;
       default:
         break;
     }
@@ -742,6 +753,178 @@ export class LaunchBooks {
     };
     this.regions.insert(region);
     this.emitRegion({ change: 'reserve', base: region.base, size: newSize, level: region.level, tag: region.tag });
+  }
+
+  // ------------------------------------------------------------------------------------------ Windows calls
+  //
+  // The Windows agent's calls (native/agent/windows/agent.c), kept by its rules: a VirtualAlloc that reserves is one
+  // region for the whole reservation (never split: VirtualFree releases it by its base), a commit charges the pages
+  // of the range not yet committed, a decommit or a release gives back the committed ones; VirtualProtect changes
+  // the protection of committed pages only; heap blocks are IHostMalloc blocks, and HeapDestroy frees every block of
+  // a heap the books saw created. Calls on reservations the books never saw pass through uncharged, as in the agent.
+
+  /** Heap blocks → the heap that holds them (HeapAlloc's first argument), for HeapDestroy. */
+  private readonly blockHeap = new Map<number, number>();
+  private readonly createdHeaps = new Set<number>();
+
+  private applyWindows(
+    op: number,
+    levelCode: number,
+    prot: number,
+    aflags: number,
+    flags: number,
+    addr: number,
+    size: number,
+    ret: number,
+    extra: number,
+    stack: number,
+    time: number,
+  ): void {
+    switch (op) {
+      case OP.VIRTUAL_ALLOC:
+        this.virtualAlloc(addr, size, ret, flags, prot, stack, time);
+        break;
+      case OP.VIRTUAL_FREE:
+        this.virtualFree(addr, size, flags);
+        break;
+      case OP.VIRTUAL_PROTECT:
+        this.virtualProtect(addr, size, ret, prot);
+        break;
+      case OP.HEAP_CREATE:
+        if (ret !== 0) this.createdHeaps.add(ret);
+        break;
+      case OP.HEAP_DESTROY:
+        this.heapDestroyed(addr);
+        break;
+      case OP.HEAP_ALLOC:
+        if (ret === 0) break;
+        this.allocated(ret, size, extra, stack, levelCode, time, aflags);
+        this.blockHeap.set(ret, addr);
+        break;
+      case OP.HEAP_REALLOC: {
+        const heap = this.blockHeap.get(addr);
+        this.blockHeap.delete(addr);
+        this.reallocated(addr, size, ret, extra, flags, stack, levelCode, time, aflags);
+        if (ret !== 0 && heap !== undefined) this.blockHeap.set(ret, heap);
+        break;
+      }
+      case OP.HEAP_FREE:
+        this.blockHeap.delete(addr);
+        this.freed(addr, extra);
+        break;
+      default: // VirtualQuery: counted only
+    }
+  }
+
+  private pageDown(n: number): number {
+    return Math.floor(n / this.pageSize) * this.pageSize;
+  }
+
+  private virtualAlloc(
+    addr: number,
+    length: number,
+    ret: number,
+    flags: number,
+    protect: number,
+    stack: number,
+    time: number,
+  ): void {
+    if (ret === 0 || length === 0) return;
+    const commits = (flags & MEM.COMMIT) !== 0;
+    if ((flags & MEM.RESERVE) !== 0 || addr === 0) {
+      const size = addr !== 0 ? this.roundUp(addr + length) - (addr - (addr % 0x10000)) : this.roundUp(length);
+      const pages = size / this.pageSize;
+      const lo = addr !== 0 ? (this.pageDown(addr) - ret) / this.pageSize : 0;
+      const hi = addr !== 0 ? (this.roundUp(addr + length) - ret) / this.pageSize : pages;
+      const runs: PageRun[] = commits ? [{ start: lo, end: hi, protect }] : [];
+      const committed = commits ? (hi - lo) * this.pageSize : 0;
+      const region: LaunchRegion = {
+        base: ret,
+        size,
+        pages,
+        level: 'eTaskCritical',
+        tag: this.callSite(stack),
+        allocationProtect: protect,
+        created: time,
+        runs,
+        committed,
+        prot: protect,
+        chargeable: true,
+        inHeap: false,
+        file: false,
+        stack,
+        op: OP.VIRTUAL_ALLOC,
+      };
+      this.regions.insert(region);
+      this.totals.reserved += size;
+      this.totals.committed += committed;
+      this.emitRegion({ change: 'reserve', base: ret, size, level: region.level, tag: region.tag });
+      if (commits)
+        this.emitRegion({
+          change: 'commit',
+          base: ret,
+          address: ret + lo * this.pageSize,
+          size: committed,
+          protect,
+        });
+      return;
+    }
+    const r = this.regions.containing(addr);
+    if (!commits || r === undefined) return;
+    const lo = this.pageDown(addr);
+    const hi = this.roundUp(addr + length);
+    const added =
+      setRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize, protect) * this.pageSize;
+    r.committed += added;
+    this.totals.committed += added;
+    if (added > 0) this.emitRegion({ change: 'commit', base: r.base, address: lo, size: hi - lo, protect });
+  }
+
+  private virtualFree(addr: number, length: number, flags: number): void {
+    const r = this.regions.containing(addr);
+    if (r === undefined) return;
+    if ((flags & MEM.RELEASE) !== 0) {
+      if (addr !== r.base || length !== 0) return;
+      this.regions.remove(r.base);
+      this.totals.reserved -= r.size;
+      this.totals.committed -= r.committed;
+      this.emitRegion({ change: 'release', base: r.base, size: r.size });
+      return;
+    }
+    if ((flags & MEM.DECOMMIT) === 0) return;
+    const lo = this.pageDown(addr);
+    const hi = length === 0 ? r.base + r.size : this.roundUp(addr + length);
+    const freed = clearRange(r.runs, (lo - r.base) / this.pageSize, (hi - r.base) / this.pageSize) * this.pageSize;
+    r.committed -= freed;
+    this.totals.committed -= freed;
+    if (freed > 0) this.emitRegion({ change: 'decommit', base: r.base, address: lo, size: freed });
+  }
+
+  private virtualProtect(addr: number, length: number, ok: number, prot: number): void {
+    const r = this.regions.containing(addr);
+    if (r === undefined || ok === 0) return;
+    const lo = this.pageDown(addr);
+    const hi = this.roundUp(addr + length);
+    const from = (lo - r.base) / this.pageSize;
+    const to = (hi - r.base) / this.pageSize;
+    // Only committed pages take a protection (VirtualProtect fails on reserved ones).
+    const committed = r.runs
+      .filter((run) => run.end > from && run.start < to)
+      .map((run) => [Math.max(run.start, from), Math.min(run.end, to)] as const);
+    for (const [a, b] of committed) setRange(r.runs, a, b, prot);
+    r.prot = prot;
+    if (committed.length > 0)
+      this.emitRegion({ change: 'protect', base: r.base, address: lo, size: hi - lo, protect: prot });
+  }
+
+  private heapDestroyed(heap: number): void {
+    if (!this.createdHeaps.delete(heap)) return;
+    for (const [address, owner] of this.blockHeap) {
+      if (owner !== heap) continue;
+      this.blockHeap.delete(address);
+      const slot = this.blocks.get(address);
+      if (slot >= 0) this.freed(address, this.blocks.usable[slot]!);
+    }
   }
 
   // ------------------------------------------------------------------------------------------ failures, state

@@ -14,7 +14,16 @@ import { constants as osConstants } from 'node:os';
 import { LaunchBooks } from './books';
 import { hostView, toWire, type CallSiteIndex, type LaunchPolicy } from './policy';
 import { HELLO_FORKED, MSG, OS, PROTOCOL_VERSION } from './protocol';
+import { PeSymboliser } from './pe-symbols';
 import { formatFrame, Symboliser, type LoadedModule } from './symbols';
+import {
+  agentPipeName,
+  resolveWindowsProgram,
+  spawnWindows,
+  WINDOWS_AGENT_FILE,
+  type InjectedProcess,
+  type StdioFiles,
+} from './windows';
 import {
   EventColumns,
   EventDecoder,
@@ -88,7 +97,7 @@ export class TracedProcess {
       : new LaunchBooks({
           pid: hello.pid,
           pageSize: hello.pageSize,
-          backend: 'posix',
+          backend: hello.os === OS.WINDOWS ? 'win32' : 'posix',
           policy: hostView(policy),
           sampleBytes: policy.sampleBytes,
           callSite,
@@ -159,6 +168,8 @@ export interface LaunchOptions {
   readonly listener?: LaunchListener;
   /** How long to wait, after the program exits, for traced processes it left behind to end (ms). Default 2000. */
   readonly lingerMs?: number;
+  /** Windows: files for the program's stdin/stdout/stderr (each one not given is hostmem's own). */
+  readonly stdioFiles?: StdioFiles;
 }
 
 export interface LaunchResult {
@@ -186,20 +197,25 @@ export function findAgent(): string {
     if (!existsSync(fromEnv)) throw new LaunchError('no-agent', `HOSTMEM_AGENT=${fromEnv}: no such file`);
     return fromEnv;
   }
-  if (process.platform !== 'linux') {
-    throw new LaunchError('unsupported', `hostmem launch has no agent for ${process.platform} yet (Linux only)`);
+  if (process.platform !== 'linux' && process.platform !== 'win32') {
+    throw new LaunchError(
+      'unsupported',
+      `hostmem launch has no agent for ${process.platform} (Linux and Windows only)`,
+    );
   }
+  const agentFile = process.platform === 'win32' ? WINDOWS_AGENT_FILE : AGENT_FILE;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     for (const candidate of [join(dir, 'agent'), join(dir, 'out', 'agent')]) {
-      const file = join(candidate, AGENT_FILE);
+      const file = join(candidate, agentFile);
       if (existsSync(file)) return file;
       const status = join(candidate, AGENT_STATUS_FILE);
       if (existsSync(status)) {
         let why = 'the agent was not built';
         try {
-          const s = JSON.parse(readFileSync(status, 'utf8')) as { reason?: unknown };
-          if (typeof s.reason === 'string') why = s.reason;
+          const s = JSON.parse(readFileSync(status, 'utf8')) as { reason?: unknown; windows?: { reason?: unknown } };
+          const reason = process.platform === 'win32' ? s.windows?.reason : s.reason;
+          if (typeof reason === 'string') why = reason;
         } catch {
           // keep the general reason
         }
@@ -339,8 +355,12 @@ export class Launch {
     const env = spec.env ?? process.env;
     const cwd = spec.cwd ?? process.cwd();
     const agent = options.agentPath ?? findAgent();
-    const program = resolveProgram(spec.program, env, cwd);
-    checkProgram(program);
+    const program =
+      process.platform === 'win32'
+        ? resolveWindowsProgram(spec.program, env, cwd)
+        : resolveProgram(spec.program, env, cwd);
+    if (program === undefined) throw new LaunchError('not-found', `${spec.program}: no such program`);
+    if (process.platform !== 'win32') checkProgram(program);
     const launch = new Launch(spec, options, agent);
     await launch.listen();
     launch.spawn(program, env, cwd);
@@ -389,10 +409,40 @@ export class Launch {
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     this.child?.kill(signal);
+    this.windowsChild?.terminate(1);
   }
 
+  private readonly pipe = process.platform === 'win32' ? agentPipeName() : undefined;
+  private windowsChild: InjectedProcess | undefined;
+
   private socketPath(): string {
-    return join(this.dir, 'agent.sock');
+    return this.pipe ?? join(this.dir, 'agent.sock');
+  }
+
+  /** Windows: created suspended, the agent loaded, then resumed; its exit code when it ends. */
+  private spawnWin32(program: string, env: Readonly<Record<string, string | undefined>>, cwd: string): void {
+    const pipe = this.socketPath();
+    const spec = { program, args: this.spec.args, cwd, env, agentPath: this.agentPath, pipe };
+    spawnWindows(this.options.stdioFiles ? { ...spec, stdio: this.options.stdioFiles } : spec).then(
+      (child) => {
+        this.windowsChild = child;
+        this.rootPid = child.pid;
+        void child.exit.then((code) => this.exitedWith(code, null));
+      },
+      (e: unknown) => {
+        this.spawnError = e instanceof Error ? e : new Error(String(e));
+        this.cleanup();
+        this.settle({ code: 125, signal: null, status: 125, processes: this.processes });
+      },
+    );
+  }
+
+  private exitedWith(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = { code, signal };
+    this.maybeFinish();
+    // Children it left behind, still traced: give them a moment, then stop waiting for them.
+    this.lingerTimer = setTimeout(() => this.finish(), this.options.lingerMs ?? 2000);
+    this.lingerTimer.unref();
   }
 
   private listen(): Promise<void> {
@@ -403,6 +453,7 @@ export class Launch {
   }
 
   private spawn(program: string, env: Readonly<Record<string, string | undefined>>, cwd: string): void {
+    if (process.platform === 'win32') return this.spawnWin32(program, env, cwd);
     const preload = env.LD_PRELOAD ? `${this.agentPath} ${env.LD_PRELOAD}` : this.agentPath;
     const agentEnv = { LD_PRELOAD: preload, HOSTMEM_AGENT_SOCKET: this.socketPath() };
     let spec: LaunchSpec = { ...this.spec, program, cwd, env: { ...env, ...agentEnv } };
@@ -419,13 +470,7 @@ export class Launch {
       this.spawnError = e;
     });
     if (child.pid !== undefined) this.rootPid = child.pid;
-    child.once('exit', (code, signal) => {
-      this.exited = { code, signal };
-      this.maybeFinish();
-      // Children it left behind, still traced: give them a moment, then stop waiting for them.
-      this.lingerTimer = setTimeout(() => this.finish(), this.options.lingerMs ?? 2000);
-      this.lingerTimer.unref();
-    });
+    child.once('exit', (code, signal) => this.exitedWith(code, signal));
   }
 
   /** Set when the program could not be started at all. */
@@ -446,7 +491,7 @@ export class Launch {
           if (f.type !== MSG.HELLO) return fail(`first frame of type ${f.type}, not HELLO`);
           const hello = parseHello(f.payload);
           if (hello instanceof Error) return fail(hello.message);
-          if (hello.version !== PROTOCOL_VERSION || hello.os !== OS.LINUX) {
+          if (hello.version !== PROTOCOL_VERSION || (hello.os !== OS.LINUX && hello.os !== OS.WINDOWS)) {
             socket.end(welcomeFrame(false));
             return;
           }
@@ -455,7 +500,8 @@ export class Launch {
             socket.end(welcomeFrame(false));
             return;
           }
-          proc = new TracedProcess(hello, parent, this.policy, new Symboliser());
+          const symbols = hello.os === OS.WINDOWS ? new PeSymboliser() : new Symboliser();
+          proc = new TracedProcess(hello, parent, this.policy, symbols);
           // An exec keeps the pid and starts a new image: its books are new, numbered after the earlier images.
           proc.image = this.processes.filter((t) => t.pid === hello.pid).length;
           this.tracedPids.add(hello.pid);

@@ -43,6 +43,13 @@ or refused by the policy at its critical level inside the program (a refusal is 
 NULL with errno ENOMEM), recorded and reported. The program's stdio is its own; hostmem's summary goes to stderr at
 the end: peaks, calls, refusals by level, and the call sites holding the most live bytes (likely leaks).
 
+On Windows (and under Wine) the agent is a DLL loaded into PROGRAM, created suspended, before its first
+instruction. It hooks VirtualAlloc, VirtualAllocEx (on the program itself), VirtualFree, VirtualProtect,
+VirtualQuery (counted) and HeapCreate, HeapDestroy, HeapAlloc, HeapReAlloc, HeapFree in every module (the C
+runtime's malloc goes through HeapAlloc). A refusal is NULL with ERROR_COMMITMENT_LIMIT (a commit) or
+ERROR_NOT_ENOUGH_MEMORY (a reservation, a heap block), or STATUS_NO_MEMORY raised where HEAP_GENERATE_EXCEPTIONS
+asks for it. Fault rules name these functions (op=VirtualAlloc, op=HeapAlloc).
+
 Options:
   --policy FILE.json     the policy: the exec policy object (commitLimit, reserveLimit, thresholds,
                          processCriticalWaitMs, seed) plus faults that name calls, levelRules, defaultLevel,
@@ -243,7 +250,10 @@ export async function launchCommand(argv: readonly string[], io: CliIo): Promise
   const sessionPath = p.record ?? (scratch ? join(scratch, 'session.jsonl') : undefined);
   const commandLine = `hostmem launch ${argv.join(' ')}`;
   const writer = sessionPath
-    ? new SessionWriter(sessionPath, sessionHeader('posix', 4096, p.policy.host, commandLine))
+    ? new SessionWriter(
+        sessionPath,
+        sessionHeader(process.platform === 'win32' ? 'win32' : 'posix', 4096, p.policy.host, commandLine),
+      )
     : undefined;
   let launch: Launch | undefined;
   const ended: { exit?: { code: number | null; signal: string | null; status: number } } = {};
