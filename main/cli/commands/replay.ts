@@ -13,7 +13,7 @@ import { usageFailure } from '../parse-values';
 import type { CliIo } from './io';
 import { checkReplayed, rebuildLaunch } from './replay-launch';
 import { inputFileProblem } from './paths';
-import { integrityNotes, maxLineOption, writeIntegrity } from './session-output';
+import { integrityNotes, maxLineOption, sessionSource, writeIntegrity } from './session-output';
 
 export const REPLAY_SUMMARY = 'replay a recorded session and report every HRESULT that differs';
 
@@ -155,48 +155,64 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return 2;
   }
   // A launched program's session: its calls are applied again to fresh books and checked against the agent's counters.
+  // That takes a first reading: a session given as a pipe is copied once (sessionSource) and read from the copy.
+  let source: Awaited<ReturnType<typeof sessionSource>>;
   try {
-    const launched = await rebuildLaunch(path, maxLineBytes === undefined ? {} : { maxLineBytes });
-    if (launched.processes.length > 0) {
-      writeIntegrity(io, 'hostmem replay', path, launched.integrity);
-      let ok = true;
-      for (const p of launched.processes) {
-        const r = checkReplayed(p);
-        ok &&= r.ok;
-        for (const line of r.lines) io.stdout.write(`${line}\n`);
+    source = await sessionSource(path);
+  } catch (error) {
+    io.stderr.write(`hostmem replay: ${path}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+  try {
+    return await replayFrom(source.path);
+  } finally {
+    source.dispose();
+  }
+
+  async function replayFrom(readPath: string): Promise<number> {
+    try {
+      const launched = await rebuildLaunch(readPath, maxLineBytes === undefined ? {} : { maxLineBytes });
+      if (launched.processes.length > 0) {
+        writeIntegrity(io, 'hostmem replay', path, launched.integrity);
+        let ok = true;
+        for (const p of launched.processes) {
+          const r = checkReplayed(p);
+          ok &&= r.ok;
+          for (const line of r.lines) io.stdout.write(`${line}\n`);
+        }
+        if (parsed.values.strict && launched.integrity.damaged > 0) return 2;
+        return ok ? 0 : 1;
       }
-      if (parsed.values.strict && launched.integrity.damaged > 0) return 2;
-      return ok ? 0 : 1;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
+      return 2;
     }
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
-    return 2;
-  }
-  let report: ReplayReport;
-  try {
-    report = await replaySession(path, maxLineBytes === undefined ? {} : { maxLineBytes });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
-    return 2;
-  }
-  writeIntegrity(io, 'hostmem replay', path, report.integrity);
-  if (!parsed.values.quiet) {
-    for (const d of report.differences) {
-      io.stdout.write(
-        `${path}:${d.line}:${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`,
-      );
+    let report: ReplayReport;
+    try {
+      report = await replaySession(readPath, maxLineBytes === undefined ? {} : { maxLineBytes });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`hostmem replay: ${error instanceof SessionFormatError ? message : `${path}: ${message}`}\n`);
+      return 2;
     }
+    writeIntegrity(io, 'hostmem replay', path, report.integrity);
+    if (!parsed.values.quiet) {
+      for (const d of report.differences) {
+        io.stdout.write(
+          `${path}:${d.line}:${d.id ? ` (${d.id})` : ''} ${d.op}: recorded ${d.recorded}, replayed ${d.replayed}\n`,
+        );
+      }
+    }
+    if (!parsed.values.quiet && report.differing > report.differences.length)
+      io.stdout.write(`${path}: ${report.differing - report.differences.length} more differences not listed\n`);
+    const notes = integrityNotes(report.integrity);
+    if (report.calls === 0 && report.walks > 0)
+      notes.unshift('it holds a recorded watch of a process, which has no calls to replay (see hostmem report)');
+    io.stdout.write(
+      `replayed ${report.calls} calls: ${report.differing} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
+    );
+    if (parsed.values.strict && report.integrity.damaged > 0) return 2;
+    return report.differing === 0 ? 0 : 1;
   }
-  if (!parsed.values.quiet && report.differing > report.differences.length)
-    io.stdout.write(`${path}: ${report.differing - report.differences.length} more differences not listed\n`);
-  const notes = integrityNotes(report.integrity);
-  if (report.calls === 0 && report.walks > 0)
-    notes.unshift('it holds a recorded watch of a process, which has no calls to replay (see hostmem report)');
-  io.stdout.write(
-    `replayed ${report.calls} calls: ${report.differing} differing HRESULTs${notes.length > 0 ? `; ${notes.join('; ')}` : ''}\n`,
-  );
-  if (parsed.values.strict && report.integrity.damaged > 0) return 2;
-  return report.differing === 0 ? 0 : 1;
 }
