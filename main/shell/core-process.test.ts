@@ -20,6 +20,9 @@ after(async () => {
 
 /** Resolves when `check` holds after a tray change (a ref'd guard fails the test rather than hang it). */
 function trayUntil(core: ShellCore, check: (tooltip: string) => boolean): Promise<string> {
+  // Already there: a tray that does not change (an idle process's committed bytes) sends no change to wait for.
+  const now = core.trayView().tooltip;
+  if (check(now)) return Promise.resolve(now);
   return new Promise((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error(`the tray never got there: ${core.trayView().tooltip}`)), 30_000);
     const off = core.onTrayChange((view) => {
@@ -53,7 +56,13 @@ test('the tray watches a process: committed in the tooltip, a threshold notifica
   await trayUntil(core, (t) => line.test(t));
   assert.equal(notes.length, 0, 'below the threshold: no notification');
 
-  const crossed = new Promise<ShellNotification>((resolve) => core.onNotification(resolve));
+  const crossed = new Promise<ShellNotification>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('no threshold notification')), 30_000);
+    core.onNotification((n) => {
+      clearTimeout(guard);
+      resolve(n);
+    });
+  });
   child.send(`grow ${16 * MiB}`);
   assert.equal(await child.next(), 'grown');
   const n = await crossed;

@@ -371,7 +371,12 @@ class ShellCoreImpl implements ShellCore {
     const low = this.throttle.memoryAvailable(this.host.memoryState());
     if (low) this.notify(low);
     for (const due of this.throttle.due()) this.notify(due);
-    if (this.trayListeners.size === 0) return;
+    if (this.trayListeners.size === 0) {
+      // Nobody sees the tray now: the next listener is told the view as it will be, even if it equals the last sent.
+      this.lastTooltip = '';
+      this.lastMenuKey = '';
+      return;
+    }
     const view = this.trayView();
     if (!view.icon.changed && view.tooltip === this.lastTooltip && view.menuKey === this.lastMenuKey) return;
     this.lastTooltip = view.tooltip;
