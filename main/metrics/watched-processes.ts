@@ -192,6 +192,8 @@ export class WatchedProcesses implements WatchedProcessSource {
   watchName(inspector: ProcessInspector, name: string, options: NameWatchOptions = {}): NameWatch {
     const group = new Group(name, this.newHealth(name));
     this.groupList.push(group);
+    // Exported at 0 from now on, before the first listing (which reads every process's smaps) has answered.
+    this.refresh();
     const rescanMs = Math.max(100, options.rescanMs ?? 2000);
     const listOnce = async (): Promise<void> => {
       try {

@@ -119,6 +119,13 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs | 'help' 
   let watchMs: number | undefined;
   if (v.watch !== undefined) {
     const ms = typeof v.watch === 'string' ? parseDuration(v.watch) : undefined;
+    // The shared parser refuses durations past the longest timer: say that, not "too short".
+    const asked = typeof v.watch === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.watch.trim()) : null;
+    const askedMs = asked
+      ? Number(asked[1]) * { ms: 1, s: 1e3, m: 6e4, h: 3.6e6 }[asked[2] as 'ms' | 's' | 'm' | 'h']
+      : 0;
+    if (ms === undefined && askedMs > MAX_TIMER_MS)
+      return `--watch: ${JSON.stringify(v.watch)} is longer than the longest interval, ${MAX_TIMER_MS} ms (about 24.8 days)`;
     if (ms === undefined || ms < 10)
       return `--watch: expected an interval of at least 10ms, e.g. 1s or 500ms, got ${JSON.stringify(v.watch)}`;
     if (ms > MAX_TIMER_MS)

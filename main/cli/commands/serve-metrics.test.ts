@@ -201,6 +201,10 @@ describe('a name group from the command line', () => {
     const git = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' });
     const revision = select(parsed, 'hostmem_build_info')[0]?.labels.revision ?? '';
     assert.match(revision, git.status === 0 ? /^[0-9a-f]{12}$/ : /^([0-9a-f]{12}|unknown)$/);
+    // The line comes once the first listing has answered (it reads every process's smaps): waited for, not timed.
+    for (let i = 0; i < 600 && !/watching every process named/.test(s.output()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await s.stop();
     assert.match(s.output(), /watching every process named hostmem-no-such-program \(none running yet\)/);
   });
