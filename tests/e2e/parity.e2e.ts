@@ -18,6 +18,7 @@
  *
  * Run by `npm test` (leg `e2e`) from out/e2e/parity.e2e.js. Selectors are renderer/TESTIDS.md's.
  */
+import { GROW_SCRIPT, startScript } from '../../native/process-testing';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
@@ -93,19 +94,23 @@ after(async () => {
 });
 
 test('the picker keeps its highlight on the same process when a refresh re-sorts the list', async () => {
+  // A Node child that allocates (and touches) what it is asked: memory the kernel charges as committed on every OS.
+  const grower = await startScript(GROW_SCRIPT);
+  const climber = { pid: grower.pid };
   await openProcesses();
   const option = (pid: number): string => `${tid('process-option')}[data-pid="${pid}"]`;
-  await page.locator(option(child.pid)).waitFor({ timeout: WAIT });
+  await page.locator(option(climber.pid)).waitFor({ timeout: WAIT });
   const pids = async (): Promise<number[]> =>
     page.locator(tid('process-option')).evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-pid'))));
-  const start = (await pids()).indexOf(child.pid);
-  assert.ok(start > 0, `the exec child is not first (${start})`);
+  const start = (await pids()).indexOf(climber.pid);
+  assert.ok(start > 0, `the growing child is not first (${start})`);
   await page.locator(tid('process-search')).focus();
   for (let i = 0; i < start; i++) await page.keyboard.press('ArrowDown');
-  assert.equal(await page.locator(option(child.pid)).getAttribute('aria-selected'), 'true');
+  assert.equal(await page.locator(option(climber.pid)).getAttribute('aria-selected'), 'true');
 
-  // The child commits 512 MiB: the next refresh puts it higher (largest committed first).
-  await child.commit(512 * MiB, 'climb');
+  // The child takes 512 MiB more: the next refresh puts it higher (largest committed first).
+  grower.send(`grow ${512 * MiB}`);
+  assert.equal(await grower.next(), 'grown');
   await page.waitForFunction(
     ({ pid, start }) => {
       const els = [
@@ -118,13 +123,14 @@ test('the picker keeps its highlight on the same process when a refresh re-sorts
       const i = els.findIndex((e) => Number(e.getAttribute('data-pid')) === pid);
       return i >= 0 && i < start;
     },
-    { pid: child.pid, start },
+    { pid: climber.pid, start },
     { timeout: WAIT },
   );
   const selected = await page
     .locator(`${tid('process-option')}[aria-selected="true"]`)
     .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-pid'))));
-  assert.deepEqual(selected, [child.pid], 'the highlight followed the process, not the position');
+  assert.deepEqual(selected, [climber.pid], 'the highlight followed the process, not the position');
+  grower.process.stdin.end();
 });
 
 test('the picker says when its list is cut', async () => {
