@@ -3,7 +3,7 @@
  * `ReportCollector` gathered by subscribing.
  */
 import { hostname as osHostname, release as osRelease } from 'node:os';
-import { hresultHex, hresultName, type Host, type HostEvent, type HostPolicy } from '../host';
+import { hresultHex, hresultName, type FailureEvent, type Host, type HostEvent, type HostPolicy } from '../host';
 import type { MemoryAvailableName, Sample } from '../telemetry/messages';
 import type { Language } from '../vocabulary';
 import { FailureLog } from './model-failures';
@@ -57,6 +57,24 @@ function policyOf(p: HostPolicy): ReportPolicy {
   };
 }
 
+/** A host failure event as a report row (addresses in hex, the HRESULT named). */
+export function reportFailureOf(f: FailureEvent): Parameters<FailureLog['push']>[0] {
+  return {
+    seq: f.seq,
+    time: f.time,
+    method: f.method,
+    size: f.size,
+    address: f.address === null ? null : `0x${f.address.toString(16)}`,
+    flags: f.flags,
+    level: f.level,
+    hr: f.hr,
+    hrHex: hresultHex(f.hr),
+    hrName: hresultName(f.hr),
+    reason: f.reason,
+    tag: f.tag ?? null,
+  };
+}
+
 /** Gathers what a live report needs that the host does not keep: failure events and the number of calls. */
 export interface ReportCollector {
   readonly failures: FailureLog;
@@ -73,21 +91,7 @@ export function collectReportEvents(host: Pick<Host, 'subscribe'>, now: () => nu
   const unsubscribe = host.subscribe((e: HostEvent) => {
     if (e.kind === 'call') calls++;
     else if (e.kind === 'failure') {
-      const f = e.failure;
-      failures.push({
-        seq: f.seq,
-        time: f.time,
-        method: f.method,
-        size: f.size,
-        address: f.address === null ? null : `0x${f.address.toString(16)}`,
-        flags: f.flags,
-        level: f.level,
-        hr: f.hr,
-        hrHex: hresultHex(f.hr),
-        hrName: hresultName(f.hr),
-        reason: f.reason,
-        tag: f.tag ?? null,
-      });
+      failures.push(reportFailureOf(e.failure));
     }
   });
   return {

@@ -7,14 +7,14 @@
  * a second pass over the file — a recording killed before its end snapshot still reports what was live. The report
  * says which (`source.allocationsFrom`), and carries the damage (`source.damaged`, `source.damage`).
  */
-import { DEFAULT_POLICY, hresultHex, hresultName, LEVELS, type LevelName } from '../host';
+import { DEFAULT_POLICY, hresultHex, LEVELS, type LevelName } from '../host';
 import type { SessionHeader } from '../telemetry/session';
 import { SessionReader, type SessionIntegrity, type SessionReadOptions } from '../telemetry/session-reader';
 import type { CallRecord, SampleRecord, SnapshotRecord } from '../telemetry/session-records';
 import type { Language } from '../vocabulary';
 import { FailureLog } from './model-failures';
 import { RegionRebuilder } from './model-rebuild';
-import { liveAllocation } from './model-live';
+import { liveAllocation, reportFailureOf } from './model-live';
 import { LaunchRebuilder } from '../telemetry/launch-records';
 import { launchSection } from './model-launch';
 import {
@@ -227,22 +227,7 @@ export async function buildSessionReport(path: string, options: SessionReportOpt
     });
     // Every call the program made: those recorded one by one, and the heap calls the agent counted (sampling).
     calls = Object.values(books.calls).reduce((n, c) => n + c.calls, 0);
-    for (const f of root.failures) {
-      failures.push({
-        seq: f.seq,
-        time: f.time,
-        method: f.method,
-        size: f.size,
-        address: f.address === null ? null : `0x${f.address.toString(16)}`,
-        flags: f.flags,
-        level: f.level,
-        hr: f.hr,
-        hrHex: hresultHex(f.hr),
-        hrName: hresultName(f.hr),
-        reason: f.reason,
-        tag: f.tag ?? null,
-      });
-    }
+    for (const f of root.failures) failures.push(reportFailureOf(f));
     policy = root.start.policy;
   } else if (snapshot !== undefined && !callsAfterSnapshot) {
     allocationsFrom = 'snapshot';
